@@ -1,0 +1,177 @@
+//! The JSON contract between the site and the HTTP functions.
+//!
+//! Only serde types live here so that the site (wasm) and the functions share one definition.
+//! Validation and rules live in `twinshare-core`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a file appears in the public table or is reachable only by its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Listed,
+    Unlisted,
+}
+
+/// `POST /api/uploads`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUploadRequest {
+    /// The file's name as the person sees it; metadata only, never part of a storage key.
+    pub name: String,
+    /// Exact size in bytes.
+    pub size: u64,
+    /// MIME type; empty means `application/octet-stream`.
+    #[serde(default)]
+    pub content_type: String,
+    /// SHA-256 of the whole file, standard base64 (44 characters).
+    pub sha256: String,
+    /// Who shares it; absent or empty means anonymous.
+    #[serde(default)]
+    pub uploader: Option<String>,
+    #[serde(default)]
+    pub visibility: Visibility,
+}
+
+/// How the browser sends the bytes. Tagged so that a multipart variant can be added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum UploadPlan {
+    /// One presigned PUT of the whole file.
+    Single(PresignedRequest),
+}
+
+/// A request signed by the server that the browser sends as is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PresignedRequest {
+    pub method: String,
+    pub url: String,
+    /// Headers that are part of the signature: send exactly these (the browser sets
+    /// `content-length` itself from the body).
+    pub headers: BTreeMap<String, String>,
+    pub expires_at_ms: i64,
+}
+
+/// Answer to `POST /api/uploads`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateUploadResponse {
+    pub file: FileView,
+    pub upload: UploadPlan,
+}
+
+/// Where a file stands, as a person would say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// The upload has been announced; the bytes are not confirmed yet.
+    Uploading,
+    /// One verified copy.
+    Available,
+    /// Two verified copies, in two regions.
+    Redundant,
+}
+
+/// State of one stored copy of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyState {
+    Pending,
+    Copying,
+    Verified,
+    Failed,
+    Missing,
+}
+
+/// Which copy: the one uploaded to, or the one in the second region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyRole {
+    Primary,
+    Replica,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CopyView {
+    pub role: CopyRole,
+    pub region: String,
+    pub state: CopyState,
+    pub updated_at_ms: i64,
+}
+
+/// A file as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileView {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    pub sha256: String,
+    /// `None` for anonymous uploads.
+    pub uploader: Option<String>,
+    pub visibility: Visibility,
+    pub status: FileStatus,
+    pub created_at_ms: i64,
+    pub copies: Vec<CopyView>,
+    /// Path of the download endpoint, relative to the API's origin.
+    pub download_path: String,
+}
+
+/// Answer to `GET /api/files`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileList {
+    pub files: Vec<FileView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Every error body: a stable code for programs and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// Limits the server enforces, shared so that the site can check before it sends.
+pub mod limits {
+    /// Longest file name, in bytes of UTF-8.
+    pub const MAX_NAME_BYTES: usize = 255;
+    /// Longest uploader name, in characters.
+    pub const MAX_UPLOADER_CHARS: usize = 64;
+    /// Longest content type.
+    pub const MAX_CONTENT_TYPE_BYTES: usize = 255;
+    /// Longest search text, in characters.
+    pub const MAX_SEARCH_CHARS: usize = 100;
+    /// Default and largest page of the file list.
+    pub const DEFAULT_PAGE_SIZE: u32 = 25;
+    pub const MAX_PAGE_SIZE: u32 = 100;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_plan_is_tagged_by_kind() {
+        let plan = UploadPlan::Single(PresignedRequest {
+            method: "PUT".into(),
+            url: "http://x".into(),
+            headers: BTreeMap::new(),
+            expires_at_ms: 1,
+        });
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["kind"], "single");
+        assert_eq!(json["method"], "PUT");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<CreateUploadRequest>(
+            r#"{"name":"a","size":1,"sha256":"x","colour":"red"}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}

@@ -1,0 +1,44 @@
+//! SDK clients with short timeouts, optionally pointed at local emulators.
+
+use std::time::Duration;
+
+use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
+
+/// Where the AWS services are. `None` means the real AWS endpoint of the region.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AwsEndpoints {
+    pub s3: Option<String>,
+    pub dynamodb: Option<String>,
+}
+
+/// Loads credentials and region the usual way (environment, Lambda role) with timeouts that
+/// fail fast: a region that does not answer must not hold a request for the SDK's default.
+pub async fn sdk_config(region: &str) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(10))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).timeout_config(timeouts).load().await
+}
+
+pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config)
+        // Only the checksum we sign (SHA-256 of the whole file) belongs on presigned uploads; an
+        // automatic CRC32 of an empty body would make every browser upload fail.
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired);
+    if let Some(url) = endpoint {
+        // Emulators answer on one host: bucket names go in the path.
+        builder = builder.endpoint_url(url).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+pub fn dynamodb_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
+    if let Some(url) = endpoint {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}

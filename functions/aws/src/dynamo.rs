@@ -1,0 +1,337 @@
+//! [`MetadataStore`] on DynamoDB.
+//!
+//! One item per file, keyed by `id`. Listed, available files also carry `list_pk = "public"` and
+//! `list_sk = <created ms>#<id>`, which puts them (and only them) in the sparse index
+//! [`PUBLIC_INDEX`], read newest first. Unfinished uploads carry `expires_at`, the table's TTL.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{
+    error::SdkError,
+    operation::update_item::UpdateItemError,
+    types::{AttributeValue, ReturnValue},
+};
+use twinshare_api::{CopyRole, CopyState, Visibility};
+use twinshare_core::{
+    cursor::ListCursor,
+    ports::{MetadataStore, PortError, Written},
+    record::{FileRecord, RecordState, StoredCopy},
+    validate::ListQuery,
+    FileId, ObjectKey,
+};
+
+use crate::errors::port_error;
+
+/// Name of the sparse index of public files (see `template.yaml`).
+pub const PUBLIC_INDEX: &str = "public-by-created";
+const PUBLIC: &str = "public";
+/// A page of the list reads at most this many index pages, so a rare search term costs a
+/// bounded time; the cursor then continues where the reading stopped.
+const MAX_INDEX_PAGES: usize = 10;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Clone)]
+pub struct DynamoMetadata {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoMetadata {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        DynamoMetadata { client, table: table.into() }
+    }
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn role_name(role: CopyRole) -> &'static str {
+    match role {
+        CopyRole::Primary => "primary",
+        CopyRole::Replica => "replica",
+    }
+}
+
+fn copy_state_name(state: CopyState) -> &'static str {
+    match state {
+        CopyState::Pending => "pending",
+        CopyState::Copying => "copying",
+        CopyState::Verified => "verified",
+        CopyState::Failed => "failed",
+        CopyState::Missing => "missing",
+    }
+}
+
+fn parse_copy_state(text: &str) -> Option<CopyState> {
+    [CopyState::Pending, CopyState::Copying, CopyState::Verified, CopyState::Failed, CopyState::Missing]
+        .into_iter()
+        .find(|state| copy_state_name(*state) == text)
+}
+
+fn public_sort_key(record: &FileRecord) -> String {
+    ListCursor { created_at_ms: record.created_at_ms, id: record.id }.sort_key()
+}
+
+fn to_item(record: &FileRecord) -> Item {
+    let copies: Item = record
+        .copies
+        .iter()
+        .map(|c| {
+            let copy = HashMap::from([
+                ("region".to_owned(), s(&c.region)),
+                ("bucket".to_owned(), s(&c.bucket)),
+                ("state".to_owned(), s(copy_state_name(c.state))),
+                ("updated_at_ms".to_owned(), n(c.updated_at_ms)),
+            ]);
+            (role_name(c.role).to_owned(), AttributeValue::M(copy))
+        })
+        .collect();
+    let mut item = HashMap::from([
+        ("id".to_owned(), s(record.id.to_string())),
+        ("object_key".to_owned(), s(record.object_key.as_str())),
+        ("name".to_owned(), s(&record.name)),
+        ("name_lower".to_owned(), s(record.name.to_lowercase())),
+        ("size".to_owned(), n(record.size)),
+        ("content_type".to_owned(), s(&record.content_type)),
+        ("sha256".to_owned(), s(&record.sha256)),
+        ("visibility".to_owned(), s(if record.visibility == Visibility::Listed { "listed" } else { "unlisted" })),
+        ("state".to_owned(), s(record.state.as_str())),
+        ("created_at_ms".to_owned(), n(record.created_at_ms)),
+        ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
+        ("copies".to_owned(), AttributeValue::M(copies)),
+    ]);
+    if let Some(uploader) = &record.uploader {
+        item.insert("uploader".into(), s(uploader));
+        item.insert("uploader_lower".into(), s(uploader.to_lowercase()));
+    }
+    if let Some(expiry) = record.abandoned_expiry_secs() {
+        item.insert("expires_at".into(), n(expiry));
+    }
+    if record.is_public() {
+        item.insert("list_pk".into(), s(PUBLIC));
+        item.insert("list_sk".into(), s(public_sort_key(record)));
+    }
+    item
+}
+
+fn bad(field: &str) -> PortError {
+    PortError::Other(format!("metadata item has a missing or malformed {field}"))
+}
+
+fn get_s<'a>(item: &'a Item, field: &str) -> Result<&'a str, PortError> {
+    item.get(field).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| bad(field))
+}
+
+fn get_n<T: std::str::FromStr>(item: &Item, field: &str) -> Result<T, PortError> {
+    item.get(field).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| bad(field))
+}
+
+fn from_item(item: &Item) -> Result<FileRecord, PortError> {
+    let id = FileId::parse(get_s(item, "id")?).map_err(|_| bad("id"))?;
+    let object_key = ObjectKey::parse(get_s(item, "object_key")?).ok_or_else(|| bad("object_key"))?;
+    let visibility = match get_s(item, "visibility")? {
+        "listed" => Visibility::Listed,
+        "unlisted" => Visibility::Unlisted,
+        _ => return Err(bad("visibility")),
+    };
+    let copies_map = item.get("copies").and_then(|v| v.as_m().ok()).ok_or_else(|| bad("copies"))?;
+    let mut copies = Vec::new();
+    for role in [CopyRole::Primary, CopyRole::Replica] {
+        let Some(copy) = copies_map.get(role_name(role)).and_then(|v| v.as_m().ok()) else { continue };
+        copies.push(StoredCopy {
+            role,
+            region: get_s(copy, "region")?.to_owned(),
+            bucket: get_s(copy, "bucket")?.to_owned(),
+            state: parse_copy_state(get_s(copy, "state")?).ok_or_else(|| bad("copies.state"))?,
+            updated_at_ms: get_n(copy, "updated_at_ms")?,
+        });
+    }
+    Ok(FileRecord {
+        id,
+        object_key,
+        name: get_s(item, "name")?.to_owned(),
+        size: get_n(item, "size")?,
+        content_type: get_s(item, "content_type")?.to_owned(),
+        sha256: get_s(item, "sha256")?.to_owned(),
+        uploader: item.get("uploader").and_then(|v| v.as_s().ok()).cloned(),
+        visibility,
+        state: RecordState::parse(get_s(item, "state")?).ok_or_else(|| bad("state"))?,
+        created_at_ms: get_n(item, "created_at_ms")?,
+        updated_at_ms: get_n(item, "updated_at_ms")?,
+        copies,
+    })
+}
+
+fn is_condition_failure(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
+    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+}
+
+impl MetadataStore for DynamoMetadata {
+    async fn create(&self, record: &FileRecord) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(record)))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(|e| port_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem", e))?;
+        answer.item().map(from_item).transpose()
+    }
+
+    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
+        let mut update = String::from(
+            "SET #state = :available, updated_at_ms = :now, copies.primary.#copy_state = :verified, copies.primary.updated_at_ms = :now",
+        );
+        let mut values = HashMap::from([
+            (":available".to_owned(), s(RecordState::Available.as_str())),
+            (":uploading".to_owned(), s(RecordState::Uploading.as_str())),
+            (":verified".to_owned(), s(copy_state_name(CopyState::Verified))),
+            (":now".to_owned(), n(now_ms)),
+        ]);
+        if record.visibility == Visibility::Listed {
+            update.push_str(", list_pk = :public, list_sk = :list_sk");
+            values.insert(":public".into(), s(PUBLIC));
+            values.insert(":list_sk".into(), s(public_sort_key(record)));
+        }
+        update.push_str(" REMOVE expires_at");
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(record.id.to_string()))
+            .update_expression(update)
+            .condition_expression("attribute_exists(id) AND #state = :uploading")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#copy_state", "state")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => out.attributes().map(from_item).transpose()?.map(Written::Done).ok_or_else(|| bad("attributes")),
+            // Already available (a repeated completion), or gone: read it to tell which.
+            Err(err) if is_condition_failure(&err) => match self.get(record.id).await? {
+                Some(current) if current.state == RecordState::Available => Ok(Written::Done(current)),
+                _ => Ok(Written::ConditionFailed),
+            },
+            Err(err) => Err(port_error("UpdateItem", err)),
+        }
+    }
+
+    async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
+        let mut key_condition = String::from("list_pk = :public");
+        let mut values = HashMap::from([(":public".to_owned(), s(PUBLIC))]);
+        if let Some(after) = &query.after {
+            key_condition.push_str(" AND list_sk < :after");
+            values.insert(":after".into(), s(after.sort_key()));
+        }
+        let mut filters = Vec::new();
+        if let Some(search) = &query.search {
+            filters.push("contains(name_lower, :search)");
+            values.insert(":search".into(), s(search));
+        }
+        if let Some(uploader) = &query.uploader {
+            filters.push("uploader_lower = :uploader");
+            values.insert(":uploader".into(), s(uploader));
+        }
+        let limit = query.limit as usize;
+        let mut found: Vec<FileRecord> = Vec::new();
+        let mut start: Option<Item> = None;
+        for _ in 0..MAX_INDEX_PAGES {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(PUBLIC_INDEX)
+                .key_condition_expression(&key_condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                // One more than asked, to know whether a next page exists.
+                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if !filters.is_empty() {
+                request = request.filter_expression(filters.join(" AND "));
+            }
+            let page = request.send().await.map_err(|e| port_error("Query", e))?;
+            for item in page.items() {
+                found.push(from_item(item)?);
+            }
+            if found.len() > limit {
+                found.truncate(limit);
+                let last = found.last().map(|r| ListCursor { created_at_ms: r.created_at_ms, id: r.id });
+                return Ok((found, last));
+            }
+            match page.last_evaluated_key() {
+                Some(key) => start = Some(key.clone()),
+                None => return Ok((found, None)),
+            }
+        }
+        // Read the most index pages allowed without filling the page: continue from there.
+        let resume = start
+            .as_ref()
+            .and_then(|key| key.get("list_sk"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|sk| ListCursor::from_sort_key(sk));
+        Ok((found, resume))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_core::validate::NewUpload;
+
+    use super::*;
+
+    fn record(visibility: Visibility, uploader: Option<&str>) -> FileRecord {
+        let upload = NewUpload {
+            name: "Über Report.PDF".into(),
+            size: 42,
+            content_type: "application/pdf".into(),
+            sha256: "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+            uploader: uploader.map(str::to_owned),
+            visibility,
+        };
+        FileRecord::new_upload(FileId::random(), upload, "eu-west-1", "primary", 1_700_000_000_000)
+    }
+
+    #[test]
+    fn items_round_trip() {
+        for r in [record(Visibility::Listed, Some("Alice")), record(Visibility::Unlisted, None)] {
+            assert_eq!(from_item(&to_item(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn only_public_records_enter_the_index_and_only_uploads_expire() {
+        let mut r = record(Visibility::Listed, Some("Alice"));
+        let item = to_item(&r);
+        assert!(!item.contains_key("list_pk"));
+        assert_eq!(item["expires_at"], n(1_700_000_000 + 24 * 3600));
+        assert_eq!(item["name_lower"], s("über report.pdf"));
+        assert_eq!(item["uploader_lower"], s("alice"));
+        r.state = RecordState::Available;
+        let item = to_item(&r);
+        assert_eq!(item["list_pk"], s("public"));
+        assert!(!item.contains_key("expires_at"));
+    }
+}

@@ -1,0 +1,56 @@
+//! The one error type of the use cases. Its HTTP status and code are chosen in
+//! `twinshare-lambda` (one place); here it only says what went wrong, in words a person can act on.
+
+use crate::ports::PortError;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ApiError {
+    /// The request itself is wrong: which field, and what to do about it.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+
+    #[error("the request body is not valid JSON for this call: {0}")]
+    MalformedBody(String),
+
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+
+    #[error("no file has the id {0}; check the link")]
+    FileNotFound(String),
+
+    #[error("no such API route: {method} {path}")]
+    RouteNotFound { method: String, path: String },
+
+    #[error("file {0} is still being uploaded; try again when the upload has completed")]
+    NotYetAvailable(String),
+
+    #[error("the bytes of file {0} have not arrived: PUT the file to the upload URL first, then complete the upload")]
+    UploadMissing(String),
+
+    #[error("the stored object has {actual} bytes but the upload declared {declared}; upload the file again with the same content")]
+    SizeMismatch { declared: u64, actual: u64 },
+
+    #[error("the stored object's SHA-256 differs from the declared one; upload the file again")]
+    ChecksumMismatch,
+
+    #[error("storage is unavailable right now, try again in a minute ({0})")]
+    Unavailable(String),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field, message: message.into() }
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(err: PortError) -> Self {
+        match err {
+            PortError::Unavailable(why) => ApiError::Unavailable(why),
+            PortError::Other(why) => ApiError::Internal(why),
+        }
+    }
+}

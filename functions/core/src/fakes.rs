@@ -1,0 +1,165 @@
+//! In-memory ports for fast tests of the use cases and handlers. They follow the same contracts
+//! as the AWS adapters, which the integration tests check against moto.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::Duration,
+};
+
+use twinshare_api::{CopyRole, CopyState};
+
+use crate::{
+    cursor::ListCursor,
+    ports::{Clock, GetSpec, MetadataStore, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec, Written},
+    record::{FileRecord, RecordState},
+    validate::ListQuery,
+    FileId, ObjectKey,
+};
+
+/// A clock that always says the same time.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
+    }
+}
+
+/// A bucket in memory. `put` plays the browser's PUT to the signed URL.
+#[derive(Debug)]
+pub struct MemoryStore {
+    region: String,
+    bucket: String,
+    objects: Mutex<HashMap<String, (Vec<u8>, Option<String>)>>,
+    fail_next: Mutex<Option<String>>,
+}
+
+impl MemoryStore {
+    pub fn new(region: &str, bucket: &str) -> Self {
+        MemoryStore { region: region.into(), bucket: bucket.into(), objects: Mutex::default(), fail_next: Mutex::default() }
+    }
+
+    pub fn put(&self, key: &ObjectKey, bytes: &[u8]) {
+        self.objects.lock().unwrap().insert(key.to_string(), (bytes.to_vec(), None));
+    }
+
+    pub fn put_with_checksum(&self, key: &ObjectKey, bytes: &[u8], sha256: &str) {
+        self.objects.lock().unwrap().insert(key.to_string(), (bytes.to_vec(), Some(sha256.into())));
+    }
+
+    /// Makes the next call fail as if the region were unreachable.
+    pub fn fail_next(&self, why: &str) {
+        *self.fail_next.lock().unwrap() = Some(why.into());
+    }
+
+    fn check_failure(&self) -> Result<(), PortError> {
+        match self.fail_next.lock().unwrap().take() {
+            Some(why) => Err(PortError::Unavailable(why)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ObjectStore for MemoryStore {
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn presign_put(&self, key: &ObjectKey, spec: &PutSpec, ttl: Duration) -> Result<Presigned, PortError> {
+        self.check_failure()?;
+        let headers = BTreeMap::from([
+            ("content-length".to_owned(), spec.size.to_string()),
+            ("content-type".to_owned(), spec.content_type.clone()),
+            ("x-amz-checksum-sha256".to_owned(), spec.sha256.clone()),
+        ]);
+        Ok(Presigned { method: "PUT".into(), url: format!("memory://{}/{key}?expires={}", self.bucket, ttl.as_secs()), headers })
+    }
+
+    async fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> Result<Presigned, PortError> {
+        self.check_failure()?;
+        let url = format!(
+            "memory://{}/{key}?expires={}&response-content-disposition={}",
+            self.bucket,
+            ttl.as_secs(),
+            spec.content_disposition
+        );
+        Ok(Presigned { method: "GET".into(), url, headers: BTreeMap::new() })
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
+        self.check_failure()?;
+        let objects = self.objects.lock().unwrap();
+        Ok(objects.get(key.as_str()).map(|(bytes, sha256)| ObjectInfo { size: bytes.len() as u64, sha256: sha256.clone() }))
+    }
+}
+
+/// A metadata table in memory.
+#[derive(Debug, Default)]
+pub struct MemoryMetadata {
+    records: Mutex<BTreeMap<FileId, FileRecord>>,
+}
+
+impl MemoryMetadata {
+    pub fn len(&self) -> usize {
+        self.records.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl MetadataStore for MemoryMetadata {
+    async fn create(&self, record: &FileRecord) -> Result<(), PortError> {
+        let mut records = self.records.lock().unwrap();
+        if records.contains_key(&record.id) {
+            return Err(PortError::Other(format!("record {} exists", record.id)));
+        }
+        records.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
+        Ok(self.records.lock().unwrap().get(&id).cloned())
+    }
+
+    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records.get_mut(&record.id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        if record.state == RecordState::Uploading {
+            record.state = RecordState::Available;
+            record.updated_at_ms = now_ms;
+            if let Some(primary) = record.copies.iter_mut().find(|c| c.role == CopyRole::Primary) {
+                primary.state = CopyState::Verified;
+                primary.updated_at_ms = now_ms;
+            }
+        }
+        Ok(Written::Done(record.clone()))
+    }
+
+    async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
+        let records = self.records.lock().unwrap();
+        let position = |r: &FileRecord| ListCursor { created_at_ms: r.created_at_ms, id: r.id }.sort_key();
+        let mut matching: Vec<&FileRecord> = records
+            .values()
+            .filter(|r| r.is_public())
+            .filter(|r| query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q)))
+            .filter(|r| query.uploader.as_ref().is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u)))
+            .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
+            .collect();
+        matching.sort_by_key(|r| std::cmp::Reverse(position(r)));
+        let limit = query.limit as usize;
+        let more = matching.len() > limit;
+        let page: Vec<FileRecord> = matching.into_iter().take(limit).cloned().collect();
+        let next = page.last().filter(|_| more).map(|r| ListCursor { created_at_ms: r.created_at_ms, id: r.id });
+        Ok((page, next))
+    }
+}

@@ -1,0 +1,25 @@
+//! twinshare's domain, free of AWS: everything here is plain Rust and unit-tested with fakes.
+//!
+//! - [`id`]: server-generated file ids and the object-key scheme;
+//! - [`validate`]: every API input checked against its limits;
+//! - [`record`]: the metadata record of a file and the state of each copy;
+//! - [`disposition`]: `Content-Disposition` for downloads (RFC 6266 / RFC 5987);
+//! - [`ports`]: what the service needs from storage, metadata and the clock;
+//! - [`service`]: the API's use cases, generic over the ports;
+//! - [`error`]: the one error type the use cases return.
+
+pub mod cursor;
+pub mod disposition;
+pub mod error;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+pub mod id;
+pub mod ports;
+pub mod record;
+pub mod service;
+pub mod validate;
+
+pub use error::ApiError;
+pub use id::{FileId, ObjectKey};
+pub use record::FileRecord;
+pub use service::{Service, ServiceSettings};

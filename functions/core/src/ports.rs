@@ -1,0 +1,94 @@
+//! What the use cases need from the outside world. `twinshare-aws` implements these with the AWS
+//! SDK; `fakes` implements them in memory for tests.
+
+use std::{collections::BTreeMap, future::Future, time::Duration};
+
+use crate::{cursor::ListCursor, record::FileRecord, validate::ListQuery, FileId, ObjectKey};
+
+/// A failure of an adapter, reduced to what the caller can act on.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum PortError {
+    /// The service could not be reached or refused for now: retrying later may work.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A request signed for the browser to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presigned {
+    pub method: String,
+    pub url: String,
+    /// Headers that were signed and must be sent as they are.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// What the presigned PUT binds the upload to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutSpec {
+    pub size: u64,
+    pub content_type: String,
+    pub sha256: String,
+}
+
+/// How the presigned GET answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSpec {
+    pub content_disposition: String,
+    pub content_type: String,
+}
+
+/// What storage says about an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    /// The SHA-256 S3 stored with the object (base64), when it was uploaded with one.
+    pub sha256: Option<String>,
+}
+
+/// One bucket in one region.
+pub trait ObjectStore: Send + Sync {
+    fn region(&self) -> &str;
+    fn bucket(&self) -> &str;
+    fn presign_put(&self, key: &ObjectKey, spec: &PutSpec, ttl: Duration) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    /// `None` when the object does not exist.
+    fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
+}
+
+/// Outcome of a conditional write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    Done(FileRecord),
+    /// The record was not in the state the write required (e.g. it does not exist).
+    ConditionFailed,
+}
+
+/// File metadata.
+pub trait MetadataStore: Send + Sync {
+    /// Writes a new record; fails if one with the same id exists.
+    fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send;
+    /// Marks an `uploading` record available with a verified primary copy, in one conditional
+    /// write; an already available record is returned as it is. Listed files join the public
+    /// listing in the same write.
+    fn mark_available(&self, record: &FileRecord, now_ms: i64) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// A page of public files, newest first, after `query.after`; and where the next page starts.
+    fn list_public(&self, query: &ListQuery) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send;
+}
+
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+}

@@ -1,0 +1,251 @@
+//! Every API input is checked here against a limit, with a message that says what to fix.
+//! Nothing reaches storage or metadata before it has passed.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use twinshare_api::{limits, CreateUploadRequest, Visibility};
+
+use crate::{cursor::ListCursor, ApiError};
+
+/// An upload request that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUpload {
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    /// Base64 SHA-256, canonical form.
+    pub sha256: String,
+    pub uploader: Option<String>,
+    pub visibility: Visibility,
+}
+
+pub fn new_upload(req: CreateUploadRequest, max_size: u64) -> Result<NewUpload, ApiError> {
+    Ok(NewUpload {
+        name: file_name(&req.name)?,
+        size: size(req.size, max_size)?,
+        content_type: content_type(&req.content_type)?,
+        sha256: sha256(&req.sha256)?,
+        uploader: uploader(req.uploader.as_deref())?,
+        visibility: req.visibility,
+    })
+}
+
+pub fn file_name(name: &str) -> Result<String, ApiError> {
+    let field = "name";
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid(field, "give the file a name"));
+    }
+    if name.len() > limits::MAX_NAME_BYTES {
+        return Err(ApiError::invalid(
+            field,
+            format!("the file name is {} bytes long; shorten it to at most {} bytes", name.len(), limits::MAX_NAME_BYTES),
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(ApiError::invalid(field, format!("the file name contains the control character U+{:04X}; remove it", c as u32)));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(ApiError::invalid(field, "a file name cannot contain '/' or '\\'; give the name without folders"));
+    }
+    if name == "." || name == ".." {
+        return Err(ApiError::invalid(field, "'.' and '..' are not file names"));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn size(size: u64, max_size: u64) -> Result<u64, ApiError> {
+    if size == 0 {
+        return Err(ApiError::invalid("size", "the file is empty; choose a file with content"));
+    }
+    if size > max_size {
+        return Err(ApiError::invalid(
+            "size",
+            format!("the file has {size} bytes; the largest file this service accepts has {max_size} bytes"),
+        ));
+    }
+    Ok(size)
+}
+
+/// `type/subtype`, lowercased; empty means a generic binary file.
+pub fn content_type(content_type: &str) -> Result<String, ApiError> {
+    let field = "content_type";
+    let content_type = content_type.trim();
+    if content_type.is_empty() {
+        return Ok("application/octet-stream".to_owned());
+    }
+    if content_type.len() > limits::MAX_CONTENT_TYPE_BYTES {
+        return Err(ApiError::invalid(field, format!("a content type has at most {} characters", limits::MAX_CONTENT_TYPE_BYTES)));
+    }
+    let is_token = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    match content_type.split_once('/') {
+        Some((kind, subtype)) if is_token(kind) && is_token(subtype) => Ok(content_type.to_ascii_lowercase()),
+        _ => Err(ApiError::invalid(field, format!("{content_type:?} is not a MIME type like \"text/plain\" (no parameters)"))),
+    }
+}
+
+pub fn sha256(checksum: &str) -> Result<String, ApiError> {
+    let field = "sha256";
+    let wrong = || ApiError::invalid(field, "give the file's SHA-256 digest as standard base64: 44 characters ending in '='");
+    let bytes = STANDARD.decode(checksum.trim()).map_err(|_| wrong())?;
+    if bytes.len() != 32 {
+        return Err(wrong());
+    }
+    Ok(STANDARD.encode(bytes))
+}
+
+/// Trimmed uploader name; blank means anonymous.
+pub fn uploader(uploader: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(uploader) = uploader.map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let field = "uploader";
+    if uploader.chars().count() > limits::MAX_UPLOADER_CHARS {
+        return Err(ApiError::invalid(field, format!("an uploader name has at most {} characters", limits::MAX_UPLOADER_CHARS)));
+    }
+    if uploader.chars().any(char::is_control) {
+        return Err(ApiError::invalid(field, "the uploader name contains a control character; remove it"));
+    }
+    Ok(Some(uploader.to_owned()))
+}
+
+/// A request for a page of the public table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListQuery {
+    /// Lowercased text the file name must contain.
+    pub search: Option<String>,
+    /// Lowercased uploader name the file must have.
+    pub uploader: Option<String>,
+    pub limit: u32,
+    pub after: Option<ListCursor>,
+}
+
+/// Builds a [`ListQuery`] from the raw query-string values.
+pub fn list_query(
+    search: Option<&str>,
+    uploader_filter: Option<&str>,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<ListQuery, ApiError> {
+    let search = match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(q) if q.chars().count() > limits::MAX_SEARCH_CHARS => {
+            return Err(ApiError::invalid("q", format!("search text has at most {} characters", limits::MAX_SEARCH_CHARS)))
+        }
+        Some(q) if q.chars().any(char::is_control) => {
+            return Err(ApiError::invalid("q", "search text cannot contain control characters"))
+        }
+        Some(q) => Some(q.to_lowercase()),
+        None => None,
+    };
+    let uploader = uploader(uploader_filter)?.map(|u| u.to_lowercase());
+    let limit = match limit {
+        None | Some("") => limits::DEFAULT_PAGE_SIZE,
+        Some(text) => match text.parse::<u32>() {
+            Ok(n) if (1..=limits::MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    format!("limit is a whole number from 1 to {}", limits::MAX_PAGE_SIZE),
+                ))
+            }
+        },
+    };
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(text) => Some(ListCursor::decode(text)?),
+        None => None,
+    };
+    Ok(ListQuery { search, uploader, limit, after })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
+    fn request() -> CreateUploadRequest {
+        CreateUploadRequest {
+            name: "report.pdf".into(),
+            size: 10,
+            content_type: "application/pdf".into(),
+            sha256: SHA.into(),
+            uploader: Some(" alice ".into()),
+            visibility: Visibility::Listed,
+        }
+    }
+
+    fn field_of(err: ApiError) -> &'static str {
+        match err {
+            ApiError::Invalid { field, .. } => field,
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_passes_and_is_normalised() {
+        let upload = new_upload(request(), 100).unwrap();
+        assert_eq!(upload.uploader.as_deref(), Some("alice"));
+        assert_eq!(upload.content_type, "application/pdf");
+    }
+
+    #[test]
+    fn names_with_spaces_quotes_and_non_ascii_are_kept_as_given() {
+        let name = "Über \"quoted\" 報告 (final).pdf";
+        assert_eq!(file_name(name).unwrap(), name);
+    }
+
+    #[test]
+    fn bad_names_are_rejected() {
+        let long = "a".repeat(256);
+        for bad in ["", "   ", "a/b", "a\\b", "a\nb", "a\u{0}b", ".", "..", long.as_str()] {
+            assert!(file_name(bad).is_err(), "{bad:?} accepted");
+        }
+        // 255 bytes is the limit, counted in UTF-8: 85 three-byte characters fit, 86 do not.
+        assert!(file_name(&"報".repeat(85)).is_ok());
+        assert!(file_name(&"報".repeat(86)).is_err());
+    }
+
+    #[test]
+    fn size_must_be_positive_and_within_the_maximum() {
+        assert_eq!(field_of(size(0, 10).unwrap_err()), "size");
+        assert_eq!(field_of(size(11, 10).unwrap_err()), "size");
+        assert_eq!(size(10, 10).unwrap(), 10);
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("").unwrap(), "application/octet-stream");
+        assert_eq!(content_type("Text/Plain").unwrap(), "text/plain");
+        for bad in ["text", "text/", "/plain", "text/plain; charset=utf-8", "a b/c", &format!("a/{}", "b".repeat(300))] {
+            assert!(content_type(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn sha256_must_be_32_bytes_of_base64() {
+        assert_eq!(sha256(SHA).unwrap(), SHA);
+        for bad in ["", "abc", "not base64!!", &SHA[..40], "AAAA"] {
+            assert_eq!(field_of(sha256(bad).unwrap_err()), "sha256", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn uploader_is_optional_trimmed_and_limited() {
+        assert_eq!(uploader(None).unwrap(), None);
+        assert_eq!(uploader(Some("  ")).unwrap(), None);
+        assert_eq!(uploader(Some(" bob ")).unwrap().as_deref(), Some("bob"));
+        assert!(uploader(Some(&"x".repeat(65))).is_err());
+        assert!(uploader(Some("a\tb")).is_err());
+    }
+
+    #[test]
+    fn list_query_limits() {
+        let q = list_query(Some(" Report "), Some("Alice"), None, None).unwrap();
+        assert_eq!(q.search.as_deref(), Some("report"));
+        assert_eq!(q.uploader.as_deref(), Some("alice"));
+        assert_eq!(q.limit, limits::DEFAULT_PAGE_SIZE);
+        for bad in ["0", "101", "-1", "ten"] {
+            assert_eq!(field_of(list_query(None, None, Some(bad), None).unwrap_err()), "limit");
+        }
+        assert_eq!(field_of(list_query(Some(&"q".repeat(101)), None, None, None).unwrap_err()), "q");
+        assert_eq!(field_of(list_query(None, None, None, Some("garbage")).unwrap_err()), "cursor");
+    }
+}

@@ -1,0 +1,128 @@
+//! Handler of `files-api`, generic over the ports so that it is tested with fakes here and with
+//! the AWS adapters against moto in `integration-tests`.
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use twinshare_core::{
+    ports::{Clock, MetadataStore, ObjectStore},
+    validate, ApiError, Service,
+};
+use twinshare_lambda::{
+    respond,
+    routes::{route, Route},
+};
+
+pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: Request) -> Response<Body> {
+    respond::result(answer(service, &request).await)
+}
+
+async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: &Request) -> Result<Response<Body>, ApiError> {
+    match route(request.method(), request.uri().path())? {
+        Route::ListFiles => {
+            let params = request.query_string_parameters();
+            let query = validate::list_query(params.first("q"), params.first("uploader"), params.first("limit"), params.first("cursor"))?;
+            Ok(respond::json(200, &service.list_files(&query).await?))
+        }
+        Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
+        Route::Download(id) => Ok(respond::redirect(&service.download_url(&id).await?)),
+        _ => Err(ApiError::RouteNotFound { method: request.method().to_string(), path: request.uri().path().to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_api::{CreateUploadRequest, ErrorBody, FileList, FileView, Visibility};
+    use twinshare_core::{
+        fakes::{FixedClock, MemoryMetadata, MemoryStore},
+        FileId, ServiceSettings,
+    };
+
+    use super::*;
+
+    type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
+
+    fn service() -> Fake {
+        Service::new(MemoryStore::new("eu-west-1", "primary"), MemoryMetadata::default(), FixedClock(5), ServiceSettings::default())
+    }
+
+    fn fixture(name: &str) -> Request {
+        let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        lambda_http::request::from_str(&text).unwrap()
+    }
+
+    /// An available file, uploaded through the service as the site would.
+    async fn shared(svc: &Fake, name: &str, visibility: Visibility) -> String {
+        let request = CreateUploadRequest {
+            name: name.into(),
+            size: 3,
+            content_type: String::new(),
+            sha256: "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+            uploader: None,
+            visibility,
+        };
+        let id = svc.create_upload(request).await.unwrap().file.id;
+        svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
+        svc.complete_upload(&id).await.unwrap();
+        id
+    }
+
+    fn at(mut request: Request, path_and_query: &str) -> Request {
+        let uri: lambda_http::http::Uri = format!("https://api.example.com{path_and_query}").parse().unwrap();
+        let params: std::collections::HashMap<String, String> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        *request.uri_mut() = uri;
+        request.with_query_string_parameters(params)
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_list_fixture_lists_public_files_with_search() {
+        let svc = service();
+        shared(&svc, "report.pdf", Visibility::Listed).await;
+        shared(&svc, "photo.jpg", Visibility::Listed).await;
+        shared(&svc, "secret report.pdf", Visibility::Unlisted).await;
+        let response = handle(&svc, fixture("list-files.json")).await;
+        assert_eq!(response.status(), 200);
+        let list: FileList = parse(&response);
+        let names: Vec<&str> = list.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["report.pdf"], "the fixture searches for 'REPORT'");
+    }
+
+    #[tokio::test]
+    async fn bad_list_parameters_are_400() {
+        let svc = service();
+        for query in ["?limit=0", "?limit=1000", "?cursor=zzz", &format!("?q={}", "a".repeat(200))] {
+            let response = handle(&svc, at(fixture("list-files.json"), &format!("/api/files{query}"))).await;
+            assert_eq!(response.status(), 400, "{query}");
+            assert_eq!(parse::<ErrorBody>(&response).error, "invalid_request");
+        }
+    }
+
+    #[tokio::test]
+    async fn get_and_download_by_id() {
+        let svc = service();
+        let id = shared(&svc, "a b.txt", Visibility::Unlisted).await;
+        let response = handle(&svc, at(fixture("get-file.json"), &format!("/api/files/{id}"))).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(parse::<FileView>(&response).name, "a b.txt");
+
+        let response = handle(&svc, at(fixture("download.json"), &format!("/api/files/{id}/download"))).await;
+        assert_eq!(response.status(), 302);
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.contains(&format!("files/{id}")) && location.contains("attachment"), "{location}");
+    }
+
+    #[tokio::test]
+    async fn fixtures_for_unknown_and_malformed_ids() {
+        let svc = service();
+        assert_eq!(handle(&svc, fixture("get-file.json")).await.status(), 404);
+        assert_eq!(handle(&svc, fixture("download.json")).await.status(), 404);
+        assert_eq!(handle(&svc, at(fixture("get-file.json"), "/api/files/..%2F..%2Fetc")).await.status(), 400);
+    }
+}

@@ -1,0 +1,124 @@
+//! HTTP responses: JSON bodies, redirects, and the one place where errors become statuses.
+
+use lambda_http::{Body, Request, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use twinshare_api::ErrorBody;
+use twinshare_core::ApiError;
+
+/// Larger request bodies are refused before parsing: every JSON call of this API is small.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Seconds a client should wait before retrying after a 503.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// The HTTP status and stable error code of each error.
+pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
+    match err {
+        ApiError::Invalid { .. } => (400, "invalid_request"),
+        ApiError::MalformedBody(_) => (400, "malformed_body"),
+        ApiError::BodyTooLarge { .. } => (413, "body_too_large"),
+        ApiError::FileNotFound(_) => (404, "file_not_found"),
+        ApiError::RouteNotFound { .. } => (404, "route_not_found"),
+        ApiError::NotYetAvailable(_) => (409, "not_yet_available"),
+        ApiError::UploadMissing(_) => (409, "upload_missing"),
+        ApiError::SizeMismatch { .. } => (409, "size_mismatch"),
+        ApiError::ChecksumMismatch => (409, "checksum_mismatch"),
+        ApiError::Unavailable(_) => (503, "unavailable"),
+        ApiError::Internal(_) => (500, "internal"),
+    }
+}
+
+fn builder(status: u16) -> http::response::Builder {
+    Response::builder().status(status).header("cache-control", "no-store")
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(text) => builder(status).header("content-type", "application/json").body(Body::Text(text)).expect("static headers are valid"),
+        Err(err) => error(&ApiError::Internal(format!("serialising the response: {err}"))),
+    }
+}
+
+pub fn redirect(location: &str) -> Response<Body> {
+    match builder(302).header("location", location).body(Body::Empty) {
+        Ok(response) => response,
+        Err(err) => error(&ApiError::Internal(format!("redirect location: {err}"))),
+    }
+}
+
+pub fn error(err: &ApiError) -> Response<Body> {
+    let (status, code) = status_and_code(err);
+    let message = match err {
+        // Details of internal failures go to the log, not to the client.
+        ApiError::Internal(_) => "something went wrong on our side; try again, and report it if it persists".to_owned(),
+        other => other.to_string(),
+    };
+    if status >= 500 {
+        tracing::error!(error = %err, status, "request failed");
+    } else {
+        tracing::info!(error = %err, status, "request refused");
+    }
+    let body = serde_json::to_string(&ErrorBody { error: code.to_owned(), message }).unwrap_or_default();
+    let mut response = builder(status).header("content-type", "application/json");
+    if status == 503 {
+        response = response.header("retry-after", RETRY_AFTER_SECS);
+    }
+    response.body(Body::Text(body)).expect("static headers are valid")
+}
+
+pub fn result(outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
+    outcome.unwrap_or_else(|err| error(&err))
+}
+
+/// Parses a JSON body, turning every way it can be wrong into a 4xx with serde's explanation.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::BodyTooLarge { limit: MAX_BODY_BYTES });
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedBody("the body is empty; send a JSON object".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedBody(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> ErrorBody {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn errors_carry_code_message_and_status() {
+        let response = error(&ApiError::invalid("size", "too big"));
+        assert_eq!(response.status(), 400);
+        assert_eq!(body_of(&response), ErrorBody { error: "invalid_request".into(), message: "size: too big".into() });
+    }
+
+    #[test]
+    fn unavailable_says_when_to_retry_and_internal_hides_details() {
+        let response = error(&ApiError::Unavailable("x".into()));
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        let response = error(&ApiError::Internal("secret table name".into()));
+        assert_eq!(response.status(), 500);
+        assert!(!body_of(&response).message.contains("secret"));
+    }
+
+    #[test]
+    fn bad_bodies_are_4xx() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Small {
+            n: u8,
+        }
+        let request = |body: &str| Request::new(Body::Text(body.into()));
+        assert!(matches!(json_body::<Small>(&request("")), Err(ApiError::MalformedBody(_))));
+        assert!(matches!(json_body::<Small>(&request("{")), Err(ApiError::MalformedBody(_))));
+        assert!(matches!(json_body::<Small>(&request(r#"{"n":-1}"#)), Err(ApiError::MalformedBody(_))));
+        assert!(matches!(json_body::<Small>(&request(&" ".repeat(MAX_BODY_BYTES + 1))), Err(ApiError::BodyTooLarge { .. })));
+        assert_eq!(json_body::<Small>(&request(r#"{"n":1}"#)).unwrap().n, 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! Handler of `upload-api`, generic over the ports so that it is tested with fakes here and with
+//! the AWS adapters against moto in `integration-tests`.
+
+use lambda_http::{Body, Request, Response};
+use twinshare_core::{
+    ports::{Clock, MetadataStore, ObjectStore},
+    ApiError, Service,
+};
+use twinshare_lambda::{
+    respond,
+    routes::{route, Route},
+};
+
+pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: Request) -> Response<Body> {
+    respond::result(answer(service, &request).await)
+}
+
+async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: &Request) -> Result<Response<Body>, ApiError> {
+    match route(request.method(), request.uri().path())? {
+        Route::CreateUpload => Ok(respond::json(201, &service.create_upload(respond::json_body(request)?).await?)),
+        Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id).await?)),
+        _ => Err(ApiError::RouteNotFound { method: request.method().to_string(), path: request.uri().path().to_owned() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_api::{CreateUploadResponse, ErrorBody, FileStatus, FileView};
+    use twinshare_core::{
+        fakes::{FixedClock, MemoryMetadata, MemoryStore},
+        FileId, ServiceSettings,
+    };
+
+    use super::*;
+
+    type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
+
+    fn service() -> Fake {
+        Service::new(MemoryStore::new("eu-west-1", "primary"), MemoryMetadata::default(), FixedClock(5), ServiceSettings::default())
+    }
+
+    /// The committed fixture, as `cargo lambda invoke --data-file` sends it.
+    fn fixture(name: &str) -> Request {
+        let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        lambda_http::request::from_str(&text).unwrap()
+    }
+
+    fn with_body(mut request: Request, body: &str) -> Request {
+        *request.body_mut() = Body::Text(body.into());
+        request
+    }
+
+    fn with_path(mut request: Request, path: &str) -> Request {
+        *request.uri_mut() = format!("https://api.example.com{path}").parse().unwrap();
+        request
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_create_fixture_announces_an_upload() {
+        let svc = service();
+        let response = handle(&svc, fixture("create-upload.json")).await;
+        assert_eq!(response.status(), 201);
+        let created: CreateUploadResponse = parse(&response);
+        assert_eq!(created.file.status, FileStatus::Uploading);
+        assert_eq!(svc.metadata.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn malformed_bodies_are_400_and_leave_nothing() {
+        let svc = service();
+        for body in ["", "not json", r#"{"name":"a"}"#, r#"{"name":"a","size":-1,"sha256":"x"}"#, r#"{"name":"a","size":1,"sha256":"x","extra":1}"#] {
+            let response = handle(&svc, with_body(fixture("create-upload.json"), body)).await;
+            assert_eq!(response.status(), 400, "{body}");
+            assert_eq!(parse::<ErrorBody>(&response).error, "malformed_body");
+        }
+        let response = handle(&svc, with_body(fixture("create-upload.json"), r#"{"name":"a","size":0,"sha256":"x"}"#)).await;
+        assert_eq!(response.status(), 400);
+        assert!(parse::<ErrorBody>(&response).message.starts_with("name") || parse::<ErrorBody>(&response).message.starts_with("size"));
+        assert_eq!(svc.metadata.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn complete_fixture_on_an_unknown_id_is_404_and_then_works_once_uploaded() {
+        let svc = service();
+        let response = handle(&svc, fixture("complete-upload.json")).await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(parse::<ErrorBody>(&response).error, "file_not_found");
+
+        let created: CreateUploadResponse = parse(&handle(&svc, fixture("create-upload.json")).await);
+        let complete = || with_path(fixture("complete-upload.json"), &format!("/api/uploads/{}/complete", created.file.id));
+        let response = handle(&svc, complete()).await;
+        assert_eq!(response.status(), 409);
+        assert_eq!(parse::<ErrorBody>(&response).error, "upload_missing");
+
+        let key = FileId::parse(&created.file.id).unwrap().object_key();
+        svc.primary.put(&key, &vec![0u8; created.file.size as usize]);
+        let response = handle(&svc, complete()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(parse::<FileView>(&response).status, FileStatus::Available);
+    }
+
+    #[tokio::test]
+    async fn routes_of_other_functions_are_404() {
+        let response = handle(&service(), with_path(fixture("create-upload.json"), "/api/files")).await;
+        assert_eq!(response.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn storage_outage_is_503_with_retry_after() {
+        let svc = service();
+        svc.primary.fail_next("connection refused");
+        let response = handle(&svc, fixture("create-upload.json")).await;
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+    }
+
+}

@@ -1,0 +1,290 @@
+//! twinshare's site: share (upload), the public table of files, and a file's own page.
+//! Components live here; API calls in [`api`]; the upload steps in [`upload`].
+
+pub mod api;
+pub mod format;
+pub mod upload;
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    hooks::use_params_map,
+    path,
+};
+use twinshare_api::{FileView, Visibility};
+use upload::Phase;
+use wasm_bindgen::JsCast;
+use web_sys::{DragEvent, FileList, HtmlInputElement};
+
+const PAGE_SIZE: u32 = 20;
+
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <header class="top">
+                <a class="brand" href="/">"twinshare"</a>
+                <nav>
+                    <a href="/">"Share"</a>
+                    <a href="/files">"Files"</a>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="error">"There is no page here. Check the link."</p> }>
+                    <Route path=path!("/") view=UploadPage />
+                    <Route path=path!("/files") view=FilesPage />
+                    <Route path=path!("/f/:id") view=FilePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// A button that copies a link and says so.
+#[component]
+fn CopyLink(link: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        let link = link.clone();
+        if let Some(window) = web_sys::window() {
+            let promise = window.navigator().clipboard().write_text(&link);
+            spawn_local(async move {
+                if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+                    copied.set(true);
+                }
+            });
+        }
+    };
+    view! {
+        <button type="button" class="secondary copy-link" on:click=copy>
+            {move || if copied.get() { "Copied" } else { "Copy link" }}
+        </button>
+    }
+}
+
+#[derive(Clone)]
+struct UploadRow {
+    key: usize,
+    name: String,
+    size: u64,
+    phase: RwSignal<Phase>,
+}
+
+#[component]
+fn UploadPage() -> impl IntoView {
+    let uploader = RwSignal::new(String::new());
+    let listed = RwSignal::new(true);
+    let rows = RwSignal::new(Vec::<UploadRow>::new());
+    let next_key = StoredValue::new(0usize);
+    let dragging = RwSignal::new(false);
+
+    let start = move |files: FileList| {
+        for index in 0..files.length() {
+            let Some(file) = files.get(index) else { continue };
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            let phase = RwSignal::new(Phase::Hashing(0.0));
+            rows.update(|rows| rows.push(UploadRow { key, name: file.name(), size: file.size() as u64, phase }));
+            let visibility = if listed.get_untracked() { Visibility::Listed } else { Visibility::Unlisted };
+            let who = uploader.get_untracked();
+            spawn_local(async move {
+                if let Err(message) = upload::run(file, who, visibility, phase).await {
+                    phase.set(Phase::Failed(message));
+                }
+            });
+        }
+    };
+
+    view! {
+        <h1>"Share files"</h1>
+        <form class="options" on:submit=|ev| ev.prevent_default()>
+            <label>
+                "Your name (optional)"
+                <input type="text" name="uploader" maxlength="64" placeholder="anonymous"
+                    prop:value=uploader on:input=move |ev| uploader.set(event_target_value(&ev)) />
+            </label>
+            <label class="inline">
+                <input type="checkbox" name="listed" prop:checked=listed
+                    on:change=move |ev| listed.set(event_target_checked(&ev)) />
+                "List publicly (otherwise only people with the link can find it)"
+            </label>
+        </form>
+        <label class="dropzone" class:dragging=move || dragging.get()
+            on:dragover=move |ev: DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev: DragEvent| {
+                ev.prevent_default();
+                dragging.set(false);
+                if let Some(files) = ev.data_transfer().and_then(|d| d.files()) { start(files); }
+            }>
+            <strong>"Drop files here"</strong>
+            <span>" or choose them: "</span>
+            <input type="file" multiple on:change=move |ev| {
+                let input: HtmlInputElement = ev.target().unwrap().unchecked_into();
+                if let Some(files) = input.files() { start(files); }
+                input.set_value("");
+            } />
+        </label>
+        <ul class="uploads">
+            <For each=move || rows.get() key=|row| row.key let:row>
+                <UploadRowView row />
+            </For>
+        </ul>
+    }
+}
+
+#[component]
+fn UploadRowView(row: UploadRow) -> impl IntoView {
+    let phase = row.phase;
+    let state = move || match phase.get() {
+        Phase::Hashing(done) => view! {
+            <progress max="100" value=done * 100.0></progress>
+            <span class="state">{format!("Reading file… {:.0} %", done * 100.0)}</span>
+        }.into_any(),
+        Phase::Uploading { loaded, total, bytes_per_sec } => {
+            let percent = if total > 0.0 { loaded / total * 100.0 } else { 0.0 };
+            let left = if bytes_per_sec > 0.0 { format::duration((total - loaded) / bytes_per_sec) } else { "…".into() };
+            view! {
+                <progress max="100" value=percent></progress>
+                <span class="state">{format!("Uploading {percent:.0} % · {}/s · {left} left", format::size(bytes_per_sec as u64))}</span>
+            }.into_any()
+        }
+        Phase::Completing => view! {
+            <progress max="100" value="100"></progress>
+            <span class="state">"Checking the upload…"</span>
+        }.into_any(),
+        Phase::Done(file) => {
+            let link = format::share_link(&file.id);
+            view! {
+                <span class="state done">{format!("Shared · {}", format::copies(&file))}</span>
+                <span class="share">
+                    <a class="share-link" href=format!("/f/{}", file.id)>{link.clone()}</a>
+                    <CopyLink link />
+                </span>
+            }.into_any()
+        }
+        Phase::Failed(message) => view! { <span class="state error" role="alert">{message}</span> }.into_any(),
+    };
+    view! {
+        <li class="upload">
+            <span class="name">{row.name}</span>
+            <span class="size">{format::size(row.size)}</span>
+            {state}
+        </li>
+    }
+}
+
+#[component]
+fn FilesPage() -> impl IntoView {
+    let search = RwSignal::new(String::new());
+    let cursor = RwSignal::new(None::<String>);
+    // Cursors of the pages before this one, to go back.
+    let previous = RwSignal::new(Vec::<Option<String>>::new());
+    let page = LocalResource::new(move || {
+        let query = search.get();
+        let at = cursor.get();
+        async move { api::list_files(&query, at.as_deref(), PAGE_SIZE).await }
+    });
+    let now = js_sys::Date::now();
+
+    let table = move || match page.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Ok(list)) if list.files.is_empty() => view! { <p class="muted">"No files match."</p> }.into_any(),
+        Some(Ok(list)) => {
+            let next = list.next_cursor.clone();
+            view! {
+                <table class="files">
+                    <thead><tr><th>"Name"</th><th>"Size"</th><th>"Shared by"</th><th>"Age"</th><th>"Copies"</th><th></th></tr></thead>
+                    <tbody>
+                        {list.files.into_iter().map(|file| view! { <FileRow file now /> }).collect_view()}
+                    </tbody>
+                </table>
+                <div class="pager">
+                    <button type="button" class="secondary" disabled=move || previous.with(Vec::is_empty)
+                        on:click=move |_| { if let Some(before) = previous.try_update(Vec::pop).flatten() { cursor.set(before); } }>
+                        "Previous"
+                    </button>
+                    <button type="button" class="secondary" disabled=next.is_none()
+                        on:click=move |_| {
+                            if let Some(next) = next.clone() {
+                                previous.update(|p| p.push(cursor.get_untracked()));
+                                cursor.set(Some(next));
+                            }
+                        }>
+                        "Next"
+                    </button>
+                </div>
+            }.into_any()
+        }
+    };
+
+    view! {
+        <h1>"Shared files"</h1>
+        <input type="search" class="search" placeholder="Search by file name" aria-label="Search by file name"
+            prop:value=search
+            on:input=move |ev| {
+                search.set(event_target_value(&ev));
+                cursor.set(None);
+                previous.set(Vec::new());
+            } />
+        {table}
+    }
+}
+
+#[component]
+fn FileRow(file: FileView, now: f64) -> impl IntoView {
+    let link = format::share_link(&file.id);
+    view! {
+        <tr class="file">
+            <td data-label="Name"><a class="file-name" href=format!("/f/{}", file.id)>{file.name.clone()}</a></td>
+            <td data-label="Size">{format::size(file.size)}</td>
+            <td data-label="Shared by">{format::uploader(&file)}</td>
+            <td data-label="Age">{format::age(file.created_at_ms, now)}</td>
+            <td data-label="Copies"><span class="badge">{format::copies(&file)}</span></td>
+            <td class="actions">
+                <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>
+                <CopyLink link />
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn FilePage() -> impl IntoView {
+    let params = use_params_map();
+    let file = LocalResource::new(move || {
+        let id = params.read().get("id").unwrap_or_default();
+        async move { api::get_file(&id).await }
+    });
+    move || match file.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Ok(file)) => {
+            let link = format::share_link(&file.id);
+            let copies = file
+                .copies
+                .iter()
+                .map(|c| format!("{:?} in {}: {:?}", c.role, c.region, c.state).to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ");
+            view! {
+                <article class="file-page">
+                    <h1 class="file-name">{file.name.clone()}</h1>
+                    <dl>
+                        <dt>"Size"</dt><dd>{format::size(file.size)}</dd>
+                        <dt>"Shared by"</dt><dd>{format::uploader(&file)}</dd>
+                        <dt>"Shared"</dt><dd>{format::age(file.created_at_ms, js_sys::Date::now())}</dd>
+                        <dt>"Copies"</dt><dd><span class="badge">{format::copies(&file)}</span>" "{copies}</dd>
+                        <dt>"Type"</dt><dd>{file.content_type.clone()}</dd>
+                        <dt>"SHA-256"</dt><dd class="hash">{file.sha256.clone()}</dd>
+                    </dl>
+                    <p class="actions">
+                        <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>
+                        <CopyLink link />
+                    </p>
+                </article>
+            }.into_any()
+        }
+    }
+}
