@@ -200,7 +200,7 @@ impl MetadataStore for DynamoMetadata {
 
     async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
         let mut update = String::from(
-            "SET #state = :available, updated_at_ms = :now, copies.primary.#copy_state = :verified, copies.primary.updated_at_ms = :now",
+            "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now",
         );
         let mut values = HashMap::from([
             (":available".to_owned(), s(RecordState::Available.as_str())),
@@ -223,6 +223,7 @@ impl MetadataStore for DynamoMetadata {
             .condition_expression("attribute_exists(id) AND #state = :uploading")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#copy_state", "state")
+            .expression_attribute_names("#primary", "primary")
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
             .send()

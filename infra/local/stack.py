@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Starts twinshare on this machine: emulated AWS, the functions and the site, on loopback.
+
+- moto servers: one for the metadata (DynamoDB), one per region's S3, so that a region's
+  storage can go down on its own while metadata stays up;
+- provisioning from template.yaml (provision.py);
+- `cargo lambda watch` serving the HTTP functions on the API's real paths;
+- `trunk serve` serving the site, proxying /api/ to the functions.
+
+Prints the site's URL when everything answers. Ctrl-C (or SIGTERM) stops every process it
+started. Ports come from the options or TWINSHARE_*_PORT variables.
+"""
+import argparse
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+STATE = ROOT / ".local"
+REGION = "eu-west-1"
+TABLE = "twinshare-files"
+PRIMARY_BUCKET = "twinshare-primary"
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import provision  # noqa: E402
+
+
+class Stack:
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+        self.processes = []
+
+    def start(self, name, command, cwd=ROOT, env=None):
+        log = open(self.log_dir / f"{name}.log", "w", encoding="utf-8")
+        process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so its children stop with it
+        )
+        self.processes.append((name, process))
+        return process
+
+    def check_alive(self):
+        for name, process in self.processes:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+
+    def stop(self):
+        for _, process in reversed(self.processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 10
+        for _, process in self.processes:
+            try:
+                process.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(stack, what, url, *, method="GET", body=None, accept=(200,), timeout=900):
+    """Polls url until it answers with an accepted status (compilations can take minutes)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        stack.check_alive()
+        request = urllib.request.Request(url, method=method, data=body, headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = None
+        if status in accept:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"{what} did not answer at {url} within {timeout} s")
+
+
+def port_option(parser, name, default):
+    env = f"TWINSHARE_{name.upper().replace('-', '_')}_PORT"
+    parser.add_argument(f"--{name}-port", type=int, default=int(os.environ.get(env, default)), help=f"(env {env})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    port_option(parser, "site", 8080)
+    port_option(parser, "api", 9000)
+    port_option(parser, "metadata", 4566)
+    port_option(parser, "primary-s3", 4567)
+    parser.add_argument("--release", action="store_true", help="build functions and site optimised")
+    args = parser.parse_args()
+
+    log_dir = STATE / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(log_dir)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    site_url = f"http://127.0.0.1:{args.site_port}"
+    metadata_url = f"http://127.0.0.1:{args.metadata_port}"
+    primary_s3_url = f"http://127.0.0.1:{args.primary_s3_port}"
+    api_url = f"http://127.0.0.1:{args.api_port}"
+    try:
+        for name, port in (("moto-metadata", args.metadata_port), ("moto-s3-primary", args.primary_s3_port)):
+            stack.start(name, ["moto_server", "-H", "127.0.0.1", "-p", str(port)])
+        for name, url in (("metadata emulator", metadata_url), ("primary S3 emulator", primary_s3_url)):
+            wait_for(stack, name, url + "/moto-api/", timeout=60)
+        provision.provision(
+            region=REGION, dynamodb_endpoint=metadata_url, s3_endpoint=primary_s3_url, table=TABLE,
+            bucket=PRIMARY_BUCKET, origins=[site_url, f"http://localhost:{args.site_port}"],
+        )
+        print(f"emulators up: metadata {metadata_url}, primary S3 {primary_s3_url}", flush=True)
+
+        env_file = STATE / "functions.env"
+        env_file.write_text("\n".join([
+            "AWS_ACCESS_KEY_ID=twinshare-local",
+            "AWS_SECRET_ACCESS_KEY=twinshare-local",
+            f"AWS_REGION={REGION}",
+            f"PRIMARY_REGION={REGION}",
+            f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
+            f"TABLE_NAME={TABLE}",
+            f"PRIMARY_S3_ENDPOINT={primary_s3_url}",
+            f"DYNAMODB_ENDPOINT={metadata_url}",
+            "RUST_LOG=info",
+        ]) + "\n")
+        watch = ["cargo", "lambda", "watch", "-a", "127.0.0.1", "-P", str(args.api_port), "--env-file", str(env_file)]
+        if args.release:
+            watch.append("--release")
+        stack.start("functions", watch)
+        print("building and starting the functions (the first build takes a few minutes)…", flush=True)
+        # Each function is compiled on its first request: ask both once.
+        wait_for(stack, "files-api", api_url + "/api/files")
+        wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400,))
+        print(f"functions up: {api_url}", flush=True)
+
+        trunk = ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),
+                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect", "--disable-address-lookup"]
+        if args.release:
+            trunk.append("--release")
+        stack.start("site", trunk, cwd=ROOT / "site")
+        wait_for(stack, "site", site_url + "/")
+        wait_for(stack, "site's API proxy", site_url + "/api/files")
+        print(f"\ntwinshare is running: {site_url}\nlogs: {log_dir}\nCtrl-C stops it.", flush=True)
+        (STATE / "ready").write_text(site_url + "\n")
+        while True:
+            stack.check_alive()
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        (STATE / "ready").unlink(missing_ok=True)
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
