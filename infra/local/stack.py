@@ -2,7 +2,8 @@
 """Starts twinshare on this machine: emulated AWS, the functions and the site, on loopback.
 
 - moto servers: one for the metadata (DynamoDB), one per region's S3, so that a region's
-  storage can go down on its own while metadata stays up;
+  storage can go down on its own while metadata stays up; each region's S3 is reached through
+  s3_gateway.py, which adds the S3 behaviour moto lacks (presigned response headers);
 - provisioning from template.yaml (provision.py);
 - `cargo lambda watch` serving the HTTP functions on the API's real paths;
 - `trunk serve` serving the site, proxying /api/ to the functions.
@@ -21,7 +22,8 @@ import urllib.error
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-STATE = ROOT / ".local"
+# Logs, the functions' env file and the "ready" marker (holds the site URL once up).
+STATE = pathlib.Path(os.environ.get("TWINSHARE_STATE_DIR", ROOT / ".local"))
 REGION = "eu-west-1"
 TABLE = "twinshare-files"
 PRIMARY_BUCKET = "twinshare-primary"
@@ -106,8 +108,11 @@ def main():
     primary_s3_url = f"http://127.0.0.1:{args.primary_s3_port}"
     api_url = f"http://127.0.0.1:{args.api_port}"
     try:
-        for name, port in (("moto-metadata", args.metadata_port), ("moto-s3-primary", args.primary_s3_port)):
+        # moto behind each S3 gateway listens 100 ports above the gateway.
+        for name, port in (("moto-metadata", args.metadata_port), ("moto-s3-primary", args.primary_s3_port + 100)):
             stack.start(name, ["moto_server", "-H", "127.0.0.1", "-p", str(port)])
+        stack.start("s3-gateway-primary", [sys.executable, str(ROOT / "infra/local/s3_gateway.py"),
+                                           "--listen", str(args.primary_s3_port), "--upstream", str(args.primary_s3_port + 100)])
         for name, url in (("metadata emulator", metadata_url), ("primary S3 emulator", primary_s3_url)):
             wait_for(stack, name, url + "/moto-api/", timeout=60)
         provision.provision(
@@ -128,7 +133,7 @@ def main():
             f"DYNAMODB_ENDPOINT={metadata_url}",
             "RUST_LOG=info",
         ]) + "\n")
-        watch = ["cargo", "lambda", "watch", "-a", "127.0.0.1", "-P", str(args.api_port), "--env-file", str(env_file)]
+        watch = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.api_port), "--env-file", str(env_file)]
         if args.release:
             watch.append("--release")
         stack.start("functions", watch)

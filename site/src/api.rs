@@ -9,7 +9,10 @@ pub type ApiResult<T> = Result<T, String>;
 
 async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> ApiResult<T> {
     if response.ok() {
-        return response.json::<T>().await.map_err(|e| format!("the server's answer could not be read: {e}"));
+        return response
+            .json::<T>()
+            .await
+            .map_err(|e| format!("the server's answer could not be read: {e}"));
     }
     let status = response.status();
     match response.json::<ErrorBody>().await {
@@ -23,12 +26,20 @@ fn network(err: gloo_net::Error) -> String {
 }
 
 pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
-    let response = Request::post("/api/uploads").json(request).map_err(|e| e.to_string())?.send().await.map_err(network)?;
+    let response = Request::post("/api/uploads")
+        .json(request)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(network)?;
     decode(response).await
 }
 
 pub async fn complete_upload(id: &str) -> ApiResult<FileView> {
-    let response = Request::post(&format!("/api/uploads/{id}/complete")).send().await.map_err(network)?;
+    let response = Request::post(&format!("/api/uploads/{id}/complete"))
+        .send()
+        .await
+        .map_err(network)?;
     decode(response).await
 }
 
@@ -46,6 +57,9 @@ pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiRe
 }
 
 pub async fn get_file(id: &str) -> ApiResult<FileView> {
-    let response = Request::get(&format!("/api/files/{id}")).send().await.map_err(network)?;
+    let response = Request::get(&format!("/api/files/{id}"))
+        .send()
+        .await
+        .map_err(network)?;
     decode(response).await
 }

@@ -51,6 +51,8 @@ pub fn uploader(file: &FileView) -> String {
 
 /// The link that opens a file's page.
 pub fn share_link(id: &str) -> String {
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
     format!("{origin}/f/{id}")
 }

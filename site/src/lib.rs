@@ -84,8 +84,19 @@ fn UploadPage() -> impl IntoView {
             let key = next_key.get_value();
             next_key.set_value(key + 1);
             let phase = RwSignal::new(Phase::Hashing(0.0));
-            rows.update(|rows| rows.push(UploadRow { key, name: file.name(), size: file.size() as u64, phase }));
-            let visibility = if listed.get_untracked() { Visibility::Listed } else { Visibility::Unlisted };
+            rows.update(|rows| {
+                rows.push(UploadRow {
+                    key,
+                    name: file.name(),
+                    size: file.size() as u64,
+                    phase,
+                })
+            });
+            let visibility = if listed.get_untracked() {
+                Visibility::Listed
+            } else {
+                Visibility::Unlisted
+            };
             let who = uploader.get_untracked();
             spawn_local(async move {
                 if let Err(message) = upload::run(file, who, visibility, phase).await {
@@ -140,10 +151,19 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
         Phase::Hashing(done) => view! {
             <progress max="100" value=done * 100.0></progress>
             <span class="state">{format!("Reading file… {:.0} %", done * 100.0)}</span>
-        }.into_any(),
-        Phase::Uploading { loaded, total, bytes_per_sec } => {
+        }
+        .into_any(),
+        Phase::Uploading {
+            loaded,
+            total,
+            bytes_per_sec,
+        } => {
             let percent = if total > 0.0 { loaded / total * 100.0 } else { 0.0 };
-            let left = if bytes_per_sec > 0.0 { format::duration((total - loaded) / bytes_per_sec) } else { "…".into() };
+            let left = if bytes_per_sec > 0.0 {
+                format::duration((total - loaded) / bytes_per_sec)
+            } else {
+                "…".into()
+            };
             view! {
                 <progress max="100" value=percent></progress>
                 <span class="state">{format!("Uploading {percent:.0} % · {}/s · {left} left", format::size(bytes_per_sec as u64))}</span>
@@ -152,7 +172,8 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
         Phase::Completing => view! {
             <progress max="100" value="100"></progress>
             <span class="state">"Checking the upload…"</span>
-        }.into_any(),
+        }
+        .into_any(),
         Phase::Done(file) => {
             let link = format::share_link(&file.id);
             view! {
@@ -161,7 +182,8 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
                     <a class="share-link" href=format!("/f/{}", file.id)>{link.clone()}</a>
                     <CopyLink link />
                 </span>
-            }.into_any()
+            }
+            .into_any()
         }
         Phase::Failed(message) => view! { <span class="state error" role="alert">{message}</span> }.into_any(),
     };

@@ -19,14 +19,21 @@ const HASH_CHUNK: f64 = 8.0 * 1024.0 * 1024.0;
 pub enum Phase {
     /// Computing the SHA-256; fraction done.
     Hashing(f64),
-    Uploading { loaded: f64, total: f64, bytes_per_sec: f64 },
+    Uploading {
+        loaded: f64,
+        total: f64,
+        bytes_per_sec: f64,
+    },
     Completing,
     Done(Box<FileView>),
     Failed(String),
 }
 
 fn js_error(value: JsValue) -> String {
-    value.as_string().or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string())).unwrap_or_else(|| "unknown browser error".into())
+    value
+        .as_string()
+        .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
+        .unwrap_or_else(|| "unknown browser error".into())
 }
 
 fn now_ms() -> f64 {
@@ -41,7 +48,9 @@ pub async fn sha256_base64(file: &File, on_progress: impl Fn(f64)) -> Result<Str
     while offset < size {
         let end = (offset + HASH_CHUNK).min(size);
         let blob = file.slice_with_f64_and_f64(offset, end).map_err(js_error)?;
-        let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| format!("the file could not be read: {}", js_error(e)))?;
+        let buffer = JsFuture::from(blob.array_buffer())
+            .await
+            .map_err(|e| format!("the file could not be read: {}", js_error(e)))?;
         let bytes = js_sys::Uint8Array::new(&buffer);
         chunk.resize(bytes.length() as usize, 0);
         bytes.copy_to(&mut chunk);
@@ -60,20 +69,28 @@ fn storage_message(body: &str) -> Option<&str> {
 }
 
 /// Sends the file with the presigned request, reporting (bytes sent, total) as it goes.
-pub async fn put_with_progress(request: &PresignedRequest, file: &File, on_progress: impl Fn(f64, f64) + 'static) -> Result<(), String> {
+pub async fn put_with_progress(
+    request: &PresignedRequest,
+    file: &File,
+    on_progress: impl Fn(f64, f64) + 'static,
+) -> Result<(), String> {
     let xhr = XmlHttpRequest::new().map_err(js_error)?;
-    xhr.open_with_async(&request.method, &request.url, true).map_err(js_error)?;
+    xhr.open_with_async(&request.method, &request.url, true)
+        .map_err(js_error)?;
     for (name, value) in &request.headers {
         xhr.set_request_header(name, value).map_err(js_error)?;
     }
-    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| on_progress(event.loaded(), event.total()));
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
+        on_progress(event.loaded(), event.total())
+    });
     let upload = xhr.upload().map_err(js_error)?;
     upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
 
     let finished = js_sys::Promise::new(&mut |resolve, reject| {
         let on_load = Closure::once_into_js(move || resolve.call0(&JsValue::NULL));
         let failed = reject.clone();
-        let on_error = Closure::once_into_js(move || failed.call1(&JsValue::NULL, &"the connection to storage failed".into()));
+        let on_error =
+            Closure::once_into_js(move || failed.call1(&JsValue::NULL, &"the connection to storage failed".into()));
         let on_abort = Closure::once_into_js(move || reject.call1(&JsValue::NULL, &"the upload was cancelled".into()));
         xhr.set_onload(Some(on_load.unchecked_ref()));
         xhr.set_onerror(Some(on_error.unchecked_ref()));
@@ -90,7 +107,9 @@ pub async fn put_with_progress(request: &PresignedRequest, file: &File, on_progr
         return Ok(());
     }
     let body = xhr.response_text().ok().flatten().unwrap_or_default();
-    let detail = storage_message(&body).map(str::to_owned).unwrap_or_else(|| xhr.status_text().unwrap_or_default());
+    let detail = storage_message(&body)
+        .map(str::to_owned)
+        .unwrap_or_else(|| xhr.status_text().unwrap_or_default());
     Err(format!("storage refused the upload ({status}): {detail}"))
 }
 
@@ -111,11 +130,19 @@ pub async fn run(file: File, uploader: String, visibility: Visibility, phase: Rw
     .await?;
     let UploadPlan::Single(put) = &announced.upload;
     let started = now_ms();
-    phase.set(Phase::Uploading { loaded: 0.0, total: file.size(), bytes_per_sec: 0.0 });
+    phase.set(Phase::Uploading {
+        loaded: 0.0,
+        total: file.size(),
+        bytes_per_sec: 0.0,
+    });
     put_with_progress(put, &file, move |loaded, total| {
         let elapsed = (now_ms() - started) / 1000.0;
         let bytes_per_sec = if elapsed > 0.0 { loaded / elapsed } else { 0.0 };
-        phase.set(Phase::Uploading { loaded, total, bytes_per_sec });
+        phase.set(Phase::Uploading {
+            loaded,
+            total,
+            bytes_per_sec,
+        });
     })
     .await?;
     phase.set(Phase::Completing);

@@ -168,10 +168,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let err = serde_json::from_str::<CreateUploadRequest>(
-            r#"{"name":"a","size":1,"sha256":"x","colour":"red"}"#,
-        )
-        .unwrap_err();
+        let err = serde_json::from_str::<CreateUploadRequest>(r#"{"name":"a","size":1,"sha256":"x","colour":"red"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
     }
 }

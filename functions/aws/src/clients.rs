@@ -19,7 +19,11 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
         .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(10))
         .build();
-    aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned())).timeout_config(timeouts).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .timeout_config(timeouts)
+        .load()
+        .await
 }
 
 pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {

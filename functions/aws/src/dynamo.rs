@@ -39,7 +39,10 @@ pub struct DynamoMetadata {
 
 impl DynamoMetadata {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
-        DynamoMetadata { client, table: table.into() }
+        DynamoMetadata {
+            client,
+            table: table.into(),
+        }
     }
 }
 
@@ -69,13 +72,23 @@ fn copy_state_name(state: CopyState) -> &'static str {
 }
 
 fn parse_copy_state(text: &str) -> Option<CopyState> {
-    [CopyState::Pending, CopyState::Copying, CopyState::Verified, CopyState::Failed, CopyState::Missing]
-        .into_iter()
-        .find(|state| copy_state_name(*state) == text)
+    [
+        CopyState::Pending,
+        CopyState::Copying,
+        CopyState::Verified,
+        CopyState::Failed,
+        CopyState::Missing,
+    ]
+    .into_iter()
+    .find(|state| copy_state_name(*state) == text)
 }
 
 fn public_sort_key(record: &FileRecord) -> String {
-    ListCursor { created_at_ms: record.created_at_ms, id: record.id }.sort_key()
+    ListCursor {
+        created_at_ms: record.created_at_ms,
+        id: record.id,
+    }
+    .sort_key()
 }
 
 fn to_item(record: &FileRecord) -> Item {
@@ -100,7 +113,14 @@ fn to_item(record: &FileRecord) -> Item {
         ("size".to_owned(), n(record.size)),
         ("content_type".to_owned(), s(&record.content_type)),
         ("sha256".to_owned(), s(&record.sha256)),
-        ("visibility".to_owned(), s(if record.visibility == Visibility::Listed { "listed" } else { "unlisted" })),
+        (
+            "visibility".to_owned(),
+            s(if record.visibility == Visibility::Listed {
+                "listed"
+            } else {
+                "unlisted"
+            }),
+        ),
         ("state".to_owned(), s(record.state.as_str())),
         ("created_at_ms".to_owned(), n(record.created_at_ms)),
         ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
@@ -125,11 +145,17 @@ fn bad(field: &str) -> PortError {
 }
 
 fn get_s<'a>(item: &'a Item, field: &str) -> Result<&'a str, PortError> {
-    item.get(field).and_then(|v| v.as_s().ok()).map(String::as_str).ok_or_else(|| bad(field))
+    item.get(field)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| bad(field))
 }
 
 fn get_n<T: std::str::FromStr>(item: &Item, field: &str) -> Result<T, PortError> {
-    item.get(field).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| bad(field))
+    item.get(field)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad(field))
 }
 
 fn from_item(item: &Item) -> Result<FileRecord, PortError> {
@@ -140,10 +166,15 @@ fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         "unlisted" => Visibility::Unlisted,
         _ => return Err(bad("visibility")),
     };
-    let copies_map = item.get("copies").and_then(|v| v.as_m().ok()).ok_or_else(|| bad("copies"))?;
+    let copies_map = item
+        .get("copies")
+        .and_then(|v| v.as_m().ok())
+        .ok_or_else(|| bad("copies"))?;
     let mut copies = Vec::new();
     for role in [CopyRole::Primary, CopyRole::Replica] {
-        let Some(copy) = copies_map.get(role_name(role)).and_then(|v| v.as_m().ok()) else { continue };
+        let Some(copy) = copies_map.get(role_name(role)).and_then(|v| v.as_m().ok()) else {
+            continue;
+        };
         copies.push(StoredCopy {
             role,
             region: get_s(copy, "region")?.to_owned(),
@@ -169,7 +200,8 @@ fn from_item(item: &Item) -> Result<FileRecord, PortError> {
 }
 
 fn is_condition_failure(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
-    err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+    err.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 impl MetadataStore for DynamoMetadata {
@@ -229,7 +261,12 @@ impl MetadataStore for DynamoMetadata {
             .send()
             .await;
         match answer {
-            Ok(out) => out.attributes().map(from_item).transpose()?.map(Written::Done).ok_or_else(|| bad("attributes")),
+            Ok(out) => out
+                .attributes()
+                .map(from_item)
+                .transpose()?
+                .map(Written::Done)
+                .ok_or_else(|| bad("attributes")),
             // Already available (a repeated completion), or gone: read it to tell which.
             Err(err) if is_condition_failure(&err) => match self.get(record.id).await? {
                 Some(current) if current.state == RecordState::Available => Ok(Written::Done(current)),
@@ -279,7 +316,10 @@ impl MetadataStore for DynamoMetadata {
             }
             if found.len() > limit {
                 found.truncate(limit);
-                let last = found.last().map(|r| ListCursor { created_at_ms: r.created_at_ms, id: r.id });
+                let last = found.last().map(|r| ListCursor {
+                    created_at_ms: r.created_at_ms,
+                    id: r.id,
+                });
                 return Ok((found, last));
             }
             match page.last_evaluated_key() {
@@ -317,7 +357,10 @@ mod tests {
 
     #[test]
     fn items_round_trip() {
-        for r in [record(Visibility::Listed, Some("Alice")), record(Visibility::Unlisted, None)] {
+        for r in [
+            record(Visibility::Listed, Some("Alice")),
+            record(Visibility::Unlisted, None),
+        ] {
             assert_eq!(from_item(&to_item(&r)).unwrap(), r);
         }
     }

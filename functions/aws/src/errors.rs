@@ -18,7 +18,12 @@ where
             let code = service.err().code().unwrap_or("unknown");
             let retryable = matches!(
                 code,
-                "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded" | "SlowDown" | "ServiceUnavailable" | "InternalError"
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+                    | "SlowDown"
+                    | "ServiceUnavailable"
+                    | "InternalError"
             );
             let text = format!("{operation}: {code}: {}", service.err().message().unwrap_or(""));
             if retryable {

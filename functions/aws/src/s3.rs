@@ -19,7 +19,11 @@ pub struct S3ObjectStore {
 
 impl S3ObjectStore {
     pub fn new(client: aws_sdk_s3::Client, region: impl Into<String>, bucket: impl Into<String>) -> Self {
-        S3ObjectStore { client, region: region.into(), bucket: bucket.into() }
+        S3ObjectStore {
+            client,
+            region: region.into(),
+            bucket: bucket.into(),
+        }
     }
 
     pub fn client(&self) -> &aws_sdk_s3::Client {
@@ -35,7 +39,10 @@ fn presigned(request: aws_sdk_s3::presigning::PresignedRequest) -> Presigned {
     Presigned {
         method: request.method().to_owned(),
         url: request.uri().to_owned(),
-        headers: request.headers().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect::<BTreeMap<_, _>>(),
+        headers: request
+            .headers()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect::<BTreeMap<_, _>>(),
     }
 }
 
@@ -81,7 +88,14 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
-        let answer = self.client.head_object().bucket(&self.bucket).key(key.as_str()).checksum_mode(ChecksumMode::Enabled).send().await;
+        let answer = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await;
         match answer {
             Ok(head) => Ok(Some(ObjectInfo {
                 size: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
@@ -115,19 +129,36 @@ mod tests {
 
     fn query(url: &str, name: &str) -> Option<String> {
         let (_, query) = url.split_once('?')?;
-        query.split('&').find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
     }
 
     const SHA: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
 
     #[tokio::test]
     async fn presigned_put_binds_key_length_type_and_checksum() {
-        let key = twinshare_core::FileId::parse("0123456789abcdef0123456789abcdef").unwrap().object_key();
-        let spec = PutSpec { size: 3, content_type: "text/plain".into(), sha256: SHA.into() };
-        let put = store().presign_put(&key, &spec, Duration::from_secs(900)).await.unwrap();
+        let key = twinshare_core::FileId::parse("0123456789abcdef0123456789abcdef")
+            .unwrap()
+            .object_key();
+        let spec = PutSpec {
+            size: 3,
+            content_type: "text/plain".into(),
+            sha256: SHA.into(),
+        };
+        let put = store()
+            .presign_put(&key, &spec, Duration::from_secs(900))
+            .await
+            .unwrap();
 
         assert_eq!(put.method, "PUT");
-        assert!(put.url.starts_with("https://twinshare-primary.s3.eu-west-1.amazonaws.com/files/0123456789abcdef0123456789abcdef?"), "{}", put.url);
+        assert!(
+            put.url.starts_with(
+                "https://twinshare-primary.s3.eu-west-1.amazonaws.com/files/0123456789abcdef0123456789abcdef?"
+            ),
+            "{}",
+            put.url
+        );
         assert_eq!(query(&put.url, "X-Amz-Expires").as_deref(), Some("900"));
         let signed = query(&put.url, "X-Amz-SignedHeaders").unwrap();
         let signed: Vec<&str> = signed.split("%3B").collect();
@@ -138,14 +169,28 @@ mod tests {
         assert_eq!(put.headers.get("content-type").map(String::as_str), Some("text/plain"));
         assert_eq!(put.headers.get("x-amz-checksum-sha256").map(String::as_str), Some(SHA));
         // No automatic checksum of another algorithm that the browser could not match.
-        assert!(!put.headers.keys().any(|h| h.starts_with("x-amz-checksum-") && h != "x-amz-checksum-sha256"), "{:?}", put.headers);
+        assert!(
+            !put.headers
+                .keys()
+                .any(|h| h.starts_with("x-amz-checksum-") && h != "x-amz-checksum-sha256"),
+            "{:?}",
+            put.headers
+        );
     }
 
     #[tokio::test]
     async fn presigned_get_sets_the_download_name_and_expires() {
-        let key = twinshare_core::FileId::parse("0123456789abcdef0123456789abcdef").unwrap().object_key();
-        let spec = GetSpec { content_disposition: twinshare_core::disposition::attachment("a b.txt"), content_type: "text/plain".into() };
-        let get = store().presign_get(&key, &spec, Duration::from_secs(300)).await.unwrap();
+        let key = twinshare_core::FileId::parse("0123456789abcdef0123456789abcdef")
+            .unwrap()
+            .object_key();
+        let spec = GetSpec {
+            content_disposition: twinshare_core::disposition::attachment("a b.txt"),
+            content_type: "text/plain".into(),
+        };
+        let get = store()
+            .presign_get(&key, &spec, Duration::from_secs(300))
+            .await
+            .unwrap();
         assert_eq!(get.method, "GET");
         assert_eq!(query(&get.url, "X-Amz-Expires").as_deref(), Some("300"));
         let disposition = query(&get.url, "response-content-disposition").unwrap();

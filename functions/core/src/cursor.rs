@@ -23,7 +23,10 @@ impl ListCursor {
         if ms.len() != 13 || !ms.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        Some(ListCursor { created_at_ms: ms.parse().ok()?, id: FileId::parse(id).ok()? })
+        Some(ListCursor {
+            created_at_ms: ms.parse().ok()?,
+            id: FileId::parse(id).ok()?,
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -36,7 +39,12 @@ impl ListCursor {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|key| Self::from_sort_key(&key))
-            .ok_or_else(|| ApiError::invalid("cursor", "the cursor is not one this API gave out; start again from the first page"))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "cursor",
+                    "the cursor is not one this API gave out; start again from the first page",
+                )
+            })
     }
 }
 
@@ -47,9 +55,15 @@ mod tests {
     #[test]
     fn cursor_round_trips_and_sorts_by_time() {
         let id = FileId::random();
-        let c = ListCursor { created_at_ms: 1_700_000_000_000, id };
+        let c = ListCursor {
+            created_at_ms: 1_700_000_000_000,
+            id,
+        };
         assert_eq!(ListCursor::decode(&c.encode()).unwrap(), c);
-        let earlier = ListCursor { created_at_ms: 999_999_999_999, id };
+        let earlier = ListCursor {
+            created_at_ms: 999_999_999_999,
+            id,
+        };
         assert!(earlier.sort_key() < c.sort_key());
     }
 

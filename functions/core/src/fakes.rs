@@ -27,26 +27,40 @@ impl Clock for FixedClock {
     }
 }
 
+/// An object's bytes and the SHA-256 stored with it, if any.
+type StoredObject = (Vec<u8>, Option<String>);
+
 /// A bucket in memory. `put` plays the browser's PUT to the signed URL.
 #[derive(Debug)]
 pub struct MemoryStore {
     region: String,
     bucket: String,
-    objects: Mutex<HashMap<String, (Vec<u8>, Option<String>)>>,
+    objects: Mutex<HashMap<String, StoredObject>>,
     fail_next: Mutex<Option<String>>,
 }
 
 impl MemoryStore {
     pub fn new(region: &str, bucket: &str) -> Self {
-        MemoryStore { region: region.into(), bucket: bucket.into(), objects: Mutex::default(), fail_next: Mutex::default() }
+        MemoryStore {
+            region: region.into(),
+            bucket: bucket.into(),
+            objects: Mutex::default(),
+            fail_next: Mutex::default(),
+        }
     }
 
     pub fn put(&self, key: &ObjectKey, bytes: &[u8]) {
-        self.objects.lock().unwrap().insert(key.to_string(), (bytes.to_vec(), None));
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), (bytes.to_vec(), None));
     }
 
     pub fn put_with_checksum(&self, key: &ObjectKey, bytes: &[u8], sha256: &str) {
-        self.objects.lock().unwrap().insert(key.to_string(), (bytes.to_vec(), Some(sha256.into())));
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), (bytes.to_vec(), Some(sha256.into())));
     }
 
     /// Makes the next call fail as if the region were unreachable.
@@ -78,7 +92,11 @@ impl ObjectStore for MemoryStore {
             ("content-type".to_owned(), spec.content_type.clone()),
             ("x-amz-checksum-sha256".to_owned(), spec.sha256.clone()),
         ]);
-        Ok(Presigned { method: "PUT".into(), url: format!("memory://{}/{key}?expires={}", self.bucket, ttl.as_secs()), headers })
+        Ok(Presigned {
+            method: "PUT".into(),
+            url: format!("memory://{}/{key}?expires={}", self.bucket, ttl.as_secs()),
+            headers,
+        })
     }
 
     async fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> Result<Presigned, PortError> {
@@ -89,13 +107,20 @@ impl ObjectStore for MemoryStore {
             ttl.as_secs(),
             spec.content_disposition
         );
-        Ok(Presigned { method: "GET".into(), url, headers: BTreeMap::new() })
+        Ok(Presigned {
+            method: "GET".into(),
+            url,
+            headers: BTreeMap::new(),
+        })
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
         self.check_failure()?;
         let objects = self.objects.lock().unwrap();
-        Ok(objects.get(key.as_str()).map(|(bytes, sha256)| ObjectInfo { size: bytes.len() as u64, sha256: sha256.clone() }))
+        Ok(objects.get(key.as_str()).map(|(bytes, sha256)| ObjectInfo {
+            size: bytes.len() as u64,
+            sha256: sha256.clone(),
+        }))
     }
 }
 
@@ -147,19 +172,33 @@ impl MetadataStore for MemoryMetadata {
 
     async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let records = self.records.lock().unwrap();
-        let position = |r: &FileRecord| ListCursor { created_at_ms: r.created_at_ms, id: r.id }.sort_key();
+        let position = |r: &FileRecord| {
+            ListCursor {
+                created_at_ms: r.created_at_ms,
+                id: r.id,
+            }
+            .sort_key()
+        };
         let mut matching: Vec<&FileRecord> = records
             .values()
             .filter(|r| r.is_public())
             .filter(|r| query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q)))
-            .filter(|r| query.uploader.as_ref().is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u)))
+            .filter(|r| {
+                query
+                    .uploader
+                    .as_ref()
+                    .is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u))
+            })
             .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
             .collect();
         matching.sort_by_key(|r| std::cmp::Reverse(position(r)));
         let limit = query.limit as usize;
         let more = matching.len() > limit;
         let page: Vec<FileRecord> = matching.into_iter().take(limit).cloned().collect();
-        let next = page.last().filter(|_| more).map(|r| ListCursor { created_at_ms: r.created_at_ms, id: r.id });
+        let next = page.last().filter(|_| more).map(|r| ListCursor {
+            created_at_ms: r.created_at_ms,
+            id: r.id,
+        });
         Ok((page, next))
     }
 }

@@ -87,7 +87,14 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for bad in ["", "abc", "../../etc/passwd", &"g".repeat(32), &"a".repeat(33), "+".repeat(32).as_str()] {
+        for bad in [
+            "",
+            "abc",
+            "../../etc/passwd",
+            &"g".repeat(32),
+            &"a".repeat(33),
+            "+".repeat(32).as_str(),
+        ] {
             assert!(FileId::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -96,7 +103,10 @@ mod tests {
     fn object_keys_contain_only_the_id() {
         let id = FileId::parse("0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(id.object_key().as_str(), "files/0123456789abcdef0123456789abcdef");
-        assert_eq!(ObjectKey::parse("files/0123456789abcdef0123456789abcdef"), Some(id.object_key()));
+        assert_eq!(
+            ObjectKey::parse("files/0123456789abcdef0123456789abcdef"),
+            Some(id.object_key())
+        );
         assert_eq!(ObjectKey::parse("other/0123456789abcdef0123456789abcdef"), None);
         assert_eq!(ObjectKey::parse("files/../x"), None);
     }

@@ -51,8 +51,18 @@ pub struct ObjectInfo {
 pub trait ObjectStore: Send + Sync {
     fn region(&self) -> &str;
     fn bucket(&self) -> &str;
-    fn presign_put(&self, key: &ObjectKey, spec: &PutSpec, ttl: Duration) -> impl Future<Output = Result<Presigned, PortError>> + Send;
-    fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    fn presign_put(
+        &self,
+        key: &ObjectKey,
+        spec: &PutSpec,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    fn presign_get(
+        &self,
+        key: &ObjectKey,
+        spec: &GetSpec,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Presigned, PortError>> + Send;
     /// `None` when the object does not exist.
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
 }
@@ -73,9 +83,16 @@ pub trait MetadataStore: Send + Sync {
     /// Marks an `uploading` record available with a verified primary copy, in one conditional
     /// write; an already available record is returned as it is. Listed files join the public
     /// listing in the same write.
-    fn mark_available(&self, record: &FileRecord, now_ms: i64) -> impl Future<Output = Result<Written, PortError>> + Send;
+    fn mark_available(
+        &self,
+        record: &FileRecord,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// A page of public files, newest first, after `query.after`; and where the next page starts.
-    fn list_public(&self, query: &ListQuery) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send;
+    fn list_public(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send;
 }
 
 pub trait Clock: Send + Sync {
@@ -88,7 +105,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
     }
 }

@@ -121,7 +121,12 @@ impl FileRecord {
             copies: self
                 .copies
                 .iter()
-                .map(|c| CopyView { role: c.role, region: c.region.clone(), state: c.state, updated_at_ms: c.updated_at_ms })
+                .map(|c| CopyView {
+                    role: c.role,
+                    region: c.region.clone(),
+                    state: c.state,
+                    updated_at_ms: c.updated_at_ms,
+                })
                 .collect(),
             download_path: format!("/api/files/{}/download", self.id),
         }
@@ -162,7 +167,13 @@ mod tests {
         assert_eq!(r.status(), FileStatus::Available);
         assert!(r.is_public());
         assert_eq!(r.abandoned_expiry_secs(), None);
-        r.copies.push(StoredCopy { role: CopyRole::Replica, region: "us-east-1".into(), bucket: "b".into(), state: CopyState::Verified, updated_at_ms: 2 });
+        r.copies.push(StoredCopy {
+            role: CopyRole::Replica,
+            region: "us-east-1".into(),
+            bucket: "b".into(),
+            state: CopyState::Verified,
+            updated_at_ms: 2,
+        });
         assert_eq!(r.status(), FileStatus::Redundant);
         r.visibility = Visibility::Unlisted;
         assert!(!r.is_public());

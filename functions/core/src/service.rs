@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use twinshare_api::{CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PresignedRequest, UploadPlan};
+use twinshare_api::{
+    CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PresignedRequest, UploadPlan,
+};
 
 use crate::{
     disposition,
@@ -42,7 +44,12 @@ pub struct Service<S, M, C> {
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     pub fn new(primary: S, metadata: M, clock: C, settings: ServiceSettings) -> Self {
-        Service { primary, metadata, clock, settings }
+        Service {
+            primary,
+            metadata,
+            clock,
+            settings,
+        }
     }
 
     /// Validates the announcement, signs the upload, then records it as `uploading`. Signing
@@ -50,26 +57,50 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
         let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
         let now = self.clock.now_ms();
-        let record = FileRecord::new_upload(FileId::random(), upload, self.primary.region(), self.primary.bucket(), now);
-        let spec = PutSpec { size: record.size, content_type: record.content_type.clone(), sha256: record.sha256.clone() };
+        let record = FileRecord::new_upload(
+            FileId::random(),
+            upload,
+            self.primary.region(),
+            self.primary.bucket(),
+            now,
+        );
+        let spec = PutSpec {
+            size: record.size,
+            content_type: record.content_type.clone(),
+            sha256: record.sha256.clone(),
+        };
         let ttl = self.settings.upload_url_ttl;
         let presigned = self.primary.presign_put(&record.object_key, &spec, ttl).await?;
         self.metadata.create(&record).await?;
         tracing::info!(file_id = %record.id, size = record.size, "upload announced");
-        Ok(CreateUploadResponse { file: record.view(), upload: UploadPlan::Single(self.for_browser(presigned, now, ttl)) })
+        Ok(CreateUploadResponse {
+            file: record.view(),
+            upload: UploadPlan::Single(self.for_browser(presigned, now, ttl)),
+        })
     }
 
     /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
     /// Calling it again on an available file answers the same.
     pub async fn complete_upload(&self, id: &str) -> Result<FileView, ApiError> {
         let id = FileId::parse(id)?;
-        let record = self.metadata.get(id).await?.ok_or_else(|| ApiError::FileNotFound(id.to_string()))?;
+        let record = self
+            .metadata
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::FileNotFound(id.to_string()))?;
         if record.state == RecordState::Available {
             return Ok(record.view());
         }
-        let info = self.primary.head(&record.object_key).await?.ok_or_else(|| ApiError::UploadMissing(id.to_string()))?;
+        let info = self
+            .primary
+            .head(&record.object_key)
+            .await?
+            .ok_or_else(|| ApiError::UploadMissing(id.to_string()))?;
         if info.size != record.size {
-            return Err(ApiError::SizeMismatch { declared: record.size, actual: info.size });
+            return Err(ApiError::SizeMismatch {
+                declared: record.size,
+                actual: info.size,
+            });
         }
         if info.sha256.as_ref().is_some_and(|stored| *stored != record.sha256) {
             return Err(ApiError::ChecksumMismatch);
@@ -86,7 +117,10 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
 
     pub async fn list_files(&self, query: &ListQuery) -> Result<FileList, ApiError> {
         let (records, next) = self.metadata.list_public(query).await?;
-        Ok(FileList { files: records.iter().map(FileRecord::view).collect(), next_cursor: next.map(|c| c.encode()) })
+        Ok(FileList {
+            files: records.iter().map(FileRecord::view).collect(),
+            next_cursor: next.map(|c| c.encode()),
+        })
     }
 
     /// Metadata by id. Unlisted files are found too: knowing the id is the permission.
@@ -97,18 +131,29 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// A short-lived signed GET of a verified copy, saved under the original name.
     pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
         let record = self.find(id).await?;
-        let primary = record.copy(CopyRole::Primary).filter(|c| c.state == CopyState::Verified);
+        let primary = record
+            .copy(CopyRole::Primary)
+            .filter(|c| c.state == CopyState::Verified);
         if record.state != RecordState::Available || primary.is_none() {
             return Err(ApiError::NotYetAvailable(record.id.to_string()));
         }
-        let spec = GetSpec { content_disposition: disposition::attachment(&record.name), content_type: record.content_type.clone() };
-        let presigned = self.primary.presign_get(&record.object_key, &spec, self.settings.download_url_ttl).await?;
+        let spec = GetSpec {
+            content_disposition: disposition::attachment(&record.name),
+            content_type: record.content_type.clone(),
+        };
+        let presigned = self
+            .primary
+            .presign_get(&record.object_key, &spec, self.settings.download_url_ttl)
+            .await?;
         Ok(presigned.url)
     }
 
     async fn find(&self, id: &str) -> Result<FileRecord, ApiError> {
         let id = FileId::parse(id)?;
-        self.metadata.get(id).await?.ok_or_else(|| ApiError::FileNotFound(id.to_string()))
+        self.metadata
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::FileNotFound(id.to_string()))
     }
 
     fn for_browser(&self, presigned: Presigned, now_ms: i64, ttl: Duration) -> PresignedRequest {
@@ -116,7 +161,11 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             method: presigned.method,
             url: presigned.url,
             // The browser computes content-length from the body and may not set it itself.
-            headers: presigned.headers.into_iter().filter(|(name, _)| !name.eq_ignore_ascii_case("content-length")).collect(),
+            headers: presigned
+                .headers
+                .into_iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+                .collect(),
             expires_at_ms: now_ms + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
         }
     }
@@ -132,7 +181,12 @@ mod tests {
     const SHA_OF_ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
 
     fn service() -> Service<MemoryStore, MemoryMetadata, FixedClock> {
-        Service::new(MemoryStore::new("eu-west-1", "primary"), MemoryMetadata::default(), FixedClock(1_000), ServiceSettings::default())
+        Service::new(
+            MemoryStore::new("eu-west-1", "primary"),
+            MemoryMetadata::default(),
+            FixedClock(1_000),
+            ServiceSettings::default(),
+        )
     }
 
     fn announce(name: &str, visibility: Visibility) -> CreateUploadRequest {
@@ -153,12 +207,23 @@ mod tests {
         let UploadPlan::Single(put) = &created.upload;
         assert_eq!(put.method, "PUT");
         assert!(put.url.contains(&format!("files/{}", created.file.id)));
-        assert_eq!(put.headers.get("x-amz-checksum-sha256").map(String::as_str), Some(SHA_OF_ABC));
+        assert_eq!(
+            put.headers.get("x-amz-checksum-sha256").map(String::as_str),
+            Some(SHA_OF_ABC)
+        );
         assert_eq!(put.headers.get("content-type").map(String::as_str), Some("text/plain"));
-        assert!(!put.headers.contains_key("content-length"), "the browser sets content-length");
+        assert!(
+            !put.headers.contains_key("content-length"),
+            "the browser sets content-length"
+        );
         assert_eq!(put.expires_at_ms, 1_000 + 15 * 60 * 1000);
         assert_eq!(created.file.status, FileStatus::Uploading);
-        let stored = svc.metadata.get(FileId::parse(&created.file.id).unwrap()).await.unwrap().unwrap();
+        let stored = svc
+            .metadata
+            .get(FileId::parse(&created.file.id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.state, RecordState::Uploading);
     }
 
@@ -167,7 +232,10 @@ mod tests {
         let svc = service();
         let mut bad = announce("a.txt", Visibility::Listed);
         bad.size = 0;
-        assert!(matches!(svc.create_upload(bad).await, Err(ApiError::Invalid { field: "size", .. })));
+        assert!(matches!(
+            svc.create_upload(bad).await,
+            Err(ApiError::Invalid { field: "size", .. })
+        ));
         assert_eq!(svc.metadata.len(), 0);
     }
 
@@ -185,11 +253,25 @@ mod tests {
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         let id = created.file.id.clone();
 
-        assert!(matches!(svc.complete_upload(&id).await, Err(ApiError::UploadMissing(_))));
+        assert!(matches!(
+            svc.complete_upload(&id).await,
+            Err(ApiError::UploadMissing(_))
+        ));
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abcd");
-        assert!(matches!(svc.complete_upload(&id).await, Err(ApiError::SizeMismatch { declared: 3, actual: 4 })));
+        assert!(matches!(
+            svc.complete_upload(&id).await,
+            Err(ApiError::SizeMismatch { declared: 3, actual: 4 })
+        ));
         assert!(matches!(svc.download_url(&id).await, Err(ApiError::NotYetAvailable(_))));
-        assert!(svc.list_files(&ListQuery { limit: 10, ..Default::default() }).await.unwrap().files.is_empty());
+        assert!(svc
+            .list_files(&ListQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .files
+            .is_empty());
 
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
         let done = svc.complete_upload(&id).await.unwrap();
@@ -203,27 +285,52 @@ mod tests {
         let svc = service();
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         let key = FileId::parse(&created.file.id).unwrap().object_key();
-        svc.primary.put_with_checksum(&key, b"xyz", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-        assert_eq!(svc.complete_upload(&created.file.id).await, Err(ApiError::ChecksumMismatch));
+        svc.primary
+            .put_with_checksum(&key, b"xyz", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(
+            svc.complete_upload(&created.file.id).await,
+            Err(ApiError::ChecksumMismatch)
+        );
     }
 
     #[tokio::test]
     async fn completing_an_unknown_or_malformed_id() {
         let svc = service();
-        assert!(matches!(svc.complete_upload(&FileId::random().to_string()).await, Err(ApiError::FileNotFound(_))));
-        assert!(matches!(svc.complete_upload("nope").await, Err(ApiError::Invalid { field: "id", .. })));
+        assert!(matches!(
+            svc.complete_upload(&FileId::random().to_string()).await,
+            Err(ApiError::FileNotFound(_))
+        ));
+        assert!(matches!(
+            svc.complete_upload("nope").await,
+            Err(ApiError::Invalid { field: "id", .. })
+        ));
     }
 
     #[tokio::test]
     async fn download_is_signed_with_the_original_name() {
         let svc = service();
-        let created = svc.create_upload(announce("my file ü.txt", Visibility::Unlisted)).await.unwrap();
-        svc.primary.put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
+        let created = svc
+            .create_upload(announce("my file ü.txt", Visibility::Unlisted))
+            .await
+            .unwrap();
+        svc.primary
+            .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
         svc.complete_upload(&created.file.id).await.unwrap();
         let url = svc.download_url(&created.file.id).await.unwrap();
         assert!(url.contains("my%20file%20%C3%BC.txt"), "{url}");
         // Unlisted: reachable by id, absent from the table.
-        assert_eq!(svc.get_file(&created.file.id).await.unwrap().visibility, Visibility::Unlisted);
-        assert!(svc.list_files(&ListQuery { limit: 10, ..Default::default() }).await.unwrap().files.is_empty());
+        assert_eq!(
+            svc.get_file(&created.file.id).await.unwrap().visibility,
+            Visibility::Unlisted
+        );
+        assert!(svc
+            .list_files(&ListQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .files
+            .is_empty());
     }
 }

@@ -37,14 +37,27 @@ pub fn file_name(name: &str) -> Result<String, ApiError> {
     if name.len() > limits::MAX_NAME_BYTES {
         return Err(ApiError::invalid(
             field,
-            format!("the file name is {} bytes long; shorten it to at most {} bytes", name.len(), limits::MAX_NAME_BYTES),
+            format!(
+                "the file name is {} bytes long; shorten it to at most {} bytes",
+                name.len(),
+                limits::MAX_NAME_BYTES
+            ),
         ));
     }
     if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(ApiError::invalid(field, format!("the file name contains the control character U+{:04X}; remove it", c as u32)));
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "the file name contains the control character U+{:04X}; remove it",
+                c as u32
+            ),
+        ));
     }
     if name.contains(['/', '\\']) {
-        return Err(ApiError::invalid(field, "a file name cannot contain '/' or '\\'; give the name without folders"));
+        return Err(ApiError::invalid(
+            field,
+            "a file name cannot contain '/' or '\\'; give the name without folders",
+        ));
     }
     if name == "." || name == ".." {
         return Err(ApiError::invalid(field, "'.' and '..' are not file names"));
@@ -54,7 +67,10 @@ pub fn file_name(name: &str) -> Result<String, ApiError> {
 
 pub fn size(size: u64, max_size: u64) -> Result<u64, ApiError> {
     if size == 0 {
-        return Err(ApiError::invalid("size", "the file is empty; choose a file with content"));
+        return Err(ApiError::invalid(
+            "size",
+            "the file is empty; choose a file with content",
+        ));
     }
     if size > max_size {
         return Err(ApiError::invalid(
@@ -73,18 +89,37 @@ pub fn content_type(content_type: &str) -> Result<String, ApiError> {
         return Ok("application/octet-stream".to_owned());
     }
     if content_type.len() > limits::MAX_CONTENT_TYPE_BYTES {
-        return Err(ApiError::invalid(field, format!("a content type has at most {} characters", limits::MAX_CONTENT_TYPE_BYTES)));
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "a content type has at most {} characters",
+                limits::MAX_CONTENT_TYPE_BYTES
+            ),
+        ));
     }
-    let is_token = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    let is_token = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
     match content_type.split_once('/') {
         Some((kind, subtype)) if is_token(kind) && is_token(subtype) => Ok(content_type.to_ascii_lowercase()),
-        _ => Err(ApiError::invalid(field, format!("{content_type:?} is not a MIME type like \"text/plain\" (no parameters)"))),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("{content_type:?} is not a MIME type like \"text/plain\" (no parameters)"),
+        )),
     }
 }
 
 pub fn sha256(checksum: &str) -> Result<String, ApiError> {
     let field = "sha256";
-    let wrong = || ApiError::invalid(field, "give the file's SHA-256 digest as standard base64: 44 characters ending in '='");
+    let wrong = || {
+        ApiError::invalid(
+            field,
+            "give the file's SHA-256 digest as standard base64: 44 characters ending in '='",
+        )
+    };
     let bytes = STANDARD.decode(checksum.trim()).map_err(|_| wrong())?;
     if bytes.len() != 32 {
         return Err(wrong());
@@ -99,10 +134,16 @@ pub fn uploader(uploader: Option<&str>) -> Result<Option<String>, ApiError> {
     };
     let field = "uploader";
     if uploader.chars().count() > limits::MAX_UPLOADER_CHARS {
-        return Err(ApiError::invalid(field, format!("an uploader name has at most {} characters", limits::MAX_UPLOADER_CHARS)));
+        return Err(ApiError::invalid(
+            field,
+            format!("an uploader name has at most {} characters", limits::MAX_UPLOADER_CHARS),
+        ));
     }
     if uploader.chars().any(char::is_control) {
-        return Err(ApiError::invalid(field, "the uploader name contains a control character; remove it"));
+        return Err(ApiError::invalid(
+            field,
+            "the uploader name contains a control character; remove it",
+        ));
     }
     Ok(Some(uploader.to_owned()))
 }
@@ -127,7 +168,10 @@ pub fn list_query(
 ) -> Result<ListQuery, ApiError> {
     let search = match search.map(str::trim).filter(|s| !s.is_empty()) {
         Some(q) if q.chars().count() > limits::MAX_SEARCH_CHARS => {
-            return Err(ApiError::invalid("q", format!("search text has at most {} characters", limits::MAX_SEARCH_CHARS)))
+            return Err(ApiError::invalid(
+                "q",
+                format!("search text has at most {} characters", limits::MAX_SEARCH_CHARS),
+            ))
         }
         Some(q) if q.chars().any(char::is_control) => {
             return Err(ApiError::invalid("q", "search text cannot contain control characters"))
@@ -152,7 +196,12 @@ pub fn list_query(
         Some(text) => Some(ListCursor::decode(text)?),
         None => None,
     };
-    Ok(ListQuery { search, uploader, limit, after })
+    Ok(ListQuery {
+        search,
+        uploader,
+        limit,
+        after,
+    })
 }
 
 #[cfg(test)]
@@ -214,7 +263,14 @@ mod tests {
     fn content_types() {
         assert_eq!(content_type("").unwrap(), "application/octet-stream");
         assert_eq!(content_type("Text/Plain").unwrap(), "text/plain");
-        for bad in ["text", "text/", "/plain", "text/plain; charset=utf-8", "a b/c", &format!("a/{}", "b".repeat(300))] {
+        for bad in [
+            "text",
+            "text/",
+            "/plain",
+            "text/plain; charset=utf-8",
+            "a b/c",
+            &format!("a/{}", "b".repeat(300)),
+        ] {
             assert!(content_type(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -245,7 +301,13 @@ mod tests {
         for bad in ["0", "101", "-1", "ten"] {
             assert_eq!(field_of(list_query(None, None, Some(bad), None).unwrap_err()), "limit");
         }
-        assert_eq!(field_of(list_query(Some(&"q".repeat(101)), None, None, None).unwrap_err()), "q");
-        assert_eq!(field_of(list_query(None, None, None, Some("garbage")).unwrap_err()), "cursor");
+        assert_eq!(
+            field_of(list_query(Some(&"q".repeat(101)), None, None, None).unwrap_err()),
+            "q"
+        );
+        assert_eq!(
+            field_of(list_query(None, None, None, Some("garbage")).unwrap_err()),
+            "cursor"
+        );
     }
 }

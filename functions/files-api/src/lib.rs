@@ -11,20 +11,34 @@ use twinshare_lambda::{
     routes::{route, Route},
 };
 
-pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: Request) -> Response<Body> {
+pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
+    service: &Service<S, M, C>,
+    request: Request,
+) -> Response<Body> {
     respond::result(answer(service, &request).await)
 }
 
-async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: &Request) -> Result<Response<Body>, ApiError> {
+async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
+    service: &Service<S, M, C>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
     match route(request.method(), request.uri().path())? {
         Route::ListFiles => {
             let params = request.query_string_parameters();
-            let query = validate::list_query(params.first("q"), params.first("uploader"), params.first("limit"), params.first("cursor"))?;
+            let query = validate::list_query(
+                params.first("q"),
+                params.first("uploader"),
+                params.first("limit"),
+                params.first("cursor"),
+            )?;
             Ok(respond::json(200, &service.list_files(&query).await?))
         }
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
         Route::Download(id) => Ok(respond::redirect(&service.download_url(&id).await?)),
-        _ => Err(ApiError::RouteNotFound { method: request.method().to_string(), path: request.uri().path().to_owned() }),
+        _ => Err(ApiError::RouteNotFound {
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+        }),
     }
 }
 
@@ -41,7 +55,12 @@ mod tests {
     type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
 
     fn service() -> Fake {
-        Service::new(MemoryStore::new("eu-west-1", "primary"), MemoryMetadata::default(), FixedClock(5), ServiceSettings::default())
+        Service::new(
+            MemoryStore::new("eu-west-1", "primary"),
+            MemoryMetadata::default(),
+            FixedClock(5),
+            ServiceSettings::default(),
+        )
     }
 
     fn fixture(name: &str) -> Request {
@@ -97,7 +116,12 @@ mod tests {
     #[tokio::test]
     async fn bad_list_parameters_are_400() {
         let svc = service();
-        for query in ["?limit=0", "?limit=1000", "?cursor=zzz", &format!("?q={}", "a".repeat(200))] {
+        for query in [
+            "?limit=0",
+            "?limit=1000",
+            "?cursor=zzz",
+            &format!("?q={}", "a".repeat(200)),
+        ] {
             let response = handle(&svc, at(fixture("list-files.json"), &format!("/api/files{query}"))).await;
             assert_eq!(response.status(), 400, "{query}");
             assert_eq!(parse::<ErrorBody>(&response).error, "invalid_request");
@@ -115,7 +139,10 @@ mod tests {
         let response = handle(&svc, at(fixture("download.json"), &format!("/api/files/{id}/download"))).await;
         assert_eq!(response.status(), 302);
         let location = response.headers()["location"].to_str().unwrap();
-        assert!(location.contains(&format!("files/{id}")) && location.contains("attachment"), "{location}");
+        assert!(
+            location.contains(&format!("files/{id}")) && location.contains("attachment"),
+            "{location}"
+        );
     }
 
     #[tokio::test]
@@ -123,6 +150,11 @@ mod tests {
         let svc = service();
         assert_eq!(handle(&svc, fixture("get-file.json")).await.status(), 404);
         assert_eq!(handle(&svc, fixture("download.json")).await.status(), 404);
-        assert_eq!(handle(&svc, at(fixture("get-file.json"), "/api/files/..%2F..%2Fetc")).await.status(), 400);
+        assert_eq!(
+            handle(&svc, at(fixture("get-file.json"), "/api/files/..%2F..%2Fetc"))
+                .await
+                .status(),
+            400
+        );
     }
 }

@@ -36,7 +36,10 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -82,13 +85,25 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         std::env::set_var("AWS_ACCESS_KEY_ID", "twinshare-local");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "twinshare-local");
         // The functions' logs, shown with a failing test's output.
-        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("info").try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("info")
+            .try_init();
     });
     let metadata = Moto::start();
     let primary = Moto::start();
     let status = Command::new("python3")
         .arg(repo_root().join("infra/local/provision.py"))
-        .args(["--region", REGION, "--table", TABLE, "--bucket", BUCKET, "--origin", "http://127.0.0.1:8080"])
+        .args([
+            "--region",
+            REGION,
+            "--table",
+            TABLE,
+            "--bucket",
+            BUCKET,
+            "--origin",
+            "http://127.0.0.1:8080",
+        ])
         .args(["--dynamodb-endpoint", &metadata.url, "--s3-endpoint", &primary.url])
         .status()
         .expect("python3 runs");
@@ -97,14 +112,26 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         primary_region: REGION.into(),
         primary_bucket: BUCKET.into(),
         table: TABLE.into(),
-        endpoints: AwsEndpoints { s3: Some(primary.url.clone()), dynamodb: Some(metadata.url.clone()) },
+        endpoints: AwsEndpoints {
+            s3: Some(primary.url.clone()),
+            dynamodb: Some(metadata.url.clone()),
+        },
         settings,
     };
     let service = config.service().await;
     let sdk = twinshare_aws::clients::sdk_config(REGION).await;
     let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Stack { metadata, primary, service, dynamodb, http }
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Stack {
+        metadata,
+        primary,
+        service,
+        dynamodb,
+        http,
+    }
 }
 
 impl Stack {
@@ -138,7 +165,9 @@ impl Stack {
 }
 
 fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub fn json<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {

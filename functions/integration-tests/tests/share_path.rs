@@ -10,16 +10,30 @@ use twinshare_api::{CreateUploadResponse, ErrorBody, FileList, FileStatus, FileV
 use twinshare_core::ServiceSettings;
 
 fn settings() -> ServiceSettings {
-    ServiceSettings { max_upload_bytes: 10 * 1024 * 1024, ..ServiceSettings::default() }
+    ServiceSettings {
+        max_upload_bytes: 10 * 1024 * 1024,
+        ..ServiceSettings::default()
+    }
 }
 
-async fn announce(stack: &Stack, name: &str, bytes: &[u8], uploader: Option<&str>, visibility: &str) -> CreateUploadResponse {
+async fn announce(
+    stack: &Stack,
+    name: &str,
+    bytes: &[u8],
+    uploader: Option<&str>,
+    visibility: &str,
+) -> CreateUploadResponse {
     let body = j!({
         "name": name, "size": bytes.len(), "content_type": "text/plain",
         "sha256": sha256_base64(bytes), "uploader": uploader, "visibility": visibility,
     });
     let response = stack.api("POST", "/api/uploads", Some(&body.to_string())).await;
-    assert_eq!(response.status(), 201, "{}", String::from_utf8_lossy(response.body().as_ref()));
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        String::from_utf8_lossy(response.body().as_ref())
+    );
     json(&response)
 }
 
@@ -37,14 +51,21 @@ async fn put(stack: &Stack, created: &CreateUploadResponse, bytes: &[u8]) {
 async fn share(stack: &Stack, name: &str, bytes: &[u8], uploader: Option<&str>, visibility: &str) -> FileView {
     let created = announce(stack, name, bytes, uploader, visibility).await;
     put(stack, &created, bytes).await;
-    let response = stack.api("POST", &format!("/api/uploads/{}/complete", created.file.id), None).await;
+    let response = stack
+        .api("POST", &format!("/api/uploads/{}/complete", created.file.id), None)
+        .await;
     assert_eq!(response.status(), 200);
     json(&response)
 }
 
 async fn list(stack: &Stack, query: &str) -> FileList {
     let response = stack.api("GET", &format!("/api/files{query}"), None).await;
-    assert_eq!(response.status(), 200, "{}", String::from_utf8_lossy(response.body().as_ref()));
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(response.body().as_ref())
+    );
     json(&response)
 }
 
@@ -56,7 +77,11 @@ async fn download(stack: &Stack, id: &str) -> (Vec<u8>, String) {
     assert_eq!(response.status(), 302);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let url = reqwest::Url::parse(&location).unwrap();
-    let disposition = url.query_pairs().find(|(k, _)| k == "response-content-disposition").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let disposition = url
+        .query_pairs()
+        .find(|(k, _)| k == "response-content-disposition")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
     let answer = stack.http.get(url).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     (answer.bytes().await.unwrap().to_vec(), disposition)
@@ -82,13 +107,20 @@ async fn share_list_search_and_download_round_trip() {
     assert_eq!(all.next_cursor, None);
 
     let found = list(&stack, "?q=REPORT").await;
-    assert_eq!(found.files.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), [shared.id.as_str()], "search ignores case");
+    assert_eq!(
+        found.files.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        [shared.id.as_str()],
+        "search ignores case"
+    );
     assert_eq!(list(&stack, "?uploader=alice").await.files.len(), 1);
     assert!(list(&stack, "?q=nothing-like-this").await.files.is_empty());
 
     let (bytes, disposition) = download(&stack, &shared.id).await;
     assert_eq!(bytes, report);
-    assert!(disposition.contains("filename*=UTF-8''Quarterly%20Report.txt"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''Quarterly%20Report.txt"),
+        "{disposition}"
+    );
     assert_eq!(download(&stack, &photo.id).await.0, b"jpeg bytes");
 }
 
@@ -100,7 +132,10 @@ async fn names_with_spaces_quotes_and_non_ascii_survive() {
     let fetched: FileView = json(&stack.api("GET", &format!("/api/files/{}", shared.id), None).await);
     assert_eq!(fetched.name, name);
     let (_, disposition) = download(&stack, &shared.id).await;
-    assert!(disposition.contains("filename*=UTF-8''%C3%9Cber%20%22final%22%20%E5%A0%B1%E5%91%8A%20v2.txt"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''%C3%9Cber%20%22final%22%20%E5%A0%B1%E5%91%8A%20v2.txt"),
+        "{disposition}"
+    );
     assert!(disposition.starts_with("attachment;"), "{disposition}");
 }
 
@@ -109,7 +144,12 @@ async fn unlisted_files_are_not_listed_but_download_by_id() {
     let stack = stack(settings()).await;
     let secret = share(&stack, "secret plans.txt", b"shh", None, "unlisted").await;
     share(&stack, "public plans.txt", b"hello", None, "listed").await;
-    let names: Vec<String> = list(&stack, "?q=plans").await.files.into_iter().map(|f| f.name).collect();
+    let names: Vec<String> = list(&stack, "?q=plans")
+        .await
+        .files
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
     assert_eq!(names, ["public plans.txt"]);
     assert_eq!(download(&stack, &secret.id).await.0, b"shh");
 }
@@ -129,12 +169,26 @@ async fn completing_without_the_bytes_or_with_the_wrong_size_is_refused() {
     let response = stack.api("POST", &complete, None).await;
     assert_eq!(response.status(), 409);
     assert_eq!(error_of(&response).error, "size_mismatch");
-    assert!(error_of(&response).message.contains("5 bytes"), "{}", error_of(&response).message);
+    assert!(
+        error_of(&response).message.contains("5 bytes"),
+        "{}",
+        error_of(&response).message
+    );
 
     let record: FileView = json(&stack.api("GET", &format!("/api/files/{}", created.file.id), None).await);
-    assert_eq!(record.status, FileStatus::Uploading, "the record did not become available");
+    assert_eq!(
+        record.status,
+        FileStatus::Uploading,
+        "the record did not become available"
+    );
     assert!(list(&stack, "").await.files.is_empty());
-    assert_eq!(stack.api("GET", &format!("/api/files/{}/download", created.file.id), None).await.status(), 409);
+    assert_eq!(
+        stack
+            .api("GET", &format!("/api/files/{}/download", created.file.id), None)
+            .await
+            .status(),
+        409
+    );
 
     // The right bytes, then completing twice: same answer.
     put(&stack, &created, b"twelve bytes").await;
@@ -176,16 +230,35 @@ async fn every_input_limit_is_a_4xx_that_writes_nothing() {
         let error = error_of(&response);
         assert!(!error.message.is_empty() && !error.error.is_empty(), "{what}");
     }
-    for query in ["?limit=0", "?limit=101", "?limit=x", "?cursor=bogus", &format!("?q={}", "q".repeat(101))] {
-        assert_eq!(stack.api("GET", &format!("/api/files{query}"), None).await.status(), 400, "{query}");
+    for query in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=x",
+        "?cursor=bogus",
+        &format!("?q={}", "q".repeat(101)),
+    ] {
+        assert_eq!(
+            stack.api("GET", &format!("/api/files{query}"), None).await.status(),
+            400,
+            "{query}"
+        );
     }
     for path in ["/api/files/not-an-id", "/api/files/not-an-id/download"] {
         assert_eq!(stack.api("GET", path, None).await.status(), 400, "{path}");
     }
     assert_eq!(stack.api("POST", "/api/uploads/xyz/complete", None).await.status(), 400);
     let unknown = "0123456789abcdef0123456789abcdef";
-    assert_eq!(stack.api("GET", &format!("/api/files/{unknown}"), None).await.status(), 404);
-    assert_eq!(stack.api("POST", &format!("/api/uploads/{unknown}/complete"), None).await.status(), 404);
+    assert_eq!(
+        stack.api("GET", &format!("/api/files/{unknown}"), None).await.status(),
+        404
+    );
+    assert_eq!(
+        stack
+            .api("POST", &format!("/api/uploads/{unknown}/complete"), None)
+            .await
+            .status(),
+        404
+    );
     assert_eq!(stack.record_count().await, 0, "refused requests wrote nothing");
 }
 
@@ -194,7 +267,17 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
     let stack = stack(settings()).await;
     let mut shared = Vec::new();
     for i in 0..5 {
-        shared.push(share(&stack, &format!("file {i}.txt"), format!("content {i}").as_bytes(), None, "listed").await.id);
+        shared.push(
+            share(
+                &stack,
+                &format!("file {i}.txt"),
+                format!("content {i}").as_bytes(),
+                None,
+                "listed",
+            )
+            .await
+            .id,
+        );
         // Distinct creation times keep "newest first" unambiguous.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -220,10 +303,15 @@ async fn storage_outage_fails_fast_with_503_and_leaves_the_upload_pending() {
     put(&stack, &created, b"abc").await;
     stack.primary.stop();
     let started = Instant::now();
-    let response = stack.api("POST", &format!("/api/uploads/{}/complete", created.file.id), None).await;
+    let response = stack
+        .api("POST", &format!("/api/uploads/{}/complete", created.file.id), None)
+        .await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
-    assert!(started.elapsed() < Duration::from_secs(15), "bounded by the SDK timeouts, not hung");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded by the SDK timeouts, not hung"
+    );
     let record: FileView = json(&stack.api("GET", &format!("/api/files/{}", created.file.id), None).await);
     assert_eq!(record.status, FileStatus::Uploading);
 }

@@ -21,7 +21,10 @@ pub struct Config {
 pub type LiveService = Service<S3ObjectStore, DynamoMetadata, SystemClock>;
 
 fn required(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or_else(|| anyhow!("environment variable {name} must be set"))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| anyhow!("environment variable {name} must be set"))
 }
 
 fn optional(name: &str) -> Option<String> {
@@ -33,7 +36,9 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     match optional(name) {
-        Some(text) => text.parse().with_context(|| format!("environment variable {name}={text:?} is malformed")),
+        Some(text) => text
+            .parse()
+            .with_context(|| format!("environment variable {name}={text:?} is malformed")),
         None => Ok(default),
     }
 }
@@ -45,11 +50,17 @@ impl Config {
             primary_region: required("PRIMARY_REGION")?,
             primary_bucket: required("PRIMARY_BUCKET")?,
             table: required("TABLE_NAME")?,
-            endpoints: AwsEndpoints { s3: optional("PRIMARY_S3_ENDPOINT"), dynamodb: optional("DYNAMODB_ENDPOINT") },
+            endpoints: AwsEndpoints {
+                s3: optional("PRIMARY_S3_ENDPOINT"),
+                dynamodb: optional("DYNAMODB_ENDPOINT"),
+            },
             settings: ServiceSettings {
                 max_upload_bytes: parsed("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)?,
                 upload_url_ttl: Duration::from_secs(parsed("UPLOAD_URL_TTL_SECS", defaults.upload_url_ttl.as_secs())?),
-                download_url_ttl: Duration::from_secs(parsed("DOWNLOAD_URL_TTL_SECS", defaults.download_url_ttl.as_secs())?),
+                download_url_ttl: Duration::from_secs(parsed(
+                    "DOWNLOAD_URL_TTL_SECS",
+                    defaults.download_url_ttl.as_secs(),
+                )?),
             },
         })
     }

@@ -22,7 +22,10 @@ where
     Fut: Future<Output = Response<Body>> + Send + 'a,
 {
     lambda_http::run(lambda_http::service_fn(|request: Request| {
-        let request_id = request.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+        let request_id = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.clone())
+            .unwrap_or_default();
         let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id);
         let answer = handler(state, request);
         async move {

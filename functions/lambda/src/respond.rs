@@ -34,7 +34,10 @@ fn builder(status: u16) -> http::response::Builder {
 
 pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
-        Ok(text) => builder(status).header("content-type", "application/json").body(Body::Text(text)).expect("static headers are valid"),
+        Ok(text) => builder(status)
+            .header("content-type", "application/json")
+            .body(Body::Text(text))
+            .expect("static headers are valid"),
         Err(err) => error(&ApiError::Internal(format!("serialising the response: {err}"))),
     }
 }
@@ -58,7 +61,11 @@ pub fn error(err: &ApiError) -> Response<Body> {
     } else {
         tracing::info!(error = %err, status, "request refused");
     }
-    let body = serde_json::to_string(&ErrorBody { error: code.to_owned(), message }).unwrap_or_default();
+    let body = serde_json::to_string(&ErrorBody {
+        error: code.to_owned(),
+        message,
+    })
+    .unwrap_or_default();
     let mut response = builder(status).header("content-type", "application/json");
     if status == 503 {
         response = response.header("retry-after", RETRY_AFTER_SECS);
@@ -94,7 +101,13 @@ mod tests {
     fn errors_carry_code_message_and_status() {
         let response = error(&ApiError::invalid("size", "too big"));
         assert_eq!(response.status(), 400);
-        assert_eq!(body_of(&response), ErrorBody { error: "invalid_request".into(), message: "size: too big".into() });
+        assert_eq!(
+            body_of(&response),
+            ErrorBody {
+                error: "invalid_request".into(),
+                message: "size: too big".into()
+            }
+        );
     }
 
     #[test]
@@ -115,10 +128,22 @@ mod tests {
             n: u8,
         }
         let request = |body: &str| Request::new(Body::Text(body.into()));
-        assert!(matches!(json_body::<Small>(&request("")), Err(ApiError::MalformedBody(_))));
-        assert!(matches!(json_body::<Small>(&request("{")), Err(ApiError::MalformedBody(_))));
-        assert!(matches!(json_body::<Small>(&request(r#"{"n":-1}"#)), Err(ApiError::MalformedBody(_))));
-        assert!(matches!(json_body::<Small>(&request(&" ".repeat(MAX_BODY_BYTES + 1))), Err(ApiError::BodyTooLarge { .. })));
+        assert!(matches!(
+            json_body::<Small>(&request("")),
+            Err(ApiError::MalformedBody(_))
+        ));
+        assert!(matches!(
+            json_body::<Small>(&request("{")),
+            Err(ApiError::MalformedBody(_))
+        ));
+        assert!(matches!(
+            json_body::<Small>(&request(r#"{"n":-1}"#)),
+            Err(ApiError::MalformedBody(_))
+        ));
+        assert!(matches!(
+            json_body::<Small>(&request(&" ".repeat(MAX_BODY_BYTES + 1))),
+            Err(ApiError::BodyTooLarge { .. })
+        ));
         assert_eq!(json_body::<Small>(&request(r#"{"n":1}"#)).unwrap().n, 1);
     }
 }

@@ -23,7 +23,10 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         (&Method::GET, ["api", "files", id, "download"]) => Some(Route::Download((*id).to_owned())),
         _ => None,
     };
-    found.ok_or_else(|| ApiError::RouteNotFound { method: method.to_string(), path: path.to_owned() })
+    found.ok_or_else(|| ApiError::RouteNotFound {
+        method: method.to_string(),
+        path: path.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -33,10 +36,19 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(route(&Method::POST, "/api/uploads").unwrap(), Route::CreateUpload);
-        assert_eq!(route(&Method::POST, "/api/uploads/abc/complete").unwrap(), Route::CompleteUpload("abc".into()));
+        assert_eq!(
+            route(&Method::POST, "/api/uploads/abc/complete").unwrap(),
+            Route::CompleteUpload("abc".into())
+        );
         assert_eq!(route(&Method::GET, "/api/files/").unwrap(), Route::ListFiles);
-        assert_eq!(route(&Method::GET, "/api/files/abc").unwrap(), Route::GetFile("abc".into()));
-        assert_eq!(route(&Method::GET, "/api/files/abc/download").unwrap(), Route::Download("abc".into()));
+        assert_eq!(
+            route(&Method::GET, "/api/files/abc").unwrap(),
+            Route::GetFile("abc".into())
+        );
+        assert_eq!(
+            route(&Method::GET, "/api/files/abc/download").unwrap(),
+            Route::Download("abc".into())
+        );
         assert!(route(&Method::DELETE, "/api/files/abc").is_err());
         assert!(route(&Method::GET, "/api/uploads").is_err());
         assert!(route(&Method::GET, "/etc/passwd").is_err());

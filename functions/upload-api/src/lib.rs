@@ -11,15 +11,27 @@ use twinshare_lambda::{
     routes::{route, Route},
 };
 
-pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: Request) -> Response<Body> {
+pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
+    service: &Service<S, M, C>,
+    request: Request,
+) -> Response<Body> {
     respond::result(answer(service, &request).await)
 }
 
-async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(service: &Service<S, M, C>, request: &Request) -> Result<Response<Body>, ApiError> {
+async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
+    service: &Service<S, M, C>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
     match route(request.method(), request.uri().path())? {
-        Route::CreateUpload => Ok(respond::json(201, &service.create_upload(respond::json_body(request)?).await?)),
+        Route::CreateUpload => Ok(respond::json(
+            201,
+            &service.create_upload(respond::json_body(request)?).await?,
+        )),
         Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id).await?)),
-        _ => Err(ApiError::RouteNotFound { method: request.method().to_string(), path: request.uri().path().to_owned() }),
+        _ => Err(ApiError::RouteNotFound {
+            method: request.method().to_string(),
+            path: request.uri().path().to_owned(),
+        }),
     }
 }
 
@@ -36,7 +48,12 @@ mod tests {
     type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
 
     fn service() -> Fake {
-        Service::new(MemoryStore::new("eu-west-1", "primary"), MemoryMetadata::default(), FixedClock(5), ServiceSettings::default())
+        Service::new(
+            MemoryStore::new("eu-west-1", "primary"),
+            MemoryMetadata::default(),
+            FixedClock(5),
+            ServiceSettings::default(),
+        )
     }
 
     /// The committed fixture, as `cargo lambda invoke --data-file` sends it.
@@ -72,14 +89,27 @@ mod tests {
     #[tokio::test]
     async fn malformed_bodies_are_400_and_leave_nothing() {
         let svc = service();
-        for body in ["", "not json", r#"{"name":"a"}"#, r#"{"name":"a","size":-1,"sha256":"x"}"#, r#"{"name":"a","size":1,"sha256":"x","extra":1}"#] {
+        for body in [
+            "",
+            "not json",
+            r#"{"name":"a"}"#,
+            r#"{"name":"a","size":-1,"sha256":"x"}"#,
+            r#"{"name":"a","size":1,"sha256":"x","extra":1}"#,
+        ] {
             let response = handle(&svc, with_body(fixture("create-upload.json"), body)).await;
             assert_eq!(response.status(), 400, "{body}");
             assert_eq!(parse::<ErrorBody>(&response).error, "malformed_body");
         }
-        let response = handle(&svc, with_body(fixture("create-upload.json"), r#"{"name":"a","size":0,"sha256":"x"}"#)).await;
+        let response = handle(
+            &svc,
+            with_body(fixture("create-upload.json"), r#"{"name":"a","size":0,"sha256":"x"}"#),
+        )
+        .await;
         assert_eq!(response.status(), 400);
-        assert!(parse::<ErrorBody>(&response).message.starts_with("name") || parse::<ErrorBody>(&response).message.starts_with("size"));
+        assert!(
+            parse::<ErrorBody>(&response).message.starts_with("name")
+                || parse::<ErrorBody>(&response).message.starts_with("size")
+        );
         assert_eq!(svc.metadata.len(), 0);
     }
 
@@ -91,7 +121,12 @@ mod tests {
         assert_eq!(parse::<ErrorBody>(&response).error, "file_not_found");
 
         let created: CreateUploadResponse = parse(&handle(&svc, fixture("create-upload.json")).await);
-        let complete = || with_path(fixture("complete-upload.json"), &format!("/api/uploads/{}/complete", created.file.id));
+        let complete = || {
+            with_path(
+                fixture("complete-upload.json"),
+                &format!("/api/uploads/{}/complete", created.file.id),
+            )
+        };
         let response = handle(&svc, complete()).await;
         assert_eq!(response.status(), 409);
         assert_eq!(parse::<ErrorBody>(&response).error, "upload_missing");
@@ -117,5 +152,4 @@ mod tests {
         assert_eq!(response.status(), 503);
         assert!(response.headers().contains_key("retry-after"));
     }
-
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""A small HTTP gateway in front of one region's moto S3.
+
+It streams every request to moto and back, and adds what moto leaves out but S3 does: on a GET,
+the `response-content-disposition` / `response-content-type` / … query parameters of a presigned
+URL become the response's headers (so the browser saves a download under its real name).
+
+Being the region's front door, it is also where the local stack can take that region's storage
+down on its own while the metadata stays up.
+
+    s3_gateway.py --listen 4567 --upstream 4667
+"""
+import argparse
+import http.client
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CHUNK = 1024 * 1024
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+# Presigned GET parameters that S3 turns into response headers.
+OVERRIDES = {
+    "response-content-disposition": "Content-Disposition",
+    "response-content-type": "Content-Type",
+    "response-cache-control": "Cache-Control",
+    "response-content-language": "Content-Language",
+    "response-content-encoding": "Content-Encoding",
+    "response-expires": "Expires",
+}
+
+
+def make_handler(upstream_port):
+    class Gateway(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # moto logs every request already
+            pass
+
+        def forward(self):
+            upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
+            upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                if name.lower() not in HOP_BY_HOP:
+                    upstream.putheader(name, value)
+            upstream.endheaders()
+            remaining = int(self.headers.get("Content-Length") or 0)
+            while remaining > 0:
+                chunk = self.rfile.read(min(CHUNK, remaining))
+                if not chunk:
+                    break
+                upstream.send(chunk)
+                remaining -= len(chunk)
+            answer = upstream.getresponse()
+
+            headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
+            if self.command == "GET" and answer.status in (200, 206):
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                for parameter, header in OVERRIDES.items():
+                    if parameter in query:
+                        headers = [(k, v) for k, v in headers if k.lower() != header.lower()]
+                        headers.append((header, query[parameter][0]))
+            self.send_response_only(answer.status, answer.reason)
+            known_length = any(k.lower() == "content-length" for k, _ in headers)
+            for name, value in headers:
+                self.send_header(name, value)
+            if not known_length and self.command != "HEAD":
+                # Unknown length: the end of the body is the end of the connection.
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                while chunk := answer.read(CHUNK):
+                    self.wfile.write(chunk)
+            upstream.close()
+
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = forward
+
+    return Gateway
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listen", type=int, required=True)
+    parser.add_argument("--upstream", type=int, required=True, help="port of moto on 127.0.0.1")
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.listen), make_handler(args.upstream))
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
