@@ -202,3 +202,15 @@ impl MetadataStore for MemoryMetadata {
         Ok((page, next))
     }
 }
+
+/// The use cases on in-memory ports, for handler tests.
+pub type FakeService = crate::Service<MemoryStore, MemoryMetadata, FixedClock>;
+
+pub fn service() -> FakeService {
+    crate::Service::new(
+        MemoryStore::new("eu-west-1", "primary"),
+        MemoryMetadata::default(),
+        FixedClock(5),
+        crate::ServiceSettings::default(),
+    )
+}

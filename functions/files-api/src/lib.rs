@@ -8,7 +8,7 @@ use twinshare_core::{
 };
 use twinshare_lambda::{
     respond,
-    routes::{route, Route},
+    routes::{not_served_here, route, Route},
 };
 
 pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
@@ -35,10 +35,7 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
         }
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
         Route::Download(id) => Ok(respond::redirect(&service.download_url(&id).await?)),
-        _ => Err(ApiError::RouteNotFound {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-        }),
+        _ => Err(not_served_here(request.method(), request.uri().path())),
     }
 }
 
@@ -46,30 +43,19 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
 mod tests {
     use twinshare_api::{CreateUploadRequest, ErrorBody, FileList, FileView, Visibility};
     use twinshare_core::{
-        fakes::{FixedClock, MemoryMetadata, MemoryStore},
-        FileId, ServiceSettings,
+        fakes::{service, FakeService},
+        FileId,
     };
+    use twinshare_lambda::testing::{at, json};
 
     use super::*;
 
-    type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
-
-    fn service() -> Fake {
-        Service::new(
-            MemoryStore::new("eu-west-1", "primary"),
-            MemoryMetadata::default(),
-            FixedClock(5),
-            ServiceSettings::default(),
-        )
-    }
-
     fn fixture(name: &str) -> Request {
-        let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        lambda_http::request::from_str(&text).unwrap()
+        twinshare_lambda::testing::fixture(env!("CARGO_MANIFEST_DIR"), name)
     }
 
     /// An available file, uploaded through the service as the site would.
-    async fn shared(svc: &Fake, name: &str, visibility: Visibility) -> String {
+    async fn shared(svc: &FakeService, name: &str, visibility: Visibility) -> String {
         let request = CreateUploadRequest {
             name: name.into(),
             size: 3,
@@ -84,22 +70,6 @@ mod tests {
         id
     }
 
-    fn at(mut request: Request, path_and_query: &str) -> Request {
-        let uri: lambda_http::http::Uri = format!("https://api.example.com{path_and_query}").parse().unwrap();
-        let params: std::collections::HashMap<String, String> = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
-            .collect();
-        *request.uri_mut() = uri;
-        request.with_query_string_parameters(params)
-    }
-
-    fn parse<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
-        serde_json::from_slice(response.body().as_ref()).unwrap()
-    }
-
     #[tokio::test]
     async fn the_list_fixture_lists_public_files_with_search() {
         let svc = service();
@@ -108,7 +78,7 @@ mod tests {
         shared(&svc, "secret report.pdf", Visibility::Unlisted).await;
         let response = handle(&svc, fixture("list-files.json")).await;
         assert_eq!(response.status(), 200);
-        let list: FileList = parse(&response);
+        let list: FileList = json(&response);
         let names: Vec<&str> = list.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["report.pdf"], "the fixture searches for 'REPORT'");
     }
@@ -124,7 +94,7 @@ mod tests {
         ] {
             let response = handle(&svc, at(fixture("list-files.json"), &format!("/api/files{query}"))).await;
             assert_eq!(response.status(), 400, "{query}");
-            assert_eq!(parse::<ErrorBody>(&response).error, "invalid_request");
+            assert_eq!(json::<ErrorBody>(&response).error, "invalid_request");
         }
     }
 
@@ -134,7 +104,7 @@ mod tests {
         let id = shared(&svc, "a b.txt", Visibility::Unlisted).await;
         let response = handle(&svc, at(fixture("get-file.json"), &format!("/api/files/{id}"))).await;
         assert_eq!(response.status(), 200);
-        assert_eq!(parse::<FileView>(&response).name, "a b.txt");
+        assert_eq!(json::<FileView>(&response).name, "a b.txt");
 
         let response = handle(&svc, at(fixture("download.json"), &format!("/api/files/{id}/download"))).await;
         assert_eq!(response.status(), 302);

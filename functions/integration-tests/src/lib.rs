@@ -4,7 +4,6 @@
 //! route them; the bytes go to the presigned URLs over HTTP, as a browser sends them.
 
 use std::{
-    collections::HashMap,
     net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -12,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Response};
 use twinshare_aws::AwsEndpoints;
 use twinshare_core::ServiceSettings;
 use twinshare_lambda::{
@@ -137,22 +136,8 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
 impl Stack {
     /// Sends a request to the function API Gateway would route it to.
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {
-        let uri: lambda_http::http::Uri = format!("https://api.twinshare.test{path_and_query}").parse().unwrap();
-        let query: HashMap<String, String> = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (k.to_owned(), percent_decode(v)))
-            .collect();
-        let request = lambda_http::http::Request::builder()
-            .method(method)
-            .uri(uri.clone())
-            .header("content-type", "application/json")
-            .body(body.map_or(Body::Empty, |b| Body::Text(b.to_owned())))
-            .unwrap();
-        let request: Request = request.with_query_string_parameters(query);
-        match route(request.method(), uri.path()) {
+        let request = twinshare_lambda::testing::request(method, path_and_query, body);
+        match route(request.method(), request.uri().path()) {
             Ok(Route::CreateUpload | Route::CompleteUpload(_)) => upload_api::handle(&self.service, request).await,
             _ => files_api::handle(&self.service, request).await,
         }
@@ -164,16 +149,7 @@ impl Stack {
     }
 }
 
-fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(&text.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-pub fn json<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
-    serde_json::from_slice(response.body().as_ref())
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(response.body().as_ref())))
-}
+pub use twinshare_lambda::testing::json;
 
 pub fn sha256_base64(bytes: &[u8]) -> String {
     use base64::Engine;

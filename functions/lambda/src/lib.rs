@@ -5,6 +5,8 @@ pub mod config;
 pub mod logging;
 pub mod respond;
 pub mod routes;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{Config, LiveService};
 

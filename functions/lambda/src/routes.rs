@@ -29,6 +29,14 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     })
 }
 
+/// The error for a route that exists but is served by another function.
+pub fn not_served_here(method: &Method, path: &str) -> ApiError {
+    ApiError::RouteNotFound {
+        method: method.to_string(),
+        path: path.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

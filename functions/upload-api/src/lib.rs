@@ -8,7 +8,7 @@ use twinshare_core::{
 };
 use twinshare_lambda::{
     respond,
-    routes::{route, Route},
+    routes::{not_served_here, route, Route},
 };
 
 pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
@@ -28,52 +28,21 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
             &service.create_upload(respond::json_body(request)?).await?,
         )),
         Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id).await?)),
-        _ => Err(ApiError::RouteNotFound {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-        }),
+        _ => Err(not_served_here(request.method(), request.uri().path())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use twinshare_api::{CreateUploadResponse, ErrorBody, FileStatus, FileView};
-    use twinshare_core::{
-        fakes::{FixedClock, MemoryMetadata, MemoryStore},
-        FileId, ServiceSettings,
-    };
+    use twinshare_core::{fakes::service, FileId};
+    use twinshare_lambda::testing::{at, json, with_body};
 
     use super::*;
 
-    type Fake = Service<MemoryStore, MemoryMetadata, FixedClock>;
-
-    fn service() -> Fake {
-        Service::new(
-            MemoryStore::new("eu-west-1", "primary"),
-            MemoryMetadata::default(),
-            FixedClock(5),
-            ServiceSettings::default(),
-        )
-    }
-
     /// The committed fixture, as `cargo lambda invoke --data-file` sends it.
     fn fixture(name: &str) -> Request {
-        let text = std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-        lambda_http::request::from_str(&text).unwrap()
-    }
-
-    fn with_body(mut request: Request, body: &str) -> Request {
-        *request.body_mut() = Body::Text(body.into());
-        request
-    }
-
-    fn with_path(mut request: Request, path: &str) -> Request {
-        *request.uri_mut() = format!("https://api.example.com{path}").parse().unwrap();
-        request
-    }
-
-    fn parse<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
-        serde_json::from_slice(response.body().as_ref()).unwrap()
+        twinshare_lambda::testing::fixture(env!("CARGO_MANIFEST_DIR"), name)
     }
 
     #[tokio::test]
@@ -81,7 +50,7 @@ mod tests {
         let svc = service();
         let response = handle(&svc, fixture("create-upload.json")).await;
         assert_eq!(response.status(), 201);
-        let created: CreateUploadResponse = parse(&response);
+        let created: CreateUploadResponse = json(&response);
         assert_eq!(created.file.status, FileStatus::Uploading);
         assert_eq!(svc.metadata.len(), 1);
     }
@@ -98,7 +67,7 @@ mod tests {
         ] {
             let response = handle(&svc, with_body(fixture("create-upload.json"), body)).await;
             assert_eq!(response.status(), 400, "{body}");
-            assert_eq!(parse::<ErrorBody>(&response).error, "malformed_body");
+            assert_eq!(json::<ErrorBody>(&response).error, "malformed_body");
         }
         let response = handle(
             &svc,
@@ -106,10 +75,7 @@ mod tests {
         )
         .await;
         assert_eq!(response.status(), 400);
-        assert!(
-            parse::<ErrorBody>(&response).message.starts_with("name")
-                || parse::<ErrorBody>(&response).message.starts_with("size")
-        );
+        assert_eq!(json::<ErrorBody>(&response).error, "invalid_request");
         assert_eq!(svc.metadata.len(), 0);
     }
 
@@ -118,29 +84,29 @@ mod tests {
         let svc = service();
         let response = handle(&svc, fixture("complete-upload.json")).await;
         assert_eq!(response.status(), 404);
-        assert_eq!(parse::<ErrorBody>(&response).error, "file_not_found");
+        assert_eq!(json::<ErrorBody>(&response).error, "file_not_found");
 
-        let created: CreateUploadResponse = parse(&handle(&svc, fixture("create-upload.json")).await);
+        let created: CreateUploadResponse = json(&handle(&svc, fixture("create-upload.json")).await);
         let complete = || {
-            with_path(
+            at(
                 fixture("complete-upload.json"),
                 &format!("/api/uploads/{}/complete", created.file.id),
             )
         };
         let response = handle(&svc, complete()).await;
         assert_eq!(response.status(), 409);
-        assert_eq!(parse::<ErrorBody>(&response).error, "upload_missing");
+        assert_eq!(json::<ErrorBody>(&response).error, "upload_missing");
 
         let key = FileId::parse(&created.file.id).unwrap().object_key();
         svc.primary.put(&key, &vec![0u8; created.file.size as usize]);
         let response = handle(&svc, complete()).await;
         assert_eq!(response.status(), 200);
-        assert_eq!(parse::<FileView>(&response).status, FileStatus::Available);
+        assert_eq!(json::<FileView>(&response).status, FileStatus::Available);
     }
 
     #[tokio::test]
     async fn routes_of_other_functions_are_404() {
-        let response = handle(&service(), with_path(fixture("create-upload.json"), "/api/files")).await;
+        let response = handle(&service(), at(fixture("create-upload.json"), "/api/files")).await;
         assert_eq!(response.status(), 404);
     }
 

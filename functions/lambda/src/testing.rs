@@ -1,0 +1,53 @@
+//! Requests and responses for tests of the handlers (feature `testing`).
+
+use std::collections::HashMap;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+
+/// A committed event fixture, parsed as the Lambda runtime does with what
+/// `cargo lambda invoke --data-file` sends.
+pub fn fixture(crate_dir: &str, name: &str) -> Request {
+    let path = format!("{crate_dir}/events/{name}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The same request sent to another path (and query string).
+pub fn at(mut request: Request, path_and_query: &str) -> Request {
+    let uri: lambda_http::http::Uri = format!("https://api.twinshare.test{path_and_query}").parse().unwrap();
+    let query: HashMap<String, String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.to_owned(), decode(v)))
+        .collect();
+    *request.uri_mut() = uri;
+    request.with_query_string_parameters(query)
+}
+
+/// A request as API Gateway hands it over.
+pub fn request(method: &str, path_and_query: &str, body: Option<&str>) -> Request {
+    let request = lambda_http::http::Request::builder()
+        .method(method)
+        .header("content-type", "application/json")
+        .body(body.map_or(Body::Empty, |b| Body::Text(b.to_owned())))
+        .unwrap();
+    at(request, path_and_query)
+}
+
+pub fn with_body(mut request: Request, body: &str) -> Request {
+    *request.body_mut() = Body::Text(body.into());
+    request
+}
+
+pub fn json<T: serde::de::DeserializeOwned>(response: &Response<Body>) -> T {
+    serde_json::from_slice(response.body().as_ref())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(response.body().as_ref())))
+}
+
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
