@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Creates the local stack's table and bucket in moto, from template.yaml.
+"""Creates the local stack's table, buckets and replication queue in moto, from template.yaml.
 
-The table's keys, index, TTL and the bucket's CORS rules are read from the SAM template itself,
-so what runs locally cannot drift from what is deployed. Idempotent: existing resources are kept.
+The table's keys, index and TTL, the primary bucket's CORS rules and notification filter, and
+the queues' visibility timeout and redrive policy are read from the SAM template itself, so what
+runs locally cannot drift from what is deployed. Idempotent: existing resources are kept.
 """
+import json
 import argparse
 import pathlib
 
@@ -63,9 +65,63 @@ def cors_rules(template, bucket_resource, origins):
     ]
 
 
+CREDENTIALS = {"aws_access_key_id": "twinshare-local", "aws_secret_access_key": "twinshare-local"}
+
+
+def queue_attributes(template, resource):
+    """SQS attributes of a queue resource, less the redrive target (which is local)."""
+    props = template["Resources"][resource]["Properties"]
+    return {
+        name: str(props[name])
+        for name in ("VisibilityTimeout", "MessageRetentionPeriod")
+        if name in props
+    }
+
+
+def notification_prefix(template):
+    rules = template["Resources"]["PrimaryBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"][0]
+    return {r["Name"]: r["Value"] for r in rules["Filter"]["S3Key"]["Rules"]}["prefix"]
+
+
+def create_bucket(s3, bucket, region):
+    if bucket in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        return
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, replica_region,
+                          replica_s3_endpoint, replica_bucket):
+    """The replica bucket, the queue and its DLQ, and the primary bucket's notification to it.
+    S3 and SQS of the primary region must be one moto server: moto delivers notifications
+    only to its own queues."""
+    template = load_template()
+    sqs = boto3.client("sqs", region_name=region, endpoint_url=sqs_endpoint, **CREDENTIALS)
+    dlq_url = sqs.create_queue(QueueName=queue + "-dlq",
+                               Attributes=queue_attributes(template, "ReplicationDeadLetterQueue"))["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = template["Resources"]["ReplicationQueue"]["Properties"]["RedrivePolicy"]
+    attributes = queue_attributes(template, "ReplicationQueue")
+    attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": redrive["maxReceiveCount"]})
+    queue_url = sqs.create_queue(QueueName=queue, Attributes=attributes)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **CREDENTIALS)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
+        "Id": "replicate",
+        "QueueArn": queue_arn,
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": notification_prefix(template)}]}},
+    }]})
+    replica = boto3.client("s3", region_name=replica_region, endpoint_url=replica_s3_endpoint, **CREDENTIALS)
+    create_bucket(replica, replica_bucket, replica_region)
+    return queue_url
+
+
 def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins):
     template = load_template()
-    credentials = {"aws_access_key_id": "twinshare-local", "aws_secret_access_key": "twinshare-local"}
+    credentials = CREDENTIALS
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **credentials)
     if table not in dynamodb.list_tables()["TableNames"]:
         dynamodb.create_table(TableName=table, **table_definition(template))
@@ -73,12 +129,7 @@ def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins)
             TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute(template)}
         )
     s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **credentials)
-    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if bucket not in existing:
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    create_bucket(s3, bucket, region)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules(template, "PrimaryBucket", origins)})
 
 
@@ -90,6 +141,11 @@ def main():
     parser.add_argument("--table", required=True)
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--origin", action="append", default=[], help="site origin allowed by CORS (repeatable)")
+    parser.add_argument("--sqs-endpoint", help="the primary region's moto (same server as its S3)")
+    parser.add_argument("--queue", default="twinshare-replication")
+    parser.add_argument("--replica-region")
+    parser.add_argument("--replica-s3-endpoint")
+    parser.add_argument("--replica-bucket")
     args = parser.parse_args()
     provision(
         region=args.region,
@@ -99,6 +155,12 @@ def main():
         bucket=args.bucket,
         origins=args.origin or ["*"],
     )
+    if args.replica_bucket:
+        provision_replication(
+            region=args.region, s3_endpoint=args.s3_endpoint, sqs_endpoint=args.sqs_endpoint or args.s3_endpoint,
+            bucket=args.bucket, queue=args.queue, replica_region=args.replica_region,
+            replica_s3_endpoint=args.replica_s3_endpoint, replica_bucket=args.replica_bucket,
+        )
 
 
 if __name__ == "__main__":

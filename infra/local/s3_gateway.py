@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A small HTTP gateway in front of one region's moto S3.
 
-It streams every request to moto and back, and adds what moto leaves out but S3 does: on a GET,
-the `response-content-disposition` / `response-content-type` / … query parameters of a presigned
-URL become the response's headers (so the browser saves a download under its real name).
+It streams every request to moto and back, and makes moto answer as S3 does where it differs:
+- on a GET, the `response-content-disposition` / `response-content-type` / … query parameters of
+  a presigned URL become the response's headers (so the browser saves a download under its name);
+- CompleteMultipartUpload answers with S3's root element, `CompleteMultipartUploadResult`
+  (moto writes `…Response`, which the Rust SDK rightly refuses).
 
 Being the region's front door, it is also where the local stack can take that region's storage
 down on its own while the metadata stays up.
@@ -52,8 +54,19 @@ def make_handler(upstream_port):
             answer = upstream.getresponse()
 
             headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+            if self.command == "POST" and "uploadId" in query and answer.status == 200:
+                body = answer.read().replace(b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult")
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(body))))
+                self.send_response_only(answer.status, answer.reason)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+                return
             if self.command == "GET" and answer.status in (200, 206):
-                query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
                 for parameter, header in OVERRIDES.items():
                     if parameter in query:
                         headers = [(k, v) for k, v in headers if k.lower() != header.lower()]

@@ -5,7 +5,8 @@
   storage can go down on its own while metadata stays up; each region's S3 is reached through
   s3_gateway.py, which adds the S3 behaviour moto lacks (presigned response headers);
 - provisioning from template.yaml (provision.py);
-- `cargo lambda watch` serving the HTTP functions on the API's real paths;
+- `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths;
+- triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`;
 - `trunk serve` serving the site, proxying /api/ to the functions.
 
 Prints the site's URL when everything answers. Ctrl-C (or SIGTERM) stops every process it
@@ -27,6 +28,9 @@ STATE = pathlib.Path(os.environ.get("TWINSHARE_STATE_DIR", ROOT / ".local"))
 REGION = "eu-west-1"
 TABLE = "twinshare-files"
 PRIMARY_BUCKET = "twinshare-primary"
+REPLICA_REGION = "us-west-2"
+REPLICA_BUCKET = "twinshare-replica"
+QUEUE = "twinshare-replication"
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import provision  # noqa: E402
@@ -96,6 +100,10 @@ def main():
     port_option(parser, "api", 9000)
     port_option(parser, "metadata", 4566)
     port_option(parser, "primary-s3", 4567)
+    port_option(parser, "replica-s3", 4568)
+    parser.add_argument("--sweep-every", type=float, default=10.0, help="seconds between sweeps")
+    parser.add_argument("--sweep-grace", type=int, default=10,
+                        help="seconds a replica may stay unverified before the sweep copies it again")
     parser.add_argument("--release", action="store_true", help="build functions and site optimised")
     args = parser.parse_args()
 
@@ -106,20 +114,32 @@ def main():
     site_url = f"http://127.0.0.1:{args.site_port}"
     metadata_url = f"http://127.0.0.1:{args.metadata_port}"
     primary_s3_url = f"http://127.0.0.1:{args.primary_s3_port}"
+    replica_s3_url = f"http://127.0.0.1:{args.replica_s3_port}"
+    # The primary region's queue lives in the moto behind its S3 gateway (moto notifies only its
+    # own queues); the SQS clients talk to that moto directly.
+    primary_moto_url = f"http://127.0.0.1:{args.primary_s3_port + 100}"
     api_url = f"http://127.0.0.1:{args.api_port}"
     try:
-        # moto behind each S3 gateway listens 100 ports above the gateway.
-        for name, port in (("moto-metadata", args.metadata_port), ("moto-s3-primary", args.primary_s3_port + 100)):
-            stack.start(name, ["moto_server", "-H", "127.0.0.1", "-p", str(port)])
-        stack.start("s3-gateway-primary", [sys.executable, str(ROOT / "infra/local/s3_gateway.py"),
-                                           "--listen", str(args.primary_s3_port), "--upstream", str(args.primary_s3_port + 100)])
-        for name, url in (("metadata emulator", metadata_url), ("primary S3 emulator", primary_s3_url)):
+        stack.start("moto-metadata", ["moto_server", "-H", "127.0.0.1", "-p", str(args.metadata_port)])
+        # Each region's S3: moto 100 ports above its gateway, which is the region's endpoint.
+        for region, port in (("primary", args.primary_s3_port), ("replica", args.replica_s3_port)):
+            stack.start(f"moto-{region}", ["moto_server", "-H", "127.0.0.1", "-p", str(port + 100)])
+            stack.start(f"s3-gateway-{region}", [sys.executable, str(ROOT / "infra/local/s3_gateway.py"),
+                                                  "--listen", str(port), "--upstream", str(port + 100)])
+        for name, url in (("metadata emulator", metadata_url), ("primary S3", primary_s3_url),
+                          ("replica S3", replica_s3_url)):
             wait_for(stack, name, url + "/moto-api/", timeout=60)
         provision.provision(
             region=REGION, dynamodb_endpoint=metadata_url, s3_endpoint=primary_s3_url, table=TABLE,
             bucket=PRIMARY_BUCKET, origins=[site_url, f"http://localhost:{args.site_port}"],
         )
-        print(f"emulators up: metadata {metadata_url}, primary S3 {primary_s3_url}", flush=True)
+        provision.provision_replication(
+            region=REGION, s3_endpoint=primary_s3_url, sqs_endpoint=primary_moto_url, bucket=PRIMARY_BUCKET,
+            queue=QUEUE, replica_region=REPLICA_REGION, replica_s3_endpoint=replica_s3_url,
+            replica_bucket=REPLICA_BUCKET,
+        )
+        print(f"emulators up: metadata {metadata_url}, primary S3 {primary_s3_url} (queue {primary_moto_url}), "
+              f"replica S3 {replica_s3_url}", flush=True)
 
         env_file = STATE / "functions.env"
         env_file.write_text("\n".join([
@@ -130,6 +150,10 @@ def main():
             f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
             f"TABLE_NAME={TABLE}",
             f"PRIMARY_S3_ENDPOINT={primary_s3_url}",
+            f"REPLICA_REGION={REPLICA_REGION}",
+            f"REPLICA_BUCKET={REPLICA_BUCKET}",
+            f"REPLICA_S3_ENDPOINT={replica_s3_url}",
+            f"SWEEP_GRACE_SECS={args.sweep_grace}",
             f"DYNAMODB_ENDPOINT={metadata_url}",
             "RUST_LOG=info",
         ]) + "\n")
@@ -141,6 +165,12 @@ def main():
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")
         wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400,))
+        for function, fixture in (("replicate", "test-event.json"), ("sweep", "scheduled.json")):
+            event = (ROOT / "functions" / function / "events" / fixture).read_bytes()
+            wait_for(stack, function, f"{api_url}/2015-03-31/functions/{function}/invocations", method="POST", body=event)
+        stack.start("triggers", [sys.executable, str(ROOT / "infra/local/triggers.py"), "--api", api_url,
+                                 "--sqs-endpoint", primary_moto_url, "--queue", QUEUE, "--region", REGION,
+                                 "--sweep-every", str(args.sweep_every)])
         print(f"functions up: {api_url}", flush=True)
 
         trunk = ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),

@@ -1,6 +1,6 @@
 //! Numbers and states as people read them.
 
-use twinshare_api::{FileStatus, FileView};
+use twinshare_api::{CopyRole, CopyState, FileStatus, FileView};
 
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -36,13 +36,26 @@ pub fn age(created_at_ms: i64, now_ms: f64) -> String {
     }
 }
 
-/// The copy state, in the words of the table: uploading, 1 copy, 2 copies.
+/// The copy state in a person's words: uploading, 1 copy, copying, 2 copies, replica failed.
 pub fn copies(file: &FileView) -> &'static str {
-    match file.status {
-        FileStatus::Uploading => "uploading",
-        FileStatus::Available => "1 copy",
-        FileStatus::Redundant => "2 copies",
+    let replica = file
+        .copies
+        .iter()
+        .find(|c| c.role == CopyRole::Replica)
+        .map(|c| c.state);
+    match (file.status, replica) {
+        (FileStatus::Uploading, _) => "uploading",
+        (FileStatus::Redundant, _) => "2 copies",
+        (FileStatus::Available, Some(CopyState::Copying)) => "copying",
+        (FileStatus::Available, Some(CopyState::Failed)) => "replica failed",
+        (FileStatus::Available, Some(CopyState::Missing)) => "replica missing",
+        (FileStatus::Available, _) => "1 copy",
     }
+}
+
+/// Whether a file's copy state may still change by itself (worth refreshing).
+pub fn settling(file: &FileView) -> bool {
+    file.status != FileStatus::Redundant
 }
 
 pub fn uploader(file: &FileView) -> String {

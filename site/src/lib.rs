@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod format;
+pub mod live;
 pub mod upload;
 
 use leptos::{prelude::*, task::spawn_local};
@@ -202,11 +203,13 @@ fn FilesPage() -> impl IntoView {
     let cursor = RwSignal::new(None::<String>);
     // Cursors of the pages before this one, to go back.
     let previous = RwSignal::new(Vec::<Option<String>>::new());
-    let page = LocalResource::new(move || {
-        let query = search.get();
-        let at = cursor.get();
-        async move { api::list_files(&query, at.as_deref(), PAGE_SIZE).await }
-    });
+    let page = live::live(
+        move || {
+            let (query, at) = (search.get(), cursor.get());
+            async move { api::list_files(&query, at.as_deref(), PAGE_SIZE).await }
+        },
+        |list: &twinshare_api::FileList| list.files.iter().any(format::settling),
+    );
     let now = js_sys::Date::now();
 
     let table = move || match page.get() {
@@ -275,10 +278,13 @@ fn FileRow(file: FileView, now: f64) -> impl IntoView {
 #[component]
 fn FilePage() -> impl IntoView {
     let params = use_params_map();
-    let file = LocalResource::new(move || {
-        let id = params.read().get("id").unwrap_or_default();
-        async move { api::get_file(&id).await }
-    });
+    let file = live::live(
+        move || {
+            let id = params.read().get("id").unwrap_or_default();
+            async move { api::get_file(&id).await }
+        },
+        format::settling,
+    );
     move || match file.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
         Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),

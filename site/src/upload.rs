@@ -146,7 +146,18 @@ pub async fn run(file: File, uploader: String, visibility: Visibility, phase: Rw
     })
     .await?;
     phase.set(Phase::Completing);
-    let file_view = api::complete_upload(&announced.file.id).await?;
-    phase.set(Phase::Done(Box::new(file_view)));
+    let mut file_view = api::complete_upload(&announced.file.id).await?;
+    phase.set(Phase::Done(Box::new(file_view.clone())));
+    // Follow replication until the file has its second copy (it is shareable already).
+    for _ in 0..60 {
+        if !crate::format::settling(&file_view) {
+            break;
+        }
+        crate::live::sleep_ms(2_000).await;
+        if let Ok(fresh) = api::get_file(&file_view.id).await {
+            file_view = fresh;
+            phase.set(Phase::Done(Box::new(file_view.clone())));
+        }
+    }
     Ok(())
 }

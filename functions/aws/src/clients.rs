@@ -7,7 +7,8 @@ use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
 /// Where the AWS services are. `None` means the real AWS endpoint of the region.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AwsEndpoints {
-    pub s3: Option<String>,
+    pub primary_s3: Option<String>,
+    pub replica_s3: Option<String>,
     pub dynamodb: Option<String>,
 }
 

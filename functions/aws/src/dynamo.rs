@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::{
 use twinshare_api::{CopyRole, CopyState, Visibility};
 use twinshare_core::{
     cursor::ListCursor,
-    ports::{MetadataStore, PortError, Written},
+    ports::{Guard, MetadataStore, PortError, Written},
     record::{FileRecord, RecordState, StoredCopy},
     validate::ListQuery,
     FileId, ObjectKey,
@@ -276,6 +276,73 @@ impl MetadataStore for DynamoMetadata {
         }
     }
 
+    async fn set_copy_state(
+        &self,
+        id: FileId,
+        role: CopyRole,
+        state: CopyState,
+        now_ms: i64,
+        guard: Guard,
+    ) -> Result<Written, PortError> {
+        let mut values = HashMap::from([
+            (":state".to_owned(), s(copy_state_name(state))),
+            (":now".to_owned(), n(now_ms)),
+        ]);
+        let condition = match guard {
+            Guard::NotVerified => {
+                values.insert(":verified".into(), s(copy_state_name(CopyState::Verified)));
+                "attribute_exists(id) AND copies.#role.#state <> :verified"
+            }
+            Guard::Unchanged(seen) => {
+                values.insert(":seen".into(), n(seen));
+                "attribute_exists(id) AND copies.#role.updated_at_ms = :seen"
+            }
+        };
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.to_string()))
+            .update_expression("SET copies.#role.#state = :state, copies.#role.updated_at_ms = :now")
+            .condition_expression(condition)
+            .expression_attribute_names("#role", role_name(role))
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => out
+                .attributes()
+                .map(from_item)
+                .transpose()?
+                .map(Written::Done)
+                .ok_or_else(|| bad("attributes")),
+            Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
+            Err(err) => Err(port_error("UpdateItem", err)),
+        }
+    }
+
+    async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(after.map(|id| HashMap::from([("id".to_owned(), s(id.to_string()))])))
+            .send()
+            .await
+            .map_err(|e| port_error("Scan", e))?;
+        let records = page.items().iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        let next = page
+            .last_evaluated_key()
+            .and_then(|key| key.get("id"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| FileId::parse(id).ok());
+        Ok((records, next))
+    }
+
     async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let mut key_condition = String::from("list_pk = :public");
         let mut values = HashMap::from([(":public".to_owned(), s(PUBLIC))]);
@@ -352,7 +419,15 @@ mod tests {
             uploader: uploader.map(str::to_owned),
             visibility,
         };
-        FileRecord::new_upload(FileId::random(), upload, "eu-west-1", "primary", 1_700_000_000_000)
+        let primary = twinshare_core::record::Placement {
+            region: "eu-west-1",
+            bucket: "primary",
+        };
+        let replica = twinshare_core::record::Placement {
+            region: "us-west-2",
+            bucket: "replica",
+        };
+        FileRecord::new_upload(FileId::random(), upload, primary, replica, 1_700_000_000_000)
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! SDK errors reduced to the ports' [`PortError`]: could the caller retry, or is it a bug?
 
-use std::fmt::Debug;
-
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use twinshare_core::ports::PortError;
 
-pub fn port_error<E, R>(operation: &str, err: SdkError<E, R>) -> PortError
+/// Every SDK client here answers with the same smithy HTTP response type.
+type HttpResponse = aws_sdk_s3::config::http::HttpResponse;
+
+pub fn port_error<E>(operation: &str, err: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: Debug + 'static,
 {
     match &err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
@@ -25,7 +25,11 @@ where
                     | "ServiceUnavailable"
                     | "InternalError"
             );
-            let text = format!("{operation}: {code}: {}", service.err().message().unwrap_or(""));
+            let text = format!(
+                "{operation}: HTTP {} {code}: {}",
+                service.raw().status().as_u16(),
+                service.err().message().unwrap_or("")
+            );
             if retryable {
                 PortError::Unavailable(text)
             } else {

@@ -2,10 +2,12 @@
 //! [`clients`] builds SDK clients once per cold start, pointed at AWS or at a local emulator.
 
 pub mod clients;
+mod copier;
 mod dynamo;
 mod errors;
 mod s3;
 
 pub use clients::AwsEndpoints;
+pub use copier::{CopyMode, S3Copier, PART_SIZE};
 pub use dynamo::{DynamoMetadata, PUBLIC_INDEX};
 pub use s3::S3ObjectStore;

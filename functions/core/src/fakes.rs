@@ -3,7 +3,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -11,7 +11,10 @@ use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
     cursor::ListCursor,
-    ports::{Clock, GetSpec, MetadataStore, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec, Written},
+    ports::{
+        Clock, Copied, Copier, GetSpec, Guard, MetadataStore, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec,
+        Written,
+    },
     record::{FileRecord, RecordState},
     validate::ListQuery,
     FileId, ObjectKey,
@@ -61,6 +64,19 @@ impl MemoryStore {
             .lock()
             .unwrap()
             .insert(key.to_string(), (bytes.to_vec(), Some(sha256.into())));
+    }
+
+    pub fn get(&self, key: &ObjectKey) -> Option<Vec<u8>> {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(key.as_str())
+            .map(|(bytes, _)| bytes.clone())
+    }
+
+    /// Deletes an object behind the service's back.
+    pub fn remove(&self, key: &ObjectKey) {
+        self.objects.lock().unwrap().remove(key.as_str());
     }
 
     /// Makes the next call fail as if the region were unreachable.
@@ -124,6 +140,30 @@ impl ObjectStore for MemoryStore {
     }
 }
 
+/// Copies between two in-memory buckets.
+#[derive(Debug)]
+pub struct MemoryCopier {
+    pub primary: Arc<MemoryStore>,
+    pub replica: Arc<MemoryStore>,
+}
+
+impl Copier for MemoryCopier {
+    async fn copy(&self, from: CopyRole, key: &ObjectKey) -> Result<Option<Copied>, PortError> {
+        let (source, target) = match from {
+            CopyRole::Primary => (&self.primary, &self.replica),
+            CopyRole::Replica => (&self.replica, &self.primary),
+        };
+        source.check_failure()?;
+        target.check_failure()?;
+        let Some(bytes) = source.get(key) else { return Ok(None) };
+        target.put(key, &bytes);
+        Ok(Some(Copied {
+            size: bytes.len() as u64,
+            sha256: None,
+        }))
+    }
+}
+
 /// A metadata table in memory.
 #[derive(Debug, Default)]
 pub struct MemoryMetadata {
@@ -170,6 +210,48 @@ impl MetadataStore for MemoryMetadata {
         Ok(Written::Done(record.clone()))
     }
 
+    async fn set_copy_state(
+        &self,
+        id: FileId,
+        role: CopyRole,
+        state: CopyState,
+        now_ms: i64,
+        guard: Guard,
+    ) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records.get_mut(&id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        let Some(copy) = record.copies.iter_mut().find(|c| c.role == role) else {
+            return Ok(Written::ConditionFailed);
+        };
+        let allowed = match guard {
+            Guard::NotVerified => copy.state != CopyState::Verified,
+            Guard::Unchanged(seen) => copy.updated_at_ms == seen,
+        };
+        if !allowed {
+            return Ok(Written::ConditionFailed);
+        }
+        copy.state = state;
+        copy.updated_at_ms = now_ms;
+        Ok(Written::Done(record.clone()))
+    }
+
+    async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
+        let records = self.records.lock().unwrap();
+        let page: Vec<FileRecord> = records
+            .values()
+            .filter(|r| after.is_none_or(|a| r.id > a))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let next = page
+            .last()
+            .map(|r| r.id)
+            .filter(|last| records.keys().any(|k| k > last));
+        Ok((page, next))
+    }
+
     async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let records = self.records.lock().unwrap();
         let position = |r: &FileRecord| {
@@ -204,13 +286,32 @@ impl MetadataStore for MemoryMetadata {
 }
 
 /// The use cases on in-memory ports, for handler tests.
-pub type FakeService = crate::Service<MemoryStore, MemoryMetadata, FixedClock>;
+pub type FakeService = crate::Service<Arc<MemoryStore>, Arc<MemoryMetadata>, FixedClock>;
 
 pub fn service() -> FakeService {
     crate::Service::new(
-        MemoryStore::new("eu-west-1", "primary"),
-        MemoryMetadata::default(),
+        Arc::new(MemoryStore::new("eu-west-1", "primary")),
+        Arc::new(MemoryStore::new("us-west-2", "replica")),
+        Arc::new(MemoryMetadata::default()),
         FixedClock(5),
         crate::ServiceSettings::default(),
     )
+}
+
+/// Replication on the same in-memory buckets and table as `service`, for tests of both.
+pub type FakeReplication =
+    crate::replication::Replication<Arc<MemoryStore>, Arc<MemoryMetadata>, MemoryCopier, FixedClock>;
+
+pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
+    crate::replication::Replication {
+        primary: service.primary.clone(),
+        replica: service.replica.clone(),
+        metadata: service.metadata.clone(),
+        copier: MemoryCopier {
+            primary: service.primary.clone(),
+            replica: service.replica.clone(),
+        },
+        clock: FixedClock(now_ms),
+        grace: Duration::from_secs(60),
+    }
 }

@@ -54,6 +54,17 @@ impl ObjectKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn file_id(&self) -> FileId {
+        FileId::parse(&self.0["files/".len()..]).expect("an ObjectKey always holds a valid id")
+    }
+
+    /// Keys in S3 event notifications are URL-encoded, with `+` for a space.
+    pub fn from_event(raw: &str) -> Option<Self> {
+        let spaced = raw.replace('+', " ");
+        let decoded = percent_encoding::percent_decode_str(&spaced).decode_utf8().ok()?;
+        Self::parse(&decoded)
+    }
 }
 
 impl fmt::Display for ObjectKey {
@@ -109,5 +120,25 @@ mod tests {
         );
         assert_eq!(ObjectKey::parse("other/0123456789abcdef0123456789abcdef"), None);
         assert_eq!(ObjectKey::parse("files/../x"), None);
+        assert_eq!(id.object_key().file_id(), id);
+    }
+
+    #[test]
+    fn event_keys_are_url_decoded() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            ObjectKey::from_event(&format!("files%2F{id}")).unwrap().as_str(),
+            format!("files/{id}")
+        );
+        assert_eq!(
+            ObjectKey::from_event(&format!("files/{id}"))
+                .unwrap()
+                .file_id()
+                .to_string(),
+            id
+        );
+        // A '+' is a space, so it cannot be one of our keys.
+        assert_eq!(ObjectKey::from_event(&format!("files/+{}", &id[1..])), None);
+        assert_eq!(ObjectKey::from_event("some+other+object.txt"), None);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::{collections::BTreeMap, future::Future, time::Duration};
 
+use twinshare_api::{CopyRole, CopyState};
+
 use crate::{cursor::ListCursor, record::FileRecord, validate::ListQuery, FileId, ObjectKey};
 
 /// A failure of an adapter, reduced to what the caller can act on.
@@ -67,6 +69,30 @@ pub trait ObjectStore: Send + Sync {
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
 }
 
+/// What a copy wrote, as measured while copying.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Copied {
+    pub size: u64,
+    /// SHA-256 (base64) of the bytes copied, when the copy could compute or obtain it.
+    pub sha256: Option<String>,
+}
+
+/// Copies an object between the two copies' buckets without holding it in memory.
+pub trait Copier: Send + Sync {
+    /// Copies `key` from the `from` copy's bucket to the other one's. `None` when the source
+    /// object does not exist.
+    fn copy(&self, from: CopyRole, key: &ObjectKey) -> impl Future<Output = Result<Option<Copied>, PortError>> + Send;
+}
+
+/// When a copy-state write may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Unless the copy is already verified: a late or repeated delivery must not regress it.
+    NotVerified,
+    /// Only if the copy was not written since it was read (its `updated_at_ms`).
+    Unchanged(i64),
+}
+
 /// Outcome of a conditional write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
@@ -88,6 +114,21 @@ pub trait MetadataStore: Send + Sync {
         record: &FileRecord,
         now_ms: i64,
     ) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Sets one copy's state, if `guard` allows; `ConditionFailed` when it did not.
+    fn set_copy_state(
+        &self,
+        id: FileId,
+        role: CopyRole,
+        state: CopyState,
+        now_ms: i64,
+        guard: Guard,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// A page of every record (any state), for the sweep; and where the next page starts.
+    fn scan(
+        &self,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<FileId>), PortError>> + Send;
     /// A page of public files, newest first, after `query.after`; and where the next page starts.
     fn list_public(
         &self,
@@ -109,5 +150,82 @@ impl Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+// Shared ports: a service and the replication of the same function can hold one store each.
+impl<T: ObjectStore> ObjectStore for std::sync::Arc<T> {
+    fn region(&self) -> &str {
+        (**self).region()
+    }
+
+    fn bucket(&self) -> &str {
+        (**self).bucket()
+    }
+
+    fn presign_put(
+        &self,
+        key: &ObjectKey,
+        spec: &PutSpec,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Presigned, PortError>> + Send {
+        (**self).presign_put(key, spec, ttl)
+    }
+
+    fn presign_get(
+        &self,
+        key: &ObjectKey,
+        spec: &GetSpec,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Presigned, PortError>> + Send {
+        (**self).presign_get(key, spec, ttl)
+    }
+
+    fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send {
+        (**self).head(key)
+    }
+}
+
+impl<T: MetadataStore> MetadataStore for std::sync::Arc<T> {
+    fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send {
+        (**self).create(record)
+    }
+
+    fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send {
+        (**self).get(id)
+    }
+
+    fn mark_available(
+        &self,
+        record: &FileRecord,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send {
+        (**self).mark_available(record, now_ms)
+    }
+
+    fn set_copy_state(
+        &self,
+        id: FileId,
+        role: CopyRole,
+        state: CopyState,
+        now_ms: i64,
+        guard: Guard,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send {
+        (**self).set_copy_state(id, role, state, now_ms, guard)
+    }
+
+    fn scan(
+        &self,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<FileId>), PortError>> + Send {
+        (**self).scan(after, limit)
+    }
+
+    fn list_public(
+        &self,
+        query: &ListQuery,
+    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send {
+        (**self).list_public(query)
     }
 }

@@ -29,6 +29,13 @@ impl RecordState {
     }
 }
 
+/// Where a copy is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement<'a> {
+    pub region: &'a str,
+    pub bucket: &'a str,
+}
+
 /// One stored copy of a file's bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredCopy {
@@ -61,7 +68,22 @@ pub struct FileRecord {
 pub const ABANDONED_UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl FileRecord {
-    pub fn new_upload(id: FileId, upload: NewUpload, region: &str, bucket: &str, now_ms: i64) -> Self {
+    /// A record for an announced upload: the primary copy awaits the browser's PUT, the replica
+    /// copy awaits replication.
+    pub fn new_upload(
+        id: FileId,
+        upload: NewUpload,
+        primary: Placement<'_>,
+        replica: Placement<'_>,
+        now_ms: i64,
+    ) -> Self {
+        let copy = |role, placement: Placement<'_>| StoredCopy {
+            role,
+            region: placement.region.to_owned(),
+            bucket: placement.bucket.to_owned(),
+            state: CopyState::Pending,
+            updated_at_ms: now_ms,
+        };
         FileRecord {
             id,
             object_key: id.object_key(),
@@ -74,18 +96,16 @@ impl FileRecord {
             state: RecordState::Uploading,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
-            copies: vec![StoredCopy {
-                role: CopyRole::Primary,
-                region: region.to_owned(),
-                bucket: bucket.to_owned(),
-                state: CopyState::Pending,
-                updated_at_ms: now_ms,
-            }],
+            copies: vec![copy(CopyRole::Primary, primary), copy(CopyRole::Replica, replica)],
         }
     }
 
     pub fn copy(&self, role: CopyRole) -> Option<&StoredCopy> {
         self.copies.iter().find(|c| c.role == role)
+    }
+
+    pub fn copy_state(&self, role: CopyRole) -> Option<CopyState> {
+        self.copy(role).map(|c| c.state)
     }
 
     pub fn status(&self) -> FileStatus {
@@ -146,15 +166,23 @@ mod tests {
             uploader: None,
             visibility: Visibility::Listed,
         };
-        FileRecord::new_upload(FileId::random(), upload, "eu-west-1", "primary", 1_000)
+        let primary = Placement {
+            region: "eu-west-1",
+            bucket: "primary",
+        };
+        let replica = Placement {
+            region: "us-west-2",
+            bucket: "replica",
+        };
+        FileRecord::new_upload(FileId::random(), upload, primary, replica, 1_000)
     }
 
     #[test]
-    fn a_new_upload_is_uploading_with_one_pending_copy_and_an_expiry() {
+    fn a_new_upload_is_uploading_with_two_pending_copies_and_an_expiry() {
         let r = record();
         assert_eq!(r.status(), FileStatus::Uploading);
-        assert_eq!(r.copies.len(), 1);
-        assert_eq!(r.copies[0].state, CopyState::Pending);
+        assert_eq!(r.copy_state(CopyRole::Primary), Some(CopyState::Pending));
+        assert_eq!(r.copy_state(CopyRole::Replica), Some(CopyState::Pending));
         assert!(!r.is_public());
         assert_eq!(r.abandoned_expiry_secs(), Some(1 + 24 * 3600));
     }
@@ -167,13 +195,7 @@ mod tests {
         assert_eq!(r.status(), FileStatus::Available);
         assert!(r.is_public());
         assert_eq!(r.abandoned_expiry_secs(), None);
-        r.copies.push(StoredCopy {
-            role: CopyRole::Replica,
-            region: "us-east-1".into(),
-            bucket: "b".into(),
-            state: CopyState::Verified,
-            updated_at_ms: 2,
-        });
+        r.copies[1].state = CopyState::Verified;
         assert_eq!(r.status(), FileStatus::Redundant);
         r.visibility = Visibility::Unlisted;
         assert!(!r.is_public());

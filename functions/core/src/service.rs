@@ -9,7 +9,7 @@ use twinshare_api::{
 use crate::{
     disposition,
     ports::{Clock, GetSpec, MetadataStore, ObjectStore, Presigned, PutSpec, Written},
-    record::{FileRecord, RecordState},
+    record::{FileRecord, Placement, RecordState},
     validate::{self, ListQuery},
     ApiError, FileId,
 };
@@ -37,15 +37,18 @@ impl Default for ServiceSettings {
 
 pub struct Service<S, M, C> {
     pub primary: S,
+    /// Where the second copy of each file goes (written by replication, not here).
+    pub replica: S,
     pub metadata: M,
     pub clock: C,
     pub settings: ServiceSettings,
 }
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
-    pub fn new(primary: S, metadata: M, clock: C, settings: ServiceSettings) -> Self {
+    pub fn new(primary: S, replica: S, metadata: M, clock: C, settings: ServiceSettings) -> Self {
         Service {
             primary,
+            replica,
             metadata,
             clock,
             settings,
@@ -57,13 +60,15 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
         let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
         let now = self.clock.now_ms();
-        let record = FileRecord::new_upload(
-            FileId::random(),
-            upload,
-            self.primary.region(),
-            self.primary.bucket(),
-            now,
-        );
+        let primary = Placement {
+            region: self.primary.region(),
+            bucket: self.primary.bucket(),
+        };
+        let replica = Placement {
+            region: self.replica.region(),
+            bucket: self.replica.bucket(),
+        };
+        let record = FileRecord::new_upload(FileId::random(), upload, primary, replica, now);
         let spec = PutSpec {
             size: record.size,
             content_type: record.content_type.clone(),
@@ -183,6 +188,7 @@ mod tests {
     fn service() -> Service<MemoryStore, MemoryMetadata, FixedClock> {
         Service::new(
             MemoryStore::new("eu-west-1", "primary"),
+            MemoryStore::new("us-west-2", "replica"),
             MemoryMetadata::default(),
             FixedClock(1_000),
             ServiceSettings::default(),

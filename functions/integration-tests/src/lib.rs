@@ -1,7 +1,8 @@
 //! Harness for the integration tests: moto servers on free ports (killed on drop), provisioned
 //! by the same script as the local stack, and the functions' handlers wired to the real AWS SDK
 //! exactly as their `main.rs` does. Requests go through the handlers as API Gateway would
-//! route them; the bytes go to the presigned URLs over HTTP, as a browser sends them.
+//! route them; the bytes go to the presigned URLs over HTTP, as a browser sends them; queue
+//! messages reach `replicate` as Lambda's SQS integration hands them over.
 
 use std::{
     net::TcpListener,
@@ -11,23 +12,30 @@ use std::{
     time::{Duration, Instant},
 };
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_http::{Body, Response};
-use twinshare_aws::AwsEndpoints;
+use twinshare_api::{CopyRole, CreateUploadResponse, FileView, UploadPlan};
+use twinshare_aws::{AwsEndpoints, CopyMode};
 use twinshare_core::ServiceSettings;
 use twinshare_lambda::{
     routes::{route, Route},
-    Config, LiveService,
+    Config, LiveReplication, LiveService,
 };
+
+pub use twinshare_lambda::testing::json;
 
 pub const REGION: &str = "eu-west-1";
 pub const TABLE: &str = "twinshare-files";
 pub const BUCKET: &str = "twinshare-primary";
+pub const REPLICA_REGION: &str = "us-west-2";
+pub const REPLICA_BUCKET: &str = "twinshare-replica";
+pub const QUEUE: &str = "twinshare-replication";
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// One `moto_server` process on a free loopback port.
+/// One `moto_server` process on a loopback port.
 pub struct Moto {
     child: Child,
     pub url: String,
@@ -35,23 +43,35 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        Self::start_on(
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port(),
+        )
+    }
+
+    /// Starts (or restarts, after `stop`) an empty moto on `port`.
+    pub fn start_on(port: u16) -> Moto {
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server is installed (infra/install.sh)");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start on port {port}");
-            std::thread::sleep(Duration::from_millis(50));
+        wait_for_port(port);
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
         }
-        Moto { child, url }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("url ends in a port")
     }
 
     /// Takes this emulator down, as a region outage would.
@@ -67,13 +87,122 @@ impl Drop for Moto {
     }
 }
 
-/// A provisioned emulated AWS and the service wired to it.
+/// One region's S3 as the local stack runs it: moto behind `infra/local/s3_gateway.py`,
+/// which makes moto answer as S3 does where they differ.
+pub struct S3Region {
+    pub moto: Moto,
+    gateway: Child,
+    pub url: String,
+}
+
+impl S3Region {
+    pub fn start() -> S3Region {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> S3Region {
+        let moto = Moto::start();
+        let gateway = Command::new("python3")
+            .arg(repo_root().join("infra/local/s3_gateway.py"))
+            .args(["--listen", &port.to_string(), "--upstream", &moto.port().to_string()])
+            .spawn()
+            .expect("python3 runs");
+        wait_for_port(port);
+        S3Region {
+            moto,
+            gateway,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        port_of(&self.url)
+    }
+
+    /// Takes this region's storage down.
+    pub fn stop(&mut self) {
+        let _ = self.gateway.kill();
+        let _ = self.gateway.wait();
+        self.moto.stop();
+    }
+}
+
+impl Drop for S3Region {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("url ends in a port")
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A provisioned emulated AWS and the functions' use cases wired to it.
 pub struct Stack {
     pub metadata: Moto,
-    pub primary: Moto,
+    /// The primary region: its S3 and the replication queue (moto notifies only its own queues,
+    /// so the queue lives in the moto behind the primary's gateway).
+    pub primary: S3Region,
+    pub replica: S3Region,
     pub service: LiveService,
+    pub replication: LiveReplication,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub primary_s3: aws_sdk_s3::Client,
+    pub replica_s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
+}
+
+fn provision(metadata: &Moto, primary: &S3Region, replica: &S3Region) {
+    let status = Command::new("python3")
+        .arg(repo_root().join("infra/local/provision.py"))
+        .args([
+            "--region",
+            REGION,
+            "--table",
+            TABLE,
+            "--bucket",
+            BUCKET,
+            "--origin",
+            "http://127.0.0.1:8080",
+        ])
+        .args(["--dynamodb-endpoint", &metadata.url, "--s3-endpoint", &primary.url])
+        .args([
+            "--queue",
+            QUEUE,
+            "--replica-region",
+            REPLICA_REGION,
+            "--replica-bucket",
+            REPLICA_BUCKET,
+        ])
+        .args([
+            "--replica-s3-endpoint",
+            &replica.url,
+            "--sqs-endpoint",
+            &primary.moto.url,
+        ])
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "provisioning failed");
 }
 
 static CREDENTIALS: Once = Once::new();
@@ -90,36 +219,45 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
             .try_init();
     });
     let metadata = Moto::start();
-    let primary = Moto::start();
-    let status = Command::new("python3")
-        .arg(repo_root().join("infra/local/provision.py"))
-        .args([
-            "--region",
-            REGION,
-            "--table",
-            TABLE,
-            "--bucket",
-            BUCKET,
-            "--origin",
-            "http://127.0.0.1:8080",
-        ])
-        .args(["--dynamodb-endpoint", &metadata.url, "--s3-endpoint", &primary.url])
-        .status()
-        .expect("python3 runs");
-    assert!(status.success(), "provisioning failed");
+    let primary = S3Region::start();
+    let replica = S3Region::start();
+    provision(&metadata, &primary, &replica);
     let config = Config {
         primary_region: REGION.into(),
         primary_bucket: BUCKET.into(),
+        replica_region: REPLICA_REGION.into(),
+        replica_bucket: REPLICA_BUCKET.into(),
         table: TABLE.into(),
         endpoints: AwsEndpoints {
-            s3: Some(primary.url.clone()),
+            primary_s3: Some(primary.url.clone()),
+            replica_s3: Some(replica.url.clone()),
             dynamodb: Some(metadata.url.clone()),
         },
         settings,
+        copy_mode: CopyMode::Stream,
+        sweep_grace: Duration::ZERO,
     };
     let service = config.service().await;
+    let replication = config.replication().await;
     let sdk = twinshare_aws::clients::sdk_config(REGION).await;
     let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(&primary.url)
+            .build(),
+    );
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(QUEUE)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let primary_s3 = twinshare_aws::clients::s3_client(&sdk, Some(&primary.url));
+    let replica_sdk = twinshare_aws::clients::sdk_config(REPLICA_REGION).await;
+    let replica_s3 = twinshare_aws::clients::s3_client(&replica_sdk, Some(&replica.url));
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -127,8 +265,14 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
     Stack {
         metadata,
         primary,
+        replica,
         service,
+        replication,
         dynamodb,
+        sqs,
+        queue_url,
+        primary_s3,
+        replica_s3,
         http,
     }
 }
@@ -143,13 +287,150 @@ impl Stack {
         }
     }
 
+    /// Announces an upload and returns the API's answer.
+    pub async fn announce(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        uploader: Option<&str>,
+        visibility: &str,
+    ) -> CreateUploadResponse {
+        let body = serde_json::json!({
+            "name": name, "size": bytes.len(), "content_type": "text/plain",
+            "sha256": sha256_base64(bytes), "uploader": uploader, "visibility": visibility,
+        });
+        let response = self.api("POST", "/api/uploads", Some(&body.to_string())).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "{}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+        json(&response)
+    }
+
+    /// Sends the bytes to the presigned URL with exactly the headers the API said to send.
+    pub async fn put(&self, created: &CreateUploadResponse, bytes: &[u8]) {
+        let UploadPlan::Single(put) = &created.upload;
+        let mut request = self.http.put(&put.url).body(bytes.to_vec());
+        for (name, value) in &put.headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "PUT answered {}", response.status());
+    }
+
+    /// Announce, PUT and complete: a file shared as the site does it.
+    pub async fn share(&self, name: &str, bytes: &[u8], uploader: Option<&str>, visibility: &str) -> FileView {
+        let created = self.announce(name, bytes, uploader, visibility).await;
+        self.put(&created, bytes).await;
+        let response = self
+            .api("POST", &format!("/api/uploads/{}/complete", created.file.id), None)
+            .await;
+        assert_eq!(response.status(), 200);
+        json(&response)
+    }
+
+    pub async fn file(&self, id: &str) -> FileView {
+        json(&self.api("GET", &format!("/api/files/{id}"), None).await)
+    }
+
+    /// The object's bytes in a bucket, read with the SDK; `None` if it is not there.
+    pub async fn object(&self, role: CopyRole, id: &str) -> Option<Vec<u8>> {
+        let (client, bucket) = match role {
+            CopyRole::Primary => (&self.primary_s3, BUCKET),
+            CopyRole::Replica => (&self.replica_s3, REPLICA_BUCKET),
+        };
+        let object = client
+            .get_object()
+            .bucket(bucket)
+            .key(format!("files/{id}"))
+            .send()
+            .await
+            .ok()?;
+        Some(object.body.collect().await.unwrap().into_bytes().to_vec())
+    }
+
+    pub async fn delete_object(&self, role: CopyRole, id: &str) {
+        let (client, bucket) = match role {
+            CopyRole::Primary => (&self.primary_s3, BUCKET),
+            CopyRole::Replica => (&self.replica_s3, REPLICA_BUCKET),
+        };
+        client
+            .delete_object()
+            .bucket(bucket)
+            .key(format!("files/{id}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Plays Lambda's SQS integration until the queue shows nothing: receives, invokes
+    /// `replicate` with the messages as an SQS event, deletes those it did not report as
+    /// failed (the failed ones stay invisible for the visibility timeout). Returns
+    /// (messages handled, messages failed).
+    pub async fn deliver_events(&self) -> (usize, usize) {
+        let (mut handled, mut failed) = (0, 0);
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = received.messages();
+            if messages.is_empty() {
+                return (handled, failed);
+            }
+            let response = replicate::handle(&self.replication, sqs_event(messages)).await;
+            for message in messages {
+                let id = message.message_id().unwrap_or_default();
+                if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
+                    failed += 1;
+                } else {
+                    let receipt = message.receipt_handle().unwrap_or_default();
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                handled += 1;
+            }
+        }
+    }
+
+    /// Restarts the replica region's S3 on the same port, empty (its bucket re-created).
+    pub fn restart_replica_empty(&mut self) {
+        let port = self.replica.port();
+        self.replica.stop();
+        self.replica = S3Region::start_on(port);
+        provision(&self.metadata, &self.primary, &self.replica);
+    }
+
     /// Number of records in the table, to prove refused requests wrote nothing.
     pub async fn record_count(&self) -> i32 {
         self.dynamodb.scan().table_name(TABLE).send().await.unwrap().count()
     }
 }
 
-pub use twinshare_lambda::testing::json;
+/// SQS messages as Lambda hands them to a function.
+pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for m in messages {
+        let mut message = SqsMessage::default();
+        message.message_id = m.message_id().map(str::to_owned);
+        message.receipt_handle = m.receipt_handle().map(str::to_owned);
+        message.body = m.body().map(str::to_owned);
+        message.event_source = Some("aws:sqs".into());
+        event.records.push(message);
+    }
+    event
+}
 
 pub fn sha256_base64(bytes: &[u8]) -> String {
     use base64::Engine;

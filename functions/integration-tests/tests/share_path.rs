@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use integration_tests::{json, sha256_base64, stack, Stack};
 use lambda_http::{Body, Response};
 use serde_json::json as j;
-use twinshare_api::{CreateUploadResponse, ErrorBody, FileList, FileStatus, FileView, UploadPlan};
+use twinshare_api::{ErrorBody, FileList, FileStatus, FileView};
 use twinshare_core::ServiceSettings;
 
 fn settings() -> ServiceSettings {
@@ -14,48 +14,6 @@ fn settings() -> ServiceSettings {
         max_upload_bytes: 10 * 1024 * 1024,
         ..ServiceSettings::default()
     }
-}
-
-async fn announce(
-    stack: &Stack,
-    name: &str,
-    bytes: &[u8],
-    uploader: Option<&str>,
-    visibility: &str,
-) -> CreateUploadResponse {
-    let body = j!({
-        "name": name, "size": bytes.len(), "content_type": "text/plain",
-        "sha256": sha256_base64(bytes), "uploader": uploader, "visibility": visibility,
-    });
-    let response = stack.api("POST", "/api/uploads", Some(&body.to_string())).await;
-    assert_eq!(
-        response.status(),
-        201,
-        "{}",
-        String::from_utf8_lossy(response.body().as_ref())
-    );
-    json(&response)
-}
-
-/// Sends the bytes to the presigned URL with exactly the headers the API said to send.
-async fn put(stack: &Stack, created: &CreateUploadResponse, bytes: &[u8]) {
-    let UploadPlan::Single(put) = &created.upload;
-    let mut request = stack.http.put(&put.url).body(bytes.to_vec());
-    for (name, value) in &put.headers {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.unwrap();
-    assert!(response.status().is_success(), "PUT answered {}", response.status());
-}
-
-async fn share(stack: &Stack, name: &str, bytes: &[u8], uploader: Option<&str>, visibility: &str) -> FileView {
-    let created = announce(stack, name, bytes, uploader, visibility).await;
-    put(stack, &created, bytes).await;
-    let response = stack
-        .api("POST", &format!("/api/uploads/{}/complete", created.file.id), None)
-        .await;
-    assert_eq!(response.status(), 200);
-    json(&response)
 }
 
 async fn list(stack: &Stack, query: &str) -> FileList {
@@ -95,9 +53,11 @@ fn error_of(response: &Response<Body>) -> ErrorBody {
 async fn share_list_search_and_download_round_trip() {
     let stack = stack(settings()).await;
     let report = b"quarterly numbers".repeat(1000);
-    let shared = share(&stack, "Quarterly Report.txt", &report, Some("Alice"), "listed").await;
+    let shared = stack
+        .share("Quarterly Report.txt", &report, Some("Alice"), "listed")
+        .await;
     assert_eq!(shared.status, FileStatus::Available);
-    let photo = share(&stack, "photo.jpg", b"jpeg bytes", None, "listed").await;
+    let photo = stack.share("photo.jpg", b"jpeg bytes", None, "listed").await;
 
     let all = list(&stack, "").await;
     let names: Vec<&str> = all.files.iter().map(|f| f.name.as_str()).collect();
@@ -128,7 +88,7 @@ async fn share_list_search_and_download_round_trip() {
 async fn names_with_spaces_quotes_and_non_ascii_survive() {
     let stack = stack(settings()).await;
     let name = "Über \"final\" 報告 v2.txt";
-    let shared = share(&stack, name, b"content", None, "listed").await;
+    let shared = stack.share(name, b"content", None, "listed").await;
     let fetched: FileView = json(&stack.api("GET", &format!("/api/files/{}", shared.id), None).await);
     assert_eq!(fetched.name, name);
     let (_, disposition) = download(&stack, &shared.id).await;
@@ -142,8 +102,8 @@ async fn names_with_spaces_quotes_and_non_ascii_survive() {
 #[tokio::test]
 async fn unlisted_files_are_not_listed_but_download_by_id() {
     let stack = stack(settings()).await;
-    let secret = share(&stack, "secret plans.txt", b"shh", None, "unlisted").await;
-    share(&stack, "public plans.txt", b"hello", None, "listed").await;
+    let secret = stack.share("secret plans.txt", b"shh", None, "unlisted").await;
+    stack.share("public plans.txt", b"hello", None, "listed").await;
     let names: Vec<String> = list(&stack, "?q=plans")
         .await
         .files
@@ -157,7 +117,7 @@ async fn unlisted_files_are_not_listed_but_download_by_id() {
 #[tokio::test]
 async fn completing_without_the_bytes_or_with_the_wrong_size_is_refused() {
     let stack = stack(settings()).await;
-    let created = announce(&stack, "a.txt", b"twelve bytes", None, "listed").await;
+    let created = stack.announce("a.txt", b"twelve bytes", None, "listed").await;
     let complete = format!("/api/uploads/{}/complete", created.file.id);
 
     let response = stack.api("POST", &complete, None).await;
@@ -165,7 +125,7 @@ async fn completing_without_the_bytes_or_with_the_wrong_size_is_refused() {
     assert_eq!(error_of(&response).error, "upload_missing");
 
     // moto does not enforce the signed length (S3 does): a short body reaches the bucket here.
-    put(&stack, &created, b"short").await;
+    stack.put(&created, b"short").await;
     let response = stack.api("POST", &complete, None).await;
     assert_eq!(response.status(), 409);
     assert_eq!(error_of(&response).error, "size_mismatch");
@@ -191,7 +151,7 @@ async fn completing_without_the_bytes_or_with_the_wrong_size_is_refused() {
     );
 
     // The right bytes, then completing twice: same answer.
-    put(&stack, &created, b"twelve bytes").await;
+    stack.put(&created, b"twelve bytes").await;
     let first: FileView = json(&stack.api("POST", &complete, None).await);
     let second: FileView = json(&stack.api("POST", &complete, None).await);
     assert_eq!(first.status, FileStatus::Available);
@@ -268,15 +228,15 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
     let mut shared = Vec::new();
     for i in 0..5 {
         shared.push(
-            share(
-                &stack,
-                &format!("file {i}.txt"),
-                format!("content {i}").as_bytes(),
-                None,
-                "listed",
-            )
-            .await
-            .id,
+            stack
+                .share(
+                    &format!("file {i}.txt"),
+                    format!("content {i}").as_bytes(),
+                    None,
+                    "listed",
+                )
+                .await
+                .id,
         );
         // Distinct creation times keep "newest first" unambiguous.
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -299,8 +259,8 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
 #[tokio::test]
 async fn storage_outage_fails_fast_with_503_and_leaves_the_upload_pending() {
     let mut stack = stack(settings()).await;
-    let created = announce(&stack, "a.txt", b"abc", None, "listed").await;
-    put(&stack, &created, b"abc").await;
+    let created = stack.announce("a.txt", b"abc", None, "listed").await;
+    stack.put(&created, b"abc").await;
     stack.primary.stop();
     let started = Instant::now();
     let response = stack

@@ -5,20 +5,27 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
-use twinshare_aws::{clients, AwsEndpoints, DynamoMetadata, S3ObjectStore};
-use twinshare_core::{ports::SystemClock, Service, ServiceSettings};
+use twinshare_aws::{clients, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
+use twinshare_core::{ports::SystemClock, replication::Replication, Service, ServiceSettings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub primary_region: String,
     pub primary_bucket: String,
+    pub replica_region: String,
+    pub replica_bucket: String,
     pub table: String,
     pub endpoints: AwsEndpoints,
     pub settings: ServiceSettings,
+    pub copy_mode: CopyMode,
+    /// How long a copy may stay unverified before the sweep copies it again.
+    pub sweep_grace: Duration,
 }
 
 /// The service as deployed: S3, DynamoDB and the system clock.
 pub type LiveService = Service<S3ObjectStore, DynamoMetadata, SystemClock>;
+/// Replication as deployed.
+pub type LiveReplication = Replication<S3ObjectStore, DynamoMetadata, S3Copier, SystemClock>;
 
 fn required(name: &str) -> anyhow::Result<String> {
     std::env::var(name)
@@ -46,14 +53,27 @@ where
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let defaults = ServiceSettings::default();
+        let endpoints = AwsEndpoints {
+            primary_s3: optional("PRIMARY_S3_ENDPOINT"),
+            replica_s3: optional("REPLICA_S3_ENDPOINT"),
+            dynamodb: optional("DYNAMODB_ENDPOINT"),
+        };
+        // Server-side copy needs both buckets on one S3 service: true on AWS, not across emulators.
+        let copy_mode = match optional("COPY_MODE").as_deref() {
+            None if endpoints.primary_s3.is_none() && endpoints.replica_s3.is_none() => CopyMode::ServerSide,
+            None | Some("stream") => CopyMode::Stream,
+            Some("server-side") => CopyMode::ServerSide,
+            Some(other) => return Err(anyhow!("COPY_MODE={other:?} is neither \"server-side\" nor \"stream\"")),
+        };
         Ok(Config {
             primary_region: required("PRIMARY_REGION")?,
             primary_bucket: required("PRIMARY_BUCKET")?,
+            replica_region: required("REPLICA_REGION")?,
+            replica_bucket: required("REPLICA_BUCKET")?,
             table: required("TABLE_NAME")?,
-            endpoints: AwsEndpoints {
-                s3: optional("PRIMARY_S3_ENDPOINT"),
-                dynamodb: optional("DYNAMODB_ENDPOINT"),
-            },
+            endpoints,
+            copy_mode,
+            sweep_grace: Duration::from_secs(parsed("SWEEP_GRACE_SECS", 300)?),
             settings: ServiceSettings {
                 max_upload_bytes: parsed("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)?,
                 upload_url_ttl: Duration::from_secs(parsed("UPLOAD_URL_TTL_SECS", defaults.upload_url_ttl.as_secs())?),
@@ -65,16 +85,37 @@ impl Config {
         })
     }
 
-    /// Builds the SDK clients (once per cold start) and the service on top of them.
-    pub async fn service(&self) -> LiveService {
-        let sdk = clients::sdk_config(&self.primary_region).await;
-        let s3 = clients::s3_client(&sdk, self.endpoints.s3.as_deref());
-        let dynamodb = clients::dynamodb_client(&sdk, self.endpoints.dynamodb.as_deref());
-        Service::new(
-            S3ObjectStore::new(s3, &self.primary_region, &self.primary_bucket),
+    /// The SDK clients, built once per cold start: each bucket through its own region.
+    async fn adapters(&self) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
+        let primary_sdk = clients::sdk_config(&self.primary_region).await;
+        let replica_sdk = clients::sdk_config(&self.replica_region).await;
+        let primary = clients::s3_client(&primary_sdk, self.endpoints.primary_s3.as_deref());
+        let replica = clients::s3_client(&replica_sdk, self.endpoints.replica_s3.as_deref());
+        let dynamodb = clients::dynamodb_client(&primary_sdk, self.endpoints.dynamodb.as_deref());
+        (
+            S3ObjectStore::new(primary, &self.primary_region, &self.primary_bucket),
+            S3ObjectStore::new(replica, &self.replica_region, &self.replica_bucket),
             DynamoMetadata::new(dynamodb, &self.table),
-            SystemClock,
-            self.settings.clone(),
         )
+    }
+
+    /// The API's use cases on AWS.
+    pub async fn service(&self) -> LiveService {
+        let (primary, replica, metadata) = self.adapters().await;
+        Service::new(primary, replica, metadata, SystemClock, self.settings.clone())
+    }
+
+    /// Replication and repair on AWS.
+    pub async fn replication(&self) -> LiveReplication {
+        let (primary, replica, metadata) = self.adapters().await;
+        let copier = S3Copier::new(primary.clone(), replica.clone(), self.copy_mode);
+        Replication {
+            primary,
+            replica,
+            metadata,
+            copier,
+            clock: SystemClock,
+            grace: self.sweep_grace,
+        }
     }
 }

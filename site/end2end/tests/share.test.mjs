@@ -37,7 +37,7 @@ async function share(file, { uploader = '', listed = true } = {}) {
   await page.setInputFiles('input[type=file]', file.path);
   const row = page.locator('li.upload', { hasText: file.name });
   await row.locator('.state.done').waitFor({ timeout: 60_000 });
-  assert.match(await row.locator('.state').innerText(), /Shared · 1 copy/);
+  assert.match(await row.locator('.state').innerText(), /Shared · (1 copy|copying|2 copies)/);
   return row.locator('a.share-link').innerText();
 }
 
@@ -64,6 +64,16 @@ test('two files shared through the page appear in the table with their uploader'
   assert.match(await named.innerText(), /Alice/);
   assert.match(await named.innerText(), /3\.0 MiB/);
   assert.match(await rows.filter({ hasText: files.anonymous.name }).innerText(), /anonymous/);
+});
+
+test('the copy state reaches "2 copies" in the table without a reload', async () => {
+  await page.goto(BASE_URL + '/files');
+  await page.fill('input[type=search]', run);
+  await rowsSettle(2);
+  for (const file of [files.named, files.anonymous]) {
+    const badge = page.locator('tr.file', { hasText: file.name }).locator('.badge');
+    await page.waitForFunction((el) => el.textContent === '2 copies', await badge.elementHandle(), { timeout: 30_000 });
+  }
 });
 
 test('search finds one file, case-insensitively, and download gives the same bytes and name', async () => {

@@ -1,0 +1,403 @@
+//! Two copies of every file: the event-driven copy of each new primary object to the replica
+//! bucket, verified before it counts, and the sweep that repairs whatever went wrong.
+//!
+//! Every state write is guarded ([`Guard`]) so that repeated, concurrent or late deliveries
+//! cannot move a verified copy backwards.
+
+use std::time::Duration;
+
+use twinshare_api::{CopyRole, CopyState};
+
+use crate::{
+    ports::{Clock, Copied, Copier, Guard, MetadataStore, ObjectStore, PortError, Written},
+    record::{FileRecord, RecordState},
+    FileId, ObjectKey,
+};
+
+/// What became of one `ObjectCreated` event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Replicated {
+    /// Copied and verified.
+    Copied,
+    /// The replica was already verified: a repeated delivery.
+    AlreadyVerified,
+    /// Not a key this service writes.
+    NotOurs,
+    /// No record has this id (never announced, or expired).
+    NoRecord,
+    /// The source object no longer exists.
+    SourceGone,
+    /// What was copied does not match the record (size or SHA-256); the copy is marked failed.
+    Mismatch(String),
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub checked: u64,
+    pub replicas_copied: u64,
+    pub primaries_restored: u64,
+    /// Copies attempted that failed (retried on the next sweep).
+    pub failed: u64,
+    /// Files with no copy left anywhere.
+    pub lost: u64,
+    /// Files skipped because a region did not answer.
+    pub unreachable: u64,
+}
+
+pub struct Replication<S, M, X, C> {
+    pub primary: S,
+    pub replica: S,
+    pub metadata: M,
+    pub copier: X,
+    pub clock: C,
+    /// How long a copy may stay unverified before the sweep copies it again.
+    pub grace: Duration,
+}
+
+fn other(role: CopyRole) -> CopyRole {
+    match role {
+        CopyRole::Primary => CopyRole::Replica,
+        CopyRole::Replica => CopyRole::Primary,
+    }
+}
+
+impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X, C> {
+    fn store(&self, role: CopyRole) -> &S {
+        match role {
+            CopyRole::Primary => &self.primary,
+            CopyRole::Replica => &self.replica,
+        }
+    }
+
+    async fn set(&self, id: FileId, role: CopyRole, state: CopyState, guard: Guard) -> Result<Written, PortError> {
+        self.metadata
+            .set_copy_state(id, role, state, self.clock.now_ms(), guard)
+            .await
+    }
+
+    /// Handles one `ObjectCreated` notification for `raw_key` (URL-encoded, as in the event).
+    /// An error means "retry this message"; every other outcome is final.
+    pub async fn on_object_created(&self, raw_key: &str) -> Result<Replicated, PortError> {
+        let Some(key) = ObjectKey::from_event(raw_key) else {
+            return Ok(Replicated::NotOurs);
+        };
+        let Some(record) = self.metadata.get(key.file_id()).await? else {
+            return Ok(Replicated::NoRecord);
+        };
+        if record.copy_state(CopyRole::Replica) == Some(CopyState::Verified) {
+            return Ok(Replicated::AlreadyVerified);
+        }
+        self.copy_and_verify(&record, CopyRole::Primary).await
+    }
+
+    /// Copies the object from `from` to the other copy, checks it against the record, and
+    /// records the outcome.
+    async fn copy_and_verify(&self, record: &FileRecord, from: CopyRole) -> Result<Replicated, PortError> {
+        let (id, to) = (record.id, other(from));
+        if self.set(id, to, CopyState::Copying, Guard::NotVerified).await? == Written::ConditionFailed {
+            return Ok(Replicated::AlreadyVerified);
+        }
+        let copied = match self.copier.copy(from, &record.object_key).await {
+            Ok(Some(copied)) => copied,
+            Ok(None) => {
+                self.set(id, to, CopyState::Pending, Guard::NotVerified).await?;
+                return Ok(Replicated::SourceGone);
+            }
+            Err(err) => {
+                // Best effort: the message is retried whatever this write does.
+                let _ = self.set(id, to, CopyState::Failed, Guard::NotVerified).await;
+                return Err(err);
+            }
+        };
+        match self.verify(record, to, &copied).await {
+            Ok(None) => {
+                self.set(id, to, CopyState::Verified, Guard::NotVerified).await?;
+                tracing::info!(file_id = %id, to = ?to, size = copied.size, "copy verified");
+                Ok(Replicated::Copied)
+            }
+            Ok(Some(mismatch)) => {
+                tracing::warn!(file_id = %id, to = ?to, %mismatch, "copy does not match the record");
+                self.set(id, to, CopyState::Failed, Guard::NotVerified).await?;
+                Ok(Replicated::Mismatch(mismatch))
+            }
+            Err(err) => {
+                let _ = self.set(id, to, CopyState::Failed, Guard::NotVerified).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// `None` when the copy in `to` is what the record says; otherwise what differs.
+    async fn verify(&self, record: &FileRecord, to: CopyRole, copied: &Copied) -> Result<Option<String>, PortError> {
+        let Some(stored) = self.store(to).head(&record.object_key).await? else {
+            return Ok(Some("the copy is not there after copying".into()));
+        };
+        if stored.size != record.size || copied.size != record.size {
+            return Ok(Some(format!(
+                "{} bytes stored, {} copied, {} declared",
+                stored.size, copied.size, record.size
+            )));
+        }
+        match copied.sha256.as_ref().or(stored.sha256.as_ref()) {
+            Some(sha256) if *sha256 != record.sha256 => Ok(Some("the SHA-256 differs from the declared one".into())),
+            _ => Ok(None),
+        }
+    }
+
+    /// Checks every available file's two copies and repairs what is missing or overdue.
+    /// Reads at most `max_records` records per run.
+    pub async fn sweep(&self, max_records: usize) -> Result<SweepReport, PortError> {
+        let mut report = SweepReport::default();
+        let mut after = None;
+        let mut read = 0;
+        loop {
+            let (page, next) = self.metadata.scan(after, 100).await?;
+            read += page.len();
+            for record in page.iter().filter(|r| r.state == RecordState::Available) {
+                report.checked += 1;
+                self.repair(record, &mut report).await;
+            }
+            match next {
+                Some(next) if read < max_records => after = Some(next),
+                _ => break,
+            }
+        }
+        tracing::info!(?report, "sweep done");
+        Ok(report)
+    }
+
+    async fn repair(&self, record: &FileRecord, report: &mut SweepReport) {
+        let key = &record.object_key;
+        let (Ok(primary), Ok(replica)) = (self.primary.head(key).await, self.replica.head(key).await) else {
+            report.unreachable += 1;
+            return;
+        };
+        let overdue = |role| {
+            record.copy(role).is_none_or(|c| {
+                c.state != CopyState::Verified && self.clock.now_ms() - c.updated_at_ms >= self.grace.as_millis() as i64
+            })
+        };
+        let verified = |role| record.copy_state(role) == Some(CopyState::Verified);
+        let (from, missing) = match (primary.is_some(), replica.is_some()) {
+            (true, true) if overdue(CopyRole::Replica) => (CopyRole::Primary, None),
+            (true, false) if verified(CopyRole::Replica) => (CopyRole::Primary, Some(CopyRole::Replica)),
+            (true, false) if overdue(CopyRole::Replica) => (CopyRole::Primary, None),
+            (false, true) if verified(CopyRole::Replica) => (CopyRole::Replica, Some(CopyRole::Primary)),
+            (false, _) => {
+                tracing::error!(file_id = %record.id, "no verified copy of this file is left");
+                report.lost += 1;
+                self.mark_missing(record, CopyRole::Primary).await;
+                return;
+            }
+            _ => return,
+        };
+        if let Some(role) = missing {
+            tracing::warn!(file_id = %record.id, copy = ?role, "copy vanished; restoring it");
+            if !self.mark_missing(record, role).await {
+                return; // Someone else wrote this copy's state since we read it: next sweep.
+            }
+        }
+        match self.copy_and_verify(record, from).await {
+            Ok(Replicated::Copied) if from == CopyRole::Primary => report.replicas_copied += 1,
+            Ok(Replicated::Copied) => report.primaries_restored += 1,
+            Ok(Replicated::AlreadyVerified) => {}
+            Ok(_) | Err(_) => report.failed += 1,
+        }
+    }
+
+    /// Records that a copy is gone, unless its state changed since the record was read.
+    async fn mark_missing(&self, record: &FileRecord, role: CopyRole) -> bool {
+        let Some(seen) = record.copy(role).map(|c| c.updated_at_ms) else {
+            return false;
+        };
+        matches!(
+            self.set(record.id, role, CopyState::Missing, Guard::Unchanged(seen))
+                .await,
+            Ok(Written::Done(_))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_api::{CreateUploadRequest, Visibility};
+
+    use super::*;
+    use crate::fakes::{replication, service, FakeService};
+
+    const SHA_OF_ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+
+    /// A completed upload of "abc"; returns its key.
+    async fn uploaded(svc: &FakeService) -> ObjectKey {
+        let request = CreateUploadRequest {
+            name: "a.txt".into(),
+            size: 3,
+            content_type: String::new(),
+            sha256: SHA_OF_ABC.into(),
+            uploader: None,
+            visibility: Visibility::Listed,
+        };
+        let id = FileId::parse(&svc.create_upload(request).await.unwrap().file.id).unwrap();
+        svc.primary.put(&id.object_key(), b"abc");
+        svc.complete_upload(&id.to_string()).await.unwrap();
+        id.object_key()
+    }
+
+    async fn state(svc: &FakeService, key: &ObjectKey, role: CopyRole) -> CopyState {
+        svc.metadata
+            .get(key.file_id())
+            .await
+            .unwrap()
+            .unwrap()
+            .copy_state(role)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_copies_verifies_and_records() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        let replication = replication(&svc, 10);
+        assert_eq!(
+            replication.on_object_created(key.as_str()).await.unwrap(),
+            Replicated::Copied
+        );
+        assert_eq!(svc.replica.get(&key).unwrap(), b"abc");
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
+        assert_eq!(
+            svc.get_file(&key.file_id().to_string()).await.unwrap().status,
+            twinshare_api::FileStatus::Redundant
+        );
+    }
+
+    #[tokio::test]
+    async fn repeated_events_change_nothing() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        let replication = replication(&svc, 10);
+        replication.on_object_created(key.as_str()).await.unwrap();
+        let before = svc.metadata.get(key.file_id()).await.unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                replication.on_object_created(key.as_str()).await.unwrap(),
+                Replicated::AlreadyVerified
+            );
+        }
+        assert_eq!(svc.metadata.get(key.file_id()).await.unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn foreign_and_unknown_keys_are_acknowledged() {
+        let svc = service();
+        let replication = replication(&svc, 10);
+        assert_eq!(
+            replication.on_object_created("not+ours.txt").await.unwrap(),
+            Replicated::NotOurs
+        );
+        let unknown = FileId::random().object_key();
+        assert_eq!(
+            replication.on_object_created(unknown.as_str()).await.unwrap(),
+            Replicated::NoRecord
+        );
+    }
+
+    #[tokio::test]
+    async fn a_region_failure_is_retried_and_then_succeeds() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        let replication = replication(&svc, 10);
+        svc.replica.fail_next("replica region down");
+        assert!(
+            replication.on_object_created(key.as_str()).await.is_err(),
+            "the message must be retried"
+        );
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
+        assert_eq!(
+            replication.on_object_created(key.as_str()).await.unwrap(),
+            Replicated::Copied
+        );
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
+    }
+
+    #[tokio::test]
+    async fn bytes_that_do_not_match_the_record_are_not_verified() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        svc.primary.put(&key, b"abcd");
+        let outcome = replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+        assert!(matches!(outcome, Replicated::Mismatch(_)), "{outcome:?}");
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
+    }
+
+    #[tokio::test]
+    async fn the_sweep_restores_a_vanished_replica_or_primary() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+
+        svc.replica.remove(&key);
+        let report = replication(&svc, 20).sweep(1000).await.unwrap();
+        assert_eq!((report.checked, report.replicas_copied), (1, 1), "{report:?}");
+        assert_eq!(svc.replica.get(&key).unwrap(), b"abc");
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
+
+        svc.primary.remove(&key);
+        let report = replication(&svc, 30).sweep(1000).await.unwrap();
+        assert_eq!(report.primaries_restored, 1, "{report:?}");
+        assert_eq!(svc.primary.get(&key).unwrap(), b"abc");
+        assert_eq!(state(&svc, &key, CopyRole::Primary).await, CopyState::Verified);
+
+        let report = replication(&svc, 40).sweep(1000).await.unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                checked: 1,
+                ..SweepReport::default()
+            },
+            "nothing left to do"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_sweep_copies_overdue_replicas_only_after_the_grace_period() {
+        let svc = service();
+        let key = uploaded(&svc).await; // the event never came
+        let grace_ms = 60_000;
+        assert_eq!(
+            replication(&svc, 5 + grace_ms - 1)
+                .sweep(1000)
+                .await
+                .unwrap()
+                .replicas_copied,
+            0
+        );
+        assert_eq!(
+            replication(&svc, 5 + grace_ms)
+                .sweep(1000)
+                .await
+                .unwrap()
+                .replicas_copied,
+            1
+        );
+        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
+    }
+
+    #[tokio::test]
+    async fn a_file_with_no_copy_left_is_reported_lost() {
+        let svc = service();
+        let key = uploaded(&svc).await;
+        svc.primary.remove(&key);
+        let report = replication(&svc, 10).sweep(1000).await.unwrap();
+        assert_eq!(report.lost, 1);
+        assert_eq!(state(&svc, &key, CopyRole::Primary).await, CopyState::Missing);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_region_is_skipped() {
+        let svc = service();
+        uploaded(&svc).await;
+        svc.replica.fail_next("down");
+        assert_eq!(replication(&svc, 10).sweep(1000).await.unwrap().unreachable, 1);
+    }
+}
