@@ -199,6 +199,12 @@ fn from_item(item: &Item) -> Result<FileRecord, PortError> {
     })
 }
 
+/// The record as a conditional update left it (the update asked for ALL_NEW).
+fn written(out: &aws_sdk_dynamodb::operation::update_item::UpdateItemOutput) -> Result<Written, PortError> {
+    let item = out.attributes().ok_or_else(|| bad("attributes"))?;
+    Ok(Written::Done(from_item(item)?))
+}
+
 fn is_condition_failure(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
     err.as_service_error()
         .is_some_and(|e| e.is_conditional_check_failed_exception())
@@ -261,12 +267,7 @@ impl MetadataStore for DynamoMetadata {
             .send()
             .await;
         match answer {
-            Ok(out) => out
-                .attributes()
-                .map(from_item)
-                .transpose()?
-                .map(Written::Done)
-                .ok_or_else(|| bad("attributes")),
+            Ok(out) => written(&out),
             // Already available (a repeated completion), or gone: read it to tell which.
             Err(err) if is_condition_failure(&err) => match self.get(record.id).await? {
                 Some(current) if current.state == RecordState::Available => Ok(Written::Done(current)),
@@ -312,12 +313,7 @@ impl MetadataStore for DynamoMetadata {
             .send()
             .await;
         match answer {
-            Ok(out) => out
-                .attributes()
-                .map(from_item)
-                .transpose()?
-                .map(Written::Done)
-                .ok_or_else(|| bad("attributes")),
+            Ok(out) => written(&out),
             Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
             Err(err) => Err(port_error("UpdateItem", err)),
         }
