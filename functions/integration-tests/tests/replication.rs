@@ -177,3 +177,59 @@ async fn events_for_objects_without_a_record_are_acknowledged() {
     assert_eq!(failed, 0, "acknowledged, not retried forever");
     assert_eq!(stack.object(CopyRole::Replica, stray).await, None);
 }
+
+/// On AWS both buckets are on one S3 service and the copy is server-side (CopyObject).
+#[tokio::test]
+async fn server_side_copy_between_buckets_of_one_s3_service() {
+    use twinshare_aws::{CopyMode, S3Copier, S3ObjectStore};
+    use twinshare_core::{ports::Copier, FileId};
+
+    let stack = stack(ServiceSettings::default()).await;
+    let file = stack
+        .share("server side.txt", b"copied by S3 itself", None, "listed")
+        .await;
+    let same_service = "twinshare-same-service-replica";
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+        .build();
+    stack
+        .primary_s3
+        .create_bucket()
+        .bucket(same_service)
+        .create_bucket_configuration(location)
+        .send()
+        .await
+        .unwrap();
+    let store = |bucket: &str| S3ObjectStore::new(stack.primary_s3.clone(), integration_tests::REGION, bucket);
+    let copier = S3Copier::new(
+        store(integration_tests::BUCKET),
+        store(same_service),
+        CopyMode::ServerSide,
+    );
+
+    let key = FileId::parse(&file.id).unwrap().object_key();
+    let copied = copier
+        .copy(CopyRole::Primary, &key)
+        .await
+        .unwrap()
+        .expect("the source exists");
+    assert_eq!(copied.size, 19);
+    if let Some(sha256) = copied.sha256 {
+        assert_eq!(sha256, file.sha256, "S3's SHA-256 of the copy");
+    }
+    let object = stack
+        .primary_s3
+        .get_object()
+        .bucket(same_service)
+        .key(key.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        object.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"copied by S3 itself"
+    );
+
+    let absent = FileId::random().object_key();
+    assert_eq!(copier.copy(CopyRole::Primary, &absent).await.unwrap(), None);
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""twinshare's benchmark: measures the local stack and prints a table beside the goals of
+DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it afterwards.
+
+    infra/bench              # everything
+    infra/bench --burst 50   # a smaller burst
+"""
+import argparse
+import base64
+import concurrent.futures
+import gzip
+import hashlib
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+STATE = ROOT / ".local" / "bench-stack"
+PORTS = {"SITE": 28080, "API": 29000, "METADATA": 24566, "PRIMARY_S3": 24567, "REPLICA_S3": 24568}
+API = f"http://127.0.0.1:{PORTS['API']}"
+MIB = 1024 * 1024
+
+
+def now_ms():
+    return time.time() * 1000
+
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(API + path, data=data, method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def put(url, headers, data):
+    request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
+    with urllib.request.urlopen(request, timeout=600) as response:
+        assert response.status == 200, response.status
+
+
+def share(name, data):
+    """Announce, PUT, complete. Returns (file id, ms when the bytes were stored, total seconds)."""
+    started = time.perf_counter()
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    created = call("POST", "/api/uploads", {"name": name, "size": len(data), "sha256": sha,
+                                              "content_type": "application/octet-stream"})
+    upload = created["upload"]
+    put(upload["url"], upload["headers"], data)
+    stored_at = now_ms()
+    call("POST", f"/api/uploads/{created['file']['id']}/complete")
+    return created["file"]["id"], stored_at, time.perf_counter() - started
+
+
+def replica_verified_at(file_id, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        file = call("GET", f"/api/files/{file_id}")
+        replica = next(c for c in file["copies"] if c["role"] == "replica")
+        if replica["state"] == "verified":
+            return replica["updated_at_ms"]
+        time.sleep(0.05)
+    raise SystemExit(f"file {file_id} did not become redundant within {timeout} s")
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def lags(files):
+    return [max(0.0, replica_verified_at(file_id) - stored_at) / 1000 for file_id, stored_at, _ in files]
+
+
+def start_stack():
+    env = {**os.environ, "TWINSHARE_STATE_DIR": str(STATE)}
+    env.update({f"TWINSHARE_{name}_PORT": str(port) for name, port in PORTS.items()})
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / "ready").unlink(missing_ok=True)
+    log = open(STATE / "stack.log", "w")
+    stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release"], env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 1800
+    while not (STATE / "ready").exists():
+        if stack.poll() is not None or time.time() > deadline:
+            raise SystemExit(f"the stack did not start; see {STATE / 'stack.log'}")
+        time.sleep(1)
+    return stack
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--burst", type=int, default=200, help="files of 1 MiB uploaded at once")
+    parser.add_argument("--large", type=int, default=3, help="files of 100 MiB")
+    parser.add_argument("--workers", type=int, default=16, help="uploads in flight during the burst")
+    args = parser.parse_args()
+
+    print("starting a release stack (the first release build takes several minutes)…", flush=True)
+    stack = start_stack()
+    rows = []
+    try:
+        # Upload: twinshare's whole path vs a raw presigned PUT of the same bytes to the same S3.
+        data = os.urandom(100 * MIB)
+        s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{PORTS['PRIMARY_S3']}",
+                          aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
+        raw_url = s3.generate_presigned_url("put_object", Params={"Bucket": "twinshare-primary", "Key": "bench/raw"})
+        raw, ours, large = [], [], []
+        for i in range(args.large):
+            started = time.perf_counter()
+            put(raw_url, {}, data)
+            raw.append(time.perf_counter() - started)
+            file = share(f"large {i}.bin", data)
+            ours.append(file[2])
+            large.append(file)
+        ratio = statistics.median(ours) / statistics.median(raw)
+        rows.append(("upload 100 MiB via twinshare vs raw presigned PUT",
+                     f"{statistics.median(ours):.2f} s vs {statistics.median(raw):.2f} s = {ratio:.2f}×", "≤ 1.05×"))
+        large_lags = lags(large)
+
+        # Replication lag of a burst of small files.
+        blobs = [os.urandom(MIB) for _ in range(args.burst)]
+        with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
+            burst = list(pool.map(lambda ib: share(f"burst {ib[0]}.bin", ib[1]), enumerate(blobs)))
+        burst_lags = lags(burst)
+        for what, values in ((f"replication lag, burst of {args.burst} × 1 MiB", burst_lags),
+                             (f"replication lag, {args.large} × 100 MiB", large_lags)):
+            rows.append((what, f"p50 {percentile(values, 50):.2f} s · p95 {percentile(values, 95):.2f} s · "
+                               f"p99 {percentile(values, 99):.2f} s · max {max(values):.2f} s",
+                         "p50 < 0.5 s, p99 < 2 s"))
+
+        for binary in ("upload-api", "files-api", "replicate", "sweep"):
+            path = ROOT / "target" / "release" / binary
+            if path.exists():
+                rows.append((f"binary {binary} (release, stripped, x86_64)", f"{path.stat().st_size / MIB:.1f} MiB",
+                             "≤ 10 MB"))
+        wasm = sorted((ROOT / "site" / "dist").glob("*.wasm"))
+        if wasm:
+            packed = len(gzip.compress(wasm[0].read_bytes(), 9))
+            rows.append(("site wasm (release, gzip)", f"{packed / 1024:.0f} KiB", "≤ 500 KB"))
+    finally:
+        stack.terminate()
+        stack.wait(30)
+
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print(f"\n| {'what':<{width}} | {'measured':<{value_width}} | goal |")
+    print(f"|{'-' * (width + 2)}|{'-' * (value_width + 2)}|------|")
+    for what, measured, goal in rows:
+        print(f"| {what:<{width}} | {measured:<{value_width}} | {goal} |")
+    print("\nmachine:", os.uname().machine, f"{os.cpu_count()} cores; local emulators, not AWS.")
+
+
+if __name__ == "__main__":
+    main()
