@@ -7,13 +7,18 @@ It streams every request to moto and back, and makes moto answer as S3 does wher
 - CompleteMultipartUpload answers with S3's root element, `CompleteMultipartUploadResult`
   (moto writes `…Response`, which the Rust SDK rightly refuses).
 
-Being the region's front door, it is also where the local stack can take that region's storage
-down on its own while the metadata stays up.
+Being the region's front door, it is also where the local stack takes that region's storage
+down on its own while the metadata stays up:
+
+    curl -X PUT --data down http://127.0.0.1:4567/__twinshare/fault   # drop every connection
+    curl -X PUT --data hang http://127.0.0.1:4567/__twinshare/fault   # accept, never answer
+    curl -X PUT --data ok   http://127.0.0.1:4567/__twinshare/fault   # back to normal
 
     s3_gateway.py --listen 4567 --upstream 4667
 """
 import argparse
 import http.client
+import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -30,14 +35,62 @@ OVERRIDES = {
 }
 
 
-def make_handler(upstream_port):
+FAULT_PATH = "/__twinshare/fault"
+FAULTS = ("ok", "down", "hang")
+
+
+class Fault:
+    """The region's current fault, shared by the gateway's threads."""
+
+    def __init__(self):
+        self.mode = "ok"
+        self.changed = threading.Condition()
+
+    def set(self, mode):
+        with self.changed:
+            self.mode = mode
+            self.changed.notify_all()
+
+    def wait_while_hanging(self, limit=600):
+        with self.changed:
+            self.changed.wait_for(lambda: self.mode != "hang", timeout=limit)
+
+
+def make_handler(upstream_port, fault):
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, *args):  # moto logs every request already
             pass
 
+        def control(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            mode = self.rfile.read(length).decode().strip() if self.command == "PUT" else fault.mode
+            status = 200 if mode in FAULTS else 400
+            if status == 200 and self.command == "PUT":
+                fault.set(mode)
+                print(f"fault: {mode}", flush=True)
+            body = (mode if status == 200 else f"unknown fault {mode!r}; use one of {FAULTS}").encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def forward(self):
+            try:
+                self.relay()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client left (e.g. it timed out during a hang)
+
+        def relay(self):
+            if self.path.startswith(FAULT_PATH):
+                return self.control()
+            if fault.mode == "hang":
+                fault.wait_while_hanging()
+            if fault.mode != "ok":
+                # As a dead region: the connection ends without an answer.
+                self.close_connection = True
+                return
             upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
@@ -95,7 +148,7 @@ def main():
     parser.add_argument("--listen", type=int, required=True)
     parser.add_argument("--upstream", type=int, required=True, help="port of moto on 127.0.0.1")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.listen), make_handler(args.upstream))
+    server = ThreadingHTTPServer(("127.0.0.1", args.listen), make_handler(args.upstream, Fault()))
     server.daemon_threads = True
     server.serve_forever()
 

@@ -87,6 +87,16 @@ impl ObjectStore for S3ObjectStore {
         Ok(presigned(request))
     }
 
+    async fn check(&self, key: &ObjectKey, within: Duration) -> Result<Option<ObjectInfo>, PortError> {
+        match tokio::time::timeout(within, self.head(key)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(PortError::Unavailable(format!(
+                "{} did not answer within {within:?}",
+                self.region
+            ))),
+        }
+    }
+
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
         let answer = self
             .client

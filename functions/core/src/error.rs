@@ -33,6 +33,9 @@ pub enum ApiError {
     #[error("the stored object's SHA-256 differs from the declared one; upload the file again")]
     ChecksumMismatch,
 
+    #[error("this file cannot be downloaded right now: {0}; try again in a few minutes")]
+    NoReachableCopy(String),
+
     #[error("storage is unavailable right now, try again in a minute ({0})")]
     Unavailable(String),
 

@@ -40,6 +40,7 @@ pub struct MemoryStore {
     bucket: String,
     objects: Mutex<HashMap<String, StoredObject>>,
     fail_next: Mutex<Option<String>>,
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryStore {
@@ -49,6 +50,7 @@ impl MemoryStore {
             bucket: bucket.into(),
             objects: Mutex::default(),
             fail_next: Mutex::default(),
+            down: Default::default(),
         }
     }
 
@@ -84,7 +86,15 @@ impl MemoryStore {
         *self.fail_next.lock().unwrap() = Some(why.into());
     }
 
+    /// Takes the whole region down (or brings it back) until told otherwise.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
     fn check_failure(&self) -> Result<(), PortError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError::Unavailable(format!("{} is down", self.region)));
+        }
         match self.fail_next.lock().unwrap().take() {
             Some(why) => Err(PortError::Unavailable(why)),
             None => Ok(()),
@@ -93,6 +103,10 @@ impl MemoryStore {
 }
 
 impl ObjectStore for MemoryStore {
+    async fn check(&self, key: &ObjectKey, _within: Duration) -> Result<Option<ObjectInfo>, PortError> {
+        self.head(key).await
+    }
+
     fn region(&self) -> &str {
         &self.region
     }

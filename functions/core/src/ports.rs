@@ -67,6 +67,13 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<Presigned, PortError>> + Send;
     /// `None` when the object does not exist.
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
+    /// `head`, but an answer that takes longer than `within` counts as `Unavailable`: a region
+    /// that hangs must cost a download a bounded wait, not the SDK's timeouts.
+    fn check(
+        &self,
+        key: &ObjectKey,
+        within: Duration,
+    ) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
 }
 
 /// What a copy wrote, as measured while copying.
@@ -183,6 +190,14 @@ impl<T: ObjectStore> ObjectStore for std::sync::Arc<T> {
 
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send {
         (**self).head(key)
+    }
+
+    fn check(
+        &self,
+        key: &ObjectKey,
+        within: Duration,
+    ) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send {
+        (**self).check(key, within)
     }
 }
 

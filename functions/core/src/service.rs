@@ -9,7 +9,7 @@ use twinshare_api::{
 use crate::{
     disposition,
     ports::{Clock, GetSpec, MetadataStore, ObjectStore, Presigned, PutSpec, Written},
-    record::{FileRecord, Placement, RecordState},
+    record::{FileRecord, Placement, RecordState, StoredCopy},
     validate::{self, ListQuery},
     ApiError, FileId,
 };
@@ -22,6 +22,9 @@ pub struct ServiceSettings {
     pub upload_url_ttl: Duration,
     /// Lifetime of a presigned download URL.
     pub download_url_ttl: Duration,
+    /// Longest a download waits for a region to confirm it holds the copy before trying the
+    /// other region.
+    pub copy_check_timeout: Duration,
 }
 
 impl Default for ServiceSettings {
@@ -31,6 +34,7 @@ impl Default for ServiceSettings {
             max_upload_bytes: 5 * 1024 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(15 * 60),
             download_url_ttl: Duration::from_secs(5 * 60),
+            copy_check_timeout: Duration::from_millis(400),
         }
     }
 }
@@ -134,23 +138,54 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     }
 
     /// A short-lived signed GET of a verified copy, saved under the original name.
+    ///
+    /// Copies are tried primary first; each must answer a HEAD within `copy_check_timeout`,
+    /// so a region that is down or hangs costs at most that before the other copy is used,
+    /// even before anything else has noticed the outage.
     pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
         let record = self.find(id).await?;
-        let primary = record
-            .copy(CopyRole::Primary)
-            .filter(|c| c.state == CopyState::Verified);
-        if record.state != RecordState::Available || primary.is_none() {
+        if record.state != RecordState::Available {
             return Err(ApiError::NotYetAvailable(record.id.to_string()));
         }
-        let spec = GetSpec {
-            content_disposition: disposition::attachment(&record.name),
-            content_type: record.content_type.clone(),
+        let verified: Vec<&StoredCopy> = record
+            .copies
+            .iter()
+            .filter(|c| c.state == CopyState::Verified)
+            .collect();
+        let mut not_answering = Vec::new();
+        for copy in &verified {
+            let store = match copy.role {
+                CopyRole::Primary => &self.primary,
+                CopyRole::Replica => &self.replica,
+            };
+            match store.check(&record.object_key, self.settings.copy_check_timeout).await {
+                Ok(Some(_)) => {
+                    let spec = GetSpec {
+                        content_disposition: disposition::attachment(&record.name),
+                        content_type: record.content_type.clone(),
+                    };
+                    let ttl = self.settings.download_url_ttl;
+                    return Ok(store.presign_get(&record.object_key, &spec, ttl).await?.url);
+                }
+                Ok(None) => {
+                    tracing::warn!(file_id = %record.id, region = %copy.region, "verified copy is missing");
+                    not_answering.push(format!("{} (copy missing)", copy.region));
+                }
+                Err(err) => {
+                    tracing::warn!(file_id = %record.id, region = %copy.region, error = %err, "region not answering");
+                    not_answering.push(copy.region.clone());
+                }
+            }
+        }
+        let message = match verified.as_slice() {
+            [] => "no verified copy of this file exists right now".to_owned(),
+            [only] => format!(
+                "the only verified copy of this file is in {}, which is not answering, and its second copy is not ready yet",
+                only.region
+            ),
+            _ => format!("no region holding this file is answering: {}", not_answering.join(", ")),
         };
-        let presigned = self
-            .primary
-            .presign_get(&record.object_key, &spec, self.settings.download_url_ttl)
-            .await?;
-        Ok(presigned.url)
+        Err(ApiError::NoReachableCopy(message))
     }
 
     async fn find(&self, id: &str) -> Result<FileRecord, ApiError> {
@@ -310,6 +345,77 @@ mod tests {
             svc.complete_upload("nope").await,
             Err(ApiError::Invalid { field: "id", .. })
         ));
+    }
+
+    /// A listed file whose two copies are verified.
+    async fn redundant(svc: &Service<MemoryStore, MemoryMetadata, FixedClock>) -> FileId {
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let id = FileId::parse(&created.file.id).unwrap();
+        svc.primary.put(&id.object_key(), b"abc");
+        svc.replica.put(&id.object_key(), b"abc");
+        svc.complete_upload(&created.file.id).await.unwrap();
+        let guard = crate::ports::Guard::NotVerified;
+        svc.metadata
+            .set_copy_state(id, CopyRole::Replica, CopyState::Verified, 2_000, guard)
+            .await
+            .unwrap();
+        id
+    }
+
+    #[tokio::test]
+    async fn downloads_fail_over_to_whichever_copy_answers() {
+        let svc = service();
+        let id = redundant(&svc).await;
+        assert!(svc
+            .download_url(&id.to_string())
+            .await
+            .unwrap()
+            .starts_with("memory://primary/"));
+        svc.primary.set_down(true);
+        assert!(svc
+            .download_url(&id.to_string())
+            .await
+            .unwrap()
+            .starts_with("memory://replica/"));
+        svc.primary.set_down(false);
+        svc.replica.set_down(true);
+        assert!(svc
+            .download_url(&id.to_string())
+            .await
+            .unwrap()
+            .starts_with("memory://primary/"));
+        svc.primary.set_down(true);
+        match svc.download_url(&id.to_string()).await {
+            Err(ApiError::NoReachableCopy(message)) => {
+                assert!(message.contains("eu-west-1") && message.contains("us-west-2"))
+            }
+            other => panic!("{other:?}"),
+        }
+        svc.primary.set_down(false);
+        svc.replica.set_down(false);
+        assert!(
+            svc.download_url(&id.to_string())
+                .await
+                .unwrap()
+                .starts_with("memory://primary/"),
+            "back to the primary"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_outage_of_the_only_verified_copy_says_so() {
+        let svc = service();
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        svc.primary
+            .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
+        svc.complete_upload(&created.file.id).await.unwrap();
+        svc.primary.set_down(true);
+        match svc.download_url(&created.file.id).await {
+            Err(ApiError::NoReachableCopy(message)) => {
+                assert!(message.contains("second copy is not ready"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

@@ -119,6 +119,21 @@ impl S3Region {
         port_of(&self.url)
     }
 
+    /// Sets the region's fault: "down" (connections dropped), "hang" (no answer) or "ok".
+    pub async fn set_fault(&self, mode: &str) {
+        let answer = reqwest::Client::new()
+            .put(format!("{}/__twinshare/fault", self.url))
+            .body(mode.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.status().is_success(),
+            "setting fault {mode}: {}",
+            answer.status()
+        );
+    }
+
     /// Takes this region's storage down.
     pub fn stop(&mut self) {
         let _ = self.gateway.kill();

@@ -81,6 +81,10 @@ impl Config {
                     "DOWNLOAD_URL_TTL_SECS",
                     defaults.download_url_ttl.as_secs(),
                 )?),
+                copy_check_timeout: Duration::from_millis(parsed(
+                    "COPY_CHECK_TIMEOUT_MS",
+                    defaults.copy_check_timeout.as_millis() as u64,
+                )?),
             },
         })
     }

@@ -1,0 +1,114 @@
+//! Downloads while a region's S3 fails and DynamoDB stays up: the fault is set on the region's
+//! S3 gateway, as the local stack does it.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::{json, stack, Stack};
+use twinshare_api::{ErrorBody, FileStatus, FileView};
+use twinshare_core::ServiceSettings;
+
+async fn redundant_files(stack: &Stack, count: usize) -> Vec<(FileView, Vec<u8>)> {
+    let mut files = Vec::new();
+    for i in 0..count {
+        let bytes = format!("file {i} in two regions").repeat(100).into_bytes();
+        files.push((stack.share(&format!("f{i}.txt"), &bytes, None, "listed").await, bytes));
+    }
+    let (_, failed) = stack.deliver_events().await;
+    assert_eq!(failed, 0);
+    for (file, _) in &files {
+        assert_eq!(stack.file(&file.id).await.status, FileStatus::Redundant);
+    }
+    files
+}
+
+/// Follows the download redirect; returns the region's URL it went to and the bytes.
+async fn download(stack: &Stack, id: &str) -> (String, Vec<u8>) {
+    let response = stack.api("GET", &format!("/api/files/{id}/download"), None).await;
+    assert_eq!(
+        response.status(),
+        302,
+        "{}",
+        String::from_utf8_lossy(response.body().as_ref())
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let answer = stack.http.get(&location).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    (location, answer.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn every_redundant_file_downloads_from_whichever_region_is_up() {
+    let stack = stack(ServiceSettings::default()).await;
+    let files = redundant_files(&stack, 5).await;
+
+    stack.primary.set_fault("down").await;
+    for (file, bytes) in &files {
+        let (location, body) = download(&stack, &file.id).await;
+        assert!(location.starts_with(&stack.replica.url), "{location}");
+        assert_eq!(&body, bytes);
+    }
+
+    stack.primary.set_fault("ok").await;
+    stack.replica.set_fault("down").await;
+    for (file, bytes) in &files {
+        let (location, body) = download(&stack, &file.id).await;
+        assert!(location.starts_with(&stack.primary.url), "{location}");
+        assert_eq!(&body, bytes);
+    }
+
+    stack.replica.set_fault("ok").await;
+    let (location, _) = download(&stack, &files[0].0.id).await;
+    assert!(
+        location.starts_with(&stack.primary.url),
+        "back to the primary once it recovered"
+    );
+}
+
+#[tokio::test]
+async fn both_regions_down_is_a_clear_503() {
+    let stack = stack(ServiceSettings::default()).await;
+    let files = redundant_files(&stack, 1).await;
+    stack.primary.set_fault("down").await;
+    stack.replica.set_fault("down").await;
+    let response = stack
+        .api("GET", &format!("/api/files/{}/download", files[0].0.id), None)
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let error: ErrorBody = json(&response);
+    assert_eq!(error.error, "no_reachable_copy");
+    assert!(
+        error.message.contains("eu-west-1") && error.message.contains("us-west-2"),
+        "{}",
+        error.message
+    );
+}
+
+#[tokio::test]
+async fn a_primary_down_before_replication_says_the_second_copy_is_not_ready() {
+    let stack = stack(ServiceSettings::default()).await;
+    let file = stack.share("early.txt", b"only one copy yet", None, "listed").await;
+    stack.primary.set_fault("down").await;
+    let response = stack
+        .api("GET", &format!("/api/files/{}/download", file.id), None)
+        .await;
+    assert_eq!(response.status(), 503);
+    let error: ErrorBody = json(&response);
+    assert!(error.message.contains("second copy is not ready"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_hanging_region_costs_a_bounded_wait() {
+    let stack = stack(ServiceSettings::default()).await;
+    let files = redundant_files(&stack, 1).await;
+    stack.primary.set_fault("hang").await;
+    let started = Instant::now();
+    let (location, body) = download(&stack, &files[0].0.id).await;
+    let waited = started.elapsed();
+    stack.primary.set_fault("ok").await;
+    assert!(location.starts_with(&stack.replica.url), "{location}");
+    assert_eq!(body, files[0].1);
+    // The check gives up after copy_check_timeout (400 ms); the SDK alone would wait 5 s per
+    // attempt. This bounds the mechanism, not the speed (that is in infra/bench).
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+}
