@@ -35,15 +35,11 @@ def load_template(path=TEMPLATE):
         return yaml.load(f, Loader=CfnLoader)
 
 
-def table_definition(template):
-    """create_table arguments (less the name) of the FilesTable resource."""
-    props = template["Resources"]["FilesTable"]["Properties"]
-    return {
-        "AttributeDefinitions": props["AttributeDefinitions"],
-        "KeySchema": props["KeySchema"],
-        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
-        "BillingMode": props["BillingMode"],
-    }
+def table_definition(template, resource="FilesTable"):
+    """create_table arguments (less the name) of a table resource."""
+    props = template["Resources"][resource]["Properties"]
+    keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+    return {key: props[key] for key in keys if key in props}
 
 
 def ttl_attribute(template):
@@ -119,15 +115,18 @@ def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, r
     return queue_url
 
 
-def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins):
+def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health"):
     template = load_template()
     credentials = CREDENTIALS
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **credentials)
-    if table not in dynamodb.list_tables()["TableNames"]:
+    existing = dynamodb.list_tables()["TableNames"]
+    if table not in existing:
         dynamodb.create_table(TableName=table, **table_definition(template))
         dynamodb.update_time_to_live(
             TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute(template)}
         )
+    if health_table not in existing:
+        dynamodb.create_table(TableName=health_table, **table_definition(template, "HealthTable"))
     s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **credentials)
     create_bucket(s3, bucket, region)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules(template, "PrimaryBucket", origins)})
@@ -139,6 +138,7 @@ def main():
     parser.add_argument("--dynamodb-endpoint", required=True)
     parser.add_argument("--s3-endpoint", required=True)
     parser.add_argument("--table", required=True)
+    parser.add_argument("--health-table", default="twinshare-health")
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--origin", action="append", default=[], help="site origin allowed by CORS (repeatable)")
     parser.add_argument("--sqs-endpoint", help="the primary region's moto (same server as its S3)")
@@ -152,6 +152,7 @@ def main():
         dynamodb_endpoint=args.dynamodb_endpoint,
         s3_endpoint=args.s3_endpoint,
         table=args.table,
+        health_table=args.health_table,
         bucket=args.bucket,
         origins=args.origin or ["*"],
     )

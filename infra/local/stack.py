@@ -27,6 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 STATE = pathlib.Path(os.environ.get("TWINSHARE_STATE_DIR", ROOT / ".local"))
 REGION = "eu-west-1"
 TABLE = "twinshare-files"
+HEALTH_TABLE = "twinshare-health"
 PRIMARY_BUCKET = "twinshare-primary"
 REPLICA_REGION = "us-west-2"
 REPLICA_BUCKET = "twinshare-replica"
@@ -102,6 +103,7 @@ def main():
     port_option(parser, "primary-s3", 4567)
     port_option(parser, "replica-s3", 4568)
     parser.add_argument("--sweep-every", type=float, default=10.0, help="seconds between sweeps")
+    parser.add_argument("--probe-every", type=float, default=3.0, help="seconds between region probes")
     parser.add_argument("--sweep-grace", type=int, default=10,
                         help="seconds a replica may stay unverified before the sweep copies it again")
     parser.add_argument("--release", action="store_true", help="build functions and site optimised")
@@ -131,6 +133,7 @@ def main():
             wait_for(stack, name, url + "/moto-api/", timeout=60)
         provision.provision(
             region=REGION, dynamodb_endpoint=metadata_url, s3_endpoint=primary_s3_url, table=TABLE,
+            health_table=HEALTH_TABLE,
             bucket=PRIMARY_BUCKET, origins=[site_url, f"http://localhost:{args.site_port}"],
         )
         provision.provision_replication(
@@ -149,6 +152,9 @@ def main():
             f"PRIMARY_REGION={REGION}",
             f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
             f"TABLE_NAME={TABLE}",
+            f"HEALTH_TABLE_NAME={HEALTH_TABLE}",
+            # Probes run every few seconds here: an older result is not trusted.
+            f"HEALTH_MAX_AGE_SECS={max(10, int(args.probe_every * 5))}",
             f"PRIMARY_S3_ENDPOINT={primary_s3_url}",
             f"REPLICA_REGION={REPLICA_REGION}",
             f"REPLICA_BUCKET={REPLICA_BUCKET}",
@@ -165,12 +171,13 @@ def main():
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")
         wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400,))
-        for function, fixture in (("replicate", "test-event.json"), ("sweep", "scheduled.json")):
+        for function, fixture in (("replicate", "test-event.json"), ("sweep", "scheduled.json"),
+                                  ("probe", "scheduled.json")):
             event = (ROOT / "functions" / function / "events" / fixture).read_bytes()
             wait_for(stack, function, f"{api_url}/2015-03-31/functions/{function}/invocations", method="POST", body=event)
         stack.start("triggers", [sys.executable, str(ROOT / "infra/local/triggers.py"), "--api", api_url,
                                  "--sqs-endpoint", primary_moto_url, "--queue", QUEUE, "--region", REGION,
-                                 "--sweep-every", str(args.sweep_every)])
+                                 "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
         print(f"functions up: {api_url}", flush=True)
 
         trunk = ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),

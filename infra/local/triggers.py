@@ -6,7 +6,8 @@
   the function did not report in `batchItemFailures`. A failed invocation deletes nothing. As on
   AWS, what is not deleted reappears after the queue's visibility timeout, and after
   maxReceiveCount receives moto moves it to the dead-letter queue.
-- EventBridge Scheduler: invokes `sweep` every --sweep-every seconds.
+- EventBridge Scheduler: invokes `sweep` every --sweep-every seconds and `probe` every
+  --probe-every seconds (each with its committed scheduled-event fixture).
 """
 import argparse
 import json
@@ -19,7 +20,6 @@ import urllib.request
 import boto3
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCHEDULED_EVENT = ROOT / "functions/sweep/events/scheduled.json"
 
 
 def invoke(api, function, event, timeout=900):
@@ -77,14 +77,14 @@ def poll_queue(api, sqs, queue_url, region):
         print(f"replicate: {len(done)} done, {len(failed)} left for retry", flush=True)
 
 
-def sweep_timer(api, every):
-    event = json.loads(SCHEDULED_EVENT.read_text())
+def timer(api, function, every):
+    event = json.loads((ROOT / "functions" / function / "events/scheduled.json").read_text())
     while True:
         time.sleep(every)
         try:
-            print(f"sweep: {json.dumps(invoke(api, 'sweep', event))}", flush=True)
+            print(f"{function}: {json.dumps(invoke(api, function, event))}", flush=True)
         except (OSError, RuntimeError, ValueError) as err:
-            print(f"sweep failed: {err}", flush=True)
+            print(f"{function} failed: {err}", flush=True)
 
 
 def main():
@@ -94,11 +94,13 @@ def main():
     parser.add_argument("--queue", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--sweep-every", type=float, default=10.0)
+    parser.add_argument("--probe-every", type=float, default=3.0)
     args = parser.parse_args()
     sqs = boto3.client("sqs", region_name=args.region, endpoint_url=args.sqs_endpoint,
                        aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
     queue_url = sqs.get_queue_url(QueueName=args.queue)["QueueUrl"]
-    threading.Thread(target=sweep_timer, args=(args.api, args.sweep_every), daemon=True).start()
+    for function, every in (("sweep", args.sweep_every), ("probe", args.probe_every)):
+        threading.Thread(target=timer, args=(args.api, function, every), daemon=True).start()
     poll_queue(args.api, sqs, queue_url, args.region)
 
 

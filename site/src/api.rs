@@ -2,7 +2,7 @@
 //! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally).
 
 use gloo_net::http::{Request, Response};
-use twinshare_api::{CreateUploadRequest, CreateUploadResponse, ErrorBody, FileList, FileView};
+use twinshare_api::{CreateUploadRequest, CreateUploadResponse, ErrorBody, FileList, FileView, StatusView};
 
 /// An error a person can read.
 pub type ApiResult<T> = Result<T, String>;
@@ -61,5 +61,10 @@ pub async fn get_file(id: &str) -> ApiResult<FileView> {
         .send()
         .await
         .map_err(network)?;
+    decode(response).await
+}
+
+pub async fn get_status() -> ApiResult<StatusView> {
+    let response = Request::get("/api/status").send().await.map_err(network)?;
     decode(response).await
 }

@@ -12,7 +12,7 @@ use leptos_router::{
     hooks::use_params_map,
     path,
 };
-use twinshare_api::{FileView, Visibility};
+use twinshare_api::{CopyRole, FileView, RegionStatus, RegionView, StatusView, Visibility};
 use upload::Phase;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement};
@@ -28,13 +28,16 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <a href="/">"Share"</a>
                     <a href="/files">"Files"</a>
+                    <a href="/status">"Status"</a>
                 </nav>
             </header>
+            <OutageBanner />
             <main>
                 <Routes fallback=|| view! { <p class="error">"There is no page here. Check the link."</p> }>
                     <Route path=path!("/") view=UploadPage />
                     <Route path=path!("/files") view=FilesPage />
                     <Route path=path!("/f/:id") view=FilePage />
+                    <Route path=path!("/status") view=StatusPage />
                 </Routes>
             </main>
         </Router>
@@ -209,6 +212,7 @@ fn FilesPage() -> impl IntoView {
             async move { api::list_files(&query, at.as_deref(), PAGE_SIZE).await }
         },
         |list: &twinshare_api::FileList| list.files.iter().any(format::settling),
+        2_000,
     );
     let now = js_sys::Date::now();
 
@@ -284,6 +288,7 @@ fn FilePage() -> impl IntoView {
             async move { api::get_file(&id).await }
         },
         format::settling,
+        2_000,
     );
     move || match file.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
@@ -313,6 +318,82 @@ fn FilePage() -> impl IntoView {
                     </p>
                 </article>
             }.into_any()
+        }
+    }
+}
+
+/// Shown on every page while the probe reports a region down.
+#[component]
+fn OutageBanner() -> impl IntoView {
+    let status = live::live(api::get_status, |_: &StatusView| true, 5_000);
+    move || {
+        let Some(Ok(status)) = status.get() else { return None };
+        let down: Vec<&RegionView> = status
+            .regions
+            .iter()
+            .filter(|r| r.status == RegionStatus::Down)
+            .collect();
+        if down.is_empty() {
+            return None;
+        }
+        let uploads = if down.iter().any(|r| r.role == CopyRole::Primary) {
+            " Uploads are paused until it is back."
+        } else {
+            ""
+        };
+        let regions = down.iter().map(|r| r.region.as_str()).collect::<Vec<_>>().join(" and ");
+        let text = format!("Storage in {regions} is down. Downloads use the copy in the other region.{uploads}");
+        Some(view! { <p class="banner" role="alert">{text}</p> })
+    }
+}
+
+#[component]
+fn StatusPage() -> impl IntoView {
+    let status = live::live(api::get_status, |_: &StatusView| true, 3_000);
+    move || match status.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Ok(status)) => {
+            let now = js_sys::Date::now();
+            let regions = status
+                .regions
+                .into_iter()
+                .map(|r| {
+                    let checked = r.checked_at_ms.map_or("never".to_owned(), |t| format::age(t, now));
+                    let latency = r.latency_ms.map_or("–".to_owned(), |ms| format!("{ms} ms"));
+                    view! {
+                        <tr class="region">
+                            <td data-label="Copy">{format!("{:?}", r.role).to_lowercase()}</td>
+                            <td data-label="Region">{r.region}</td>
+                            <td data-label="Status"><span class="badge">{format!("{:?}", r.status).to_lowercase()}</span></td>
+                            <td data-label="Checked">{checked}</td>
+                            <td data-label="Latency">{latency}</td>
+                            <td data-label="Failures in a row">{r.consecutive_failures}</td>
+                            <td data-label="Last error">{r.last_error.unwrap_or_default()}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let backlog = match (status.not_redundant, status.swept_at_ms) {
+                (Some(0), Some(at)) => format!("Every file has two copies (checked {}).", format::age(at, now)),
+                (Some(n), Some(at)) => format!(
+                    "{n} file(s) wait for their second copy; the oldest was shared {} (checked {}).",
+                    status
+                        .oldest_pending_since_ms
+                        .map_or("?".to_owned(), |t| format::age(t, now)),
+                    format::age(at, now)
+                ),
+                _ => "Replication has not been checked yet.".to_owned(),
+            };
+            view! {
+                <h1>"Status"</h1>
+                <table class="files regions">
+                    <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Status"</th><th>"Checked"</th><th>"Latency"</th><th>"Failures in a row"</th><th>"Last error"</th></tr></thead>
+                    <tbody>{regions}</tbody>
+                </table>
+                <p class="backlog">{backlog}</p>
+            }
+            .into_any()
         }
     }
 }

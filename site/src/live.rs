@@ -4,16 +4,14 @@ use std::future::Future;
 
 use leptos::{prelude::*, task::spawn_local};
 
-/// How often a value that is still settling is fetched again.
-const REFRESH_MS: u64 = 2_000;
-
 /// Fetches `fetch()` now and whenever the signals it reads change; while `settling` says the
-/// value may still change by itself (a copy being made), fetches it again every few seconds.
+/// value may still change by itself (a copy being made), fetches it again every `every_ms`.
 /// The last value stays shown while the next one loads, and an answer that arrives after a
 /// newer request was made is dropped.
 pub fn live<T, Fut>(
     fetch: impl Fn() -> Fut + 'static,
     settling: impl Fn(&T) -> bool + Send + Sync + 'static,
+    every_ms: u64,
 ) -> RwSignal<Option<Result<T, String>>>
 where
     T: Send + Sync + 'static,
@@ -40,7 +38,7 @@ where
                 tick.update(|t| *t += 1);
             }
         },
-        std::time::Duration::from_millis(REFRESH_MS),
+        std::time::Duration::from_millis(every_ms),
     );
     on_cleanup(move || {
         if let Ok(handle) = interval {

@@ -127,6 +127,38 @@ pub struct FileList {
     pub next_cursor: Option<String>,
 }
 
+/// A storage region's health, as the probe last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionStatus {
+    Up,
+    Down,
+    /// Not probed recently: nothing is known.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionView {
+    pub role: CopyRole,
+    pub region: String,
+    pub status: RegionStatus,
+    pub checked_at_ms: Option<i64>,
+    pub latency_ms: Option<u64>,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
+/// Answer to `GET /api/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub regions: Vec<RegionView>,
+    /// Available files whose second copy is not verified, as of the last sweep.
+    pub not_redundant: Option<u64>,
+    /// Since when the oldest of those has waited for its second copy.
+    pub oldest_pending_since_ms: Option<i64>,
+    pub swept_at_ms: Option<i64>,
+}
+
 /// Every error body: a stable code for programs and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

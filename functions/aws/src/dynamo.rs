@@ -11,9 +11,10 @@ use aws_sdk_dynamodb::{
     operation::update_item::UpdateItemError,
     types::{AttributeValue, ReturnValue},
 };
-use twinshare_api::{CopyRole, CopyState, Visibility};
+use twinshare_api::{CopyRole, CopyState, RegionStatus, Visibility};
 use twinshare_core::{
     cursor::ListCursor,
+    health::{RegionHealth, ReplicationSummary},
     ports::{Guard, MetadataStore, PortError, Written},
     record::{FileRecord, RecordState, StoredCopy},
     validate::ListQuery,
@@ -35,15 +36,72 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoMetadata {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// Small table keyed by `name`: one item per region's health, one for the sweep's summary.
+    health_table: String,
 }
 
 impl DynamoMetadata {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, health_table: impl Into<String>) -> Self {
         DynamoMetadata {
             client,
             table: table.into(),
+            health_table: health_table.into(),
         }
     }
+
+    async fn put_health_item(&self, item: Item) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.health_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("PutItem health", e))?;
+        Ok(())
+    }
+
+    async fn get_health_item(&self, name: &str) -> Result<Option<Item>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.health_table)
+            .key("name", s(name))
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem health", e))?;
+        Ok(answer.item().cloned())
+    }
+}
+
+const SUMMARY: &str = "replication-summary";
+
+fn health_name(role: CopyRole) -> String {
+    format!("region#{}", role_name(role))
+}
+
+fn region_status_name(status: RegionStatus) -> &'static str {
+    match status {
+        RegionStatus::Up => "up",
+        RegionStatus::Down => "down",
+        RegionStatus::Unknown => "unknown",
+    }
+}
+
+fn health_from_item(role: CopyRole, item: &Item) -> Result<RegionHealth, PortError> {
+    let status = match get_s(item, "status")? {
+        "up" => RegionStatus::Up,
+        "down" => RegionStatus::Down,
+        _ => RegionStatus::Unknown,
+    };
+    Ok(RegionHealth {
+        role,
+        region: get_s(item, "region")?.to_owned(),
+        status,
+        checked_at_ms: get_n(item, "checked_at_ms")?,
+        latency_ms: get_n(item, "latency_ms")?,
+        consecutive_failures: get_n(item, "consecutive_failures")?,
+        last_error: item.get("last_error").and_then(|v| v.as_s().ok()).cloned(),
+    })
 }
 
 fn s(text: impl Into<String>) -> AttributeValue {
@@ -337,6 +395,57 @@ impl MetadataStore for DynamoMetadata {
             .and_then(|v| v.as_s().ok())
             .and_then(|id| FileId::parse(id).ok());
         Ok((records, next))
+    }
+
+    async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        let mut all = Vec::new();
+        for role in [CopyRole::Primary, CopyRole::Replica] {
+            if let Some(item) = self.get_health_item(&health_name(role)).await? {
+                all.push(health_from_item(role, &item)?);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
+        let mut item = HashMap::from([
+            ("name".to_owned(), s(health_name(health.role))),
+            ("region".to_owned(), s(&health.region)),
+            ("status".to_owned(), s(region_status_name(health.status))),
+            ("checked_at_ms".to_owned(), n(health.checked_at_ms)),
+            ("latency_ms".to_owned(), n(health.latency_ms)),
+            ("consecutive_failures".to_owned(), n(health.consecutive_failures)),
+        ]);
+        if let Some(error) = &health.last_error {
+            item.insert("last_error".into(), s(error));
+        }
+        self.put_health_item(item).await
+    }
+
+    async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
+        let Some(item) = self.get_health_item(SUMMARY).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ReplicationSummary {
+            not_redundant: get_n(&item, "not_redundant")?,
+            oldest_pending_since_ms: item
+                .get("oldest_pending_since_ms")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok()),
+            swept_at_ms: get_n(&item, "swept_at_ms")?,
+        }))
+    }
+
+    async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
+        let mut item = HashMap::from([
+            ("name".to_owned(), s(SUMMARY)),
+            ("not_redundant".to_owned(), n(summary.not_redundant)),
+            ("swept_at_ms".to_owned(), n(summary.swept_at_ms)),
+        ]);
+        if let Some(since) = summary.oldest_pending_since_ms {
+            item.insert("oldest_pending_since_ms".into(), n(since));
+        }
+        self.put_health_item(item).await
     }
 
     async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {

@@ -97,6 +97,48 @@ impl ObjectStore for S3ObjectStore {
         }
     }
 
+    async fn canary(&self, within: Duration) -> Result<(), PortError> {
+        // Outside `files/`: the replication notifications do not fire for it.
+        let key = format!("health/canary-{}", self.region);
+        let body = format!("twinshare probe of {}", self.region);
+        let round_trip = async {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .body(body.clone().into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| port_error("PutObject canary", e))?;
+            let read = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| port_error("GetObject canary", e))?;
+            let bytes = read
+                .body
+                .collect()
+                .await
+                .map_err(|e| PortError::Unavailable(format!("canary body: {e}")))?;
+            if bytes.into_bytes().as_ref() != body.as_bytes() {
+                return Err(PortError::Other(
+                    "the canary read back differs from what was written".into(),
+                ));
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(within, round_trip).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(PortError::Unavailable(format!(
+                "{} did not answer within {within:?}",
+                self.region
+            ))),
+        }
+    }
+
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
         let answer = self
             .client

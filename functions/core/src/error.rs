@@ -33,6 +33,9 @@ pub enum ApiError {
     #[error("the stored object's SHA-256 differs from the declared one; upload the file again")]
     ChecksumMismatch,
 
+    #[error("uploads are paused: {0}; try again in a few minutes")]
+    UploadsPaused(String),
+
     #[error("this file cannot be downloaded right now: {0}; try again in a few minutes")]
     NoReachableCopy(String),
 

@@ -11,6 +11,7 @@ use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
     cursor::ListCursor,
+    health::{RegionHealth, ReplicationSummary},
     ports::{
         Clock, Copied, Copier, GetSpec, Guard, MetadataStore, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec,
         Written,
@@ -107,6 +108,10 @@ impl ObjectStore for MemoryStore {
         self.head(key).await
     }
 
+    async fn canary(&self, _within: Duration) -> Result<(), PortError> {
+        self.check_failure()
+    }
+
     fn region(&self) -> &str {
         &self.region
     }
@@ -182,6 +187,8 @@ impl Copier for MemoryCopier {
 #[derive(Debug, Default)]
 pub struct MemoryMetadata {
     records: Mutex<BTreeMap<FileId, FileRecord>>,
+    health: Mutex<Vec<RegionHealth>>,
+    summary: Mutex<Option<ReplicationSummary>>,
 }
 
 impl MemoryMetadata {
@@ -264,6 +271,26 @@ impl MetadataStore for MemoryMetadata {
             .map(|r| r.id)
             .filter(|last| records.keys().any(|k| k > last));
         Ok((page, next))
+    }
+
+    async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        Ok(self.health.lock().unwrap().clone())
+    }
+
+    async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
+        let mut all = self.health.lock().unwrap();
+        all.retain(|h| h.role != health.role);
+        all.push(health.clone());
+        Ok(())
+    }
+
+    async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
+        Ok(*self.summary.lock().unwrap())
+    }
+
+    async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
+        *self.summary.lock().unwrap() = Some(*summary);
+        Ok(())
     }
 
     async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {

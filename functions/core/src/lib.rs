@@ -13,6 +13,7 @@ pub mod disposition;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
+pub mod health;
 pub mod id;
 pub mod ports;
 pub mod record;

@@ -5,7 +5,13 @@ use std::{collections::BTreeMap, future::Future, time::Duration};
 
 use twinshare_api::{CopyRole, CopyState};
 
-use crate::{cursor::ListCursor, record::FileRecord, validate::ListQuery, FileId, ObjectKey};
+use crate::{
+    cursor::ListCursor,
+    health::{RegionHealth, ReplicationSummary},
+    record::FileRecord,
+    validate::ListQuery,
+    FileId, ObjectKey,
+};
 
 /// A failure of an adapter, reduced to what the caller can act on.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -74,6 +80,8 @@ pub trait ObjectStore: Send + Sync {
         key: &ObjectKey,
         within: Duration,
     ) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
+    /// Writes and reads back a small canary object (outside `files/`), all within `within`.
+    fn canary(&self, within: Duration) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// What a copy wrote, as measured while copying.
@@ -136,6 +144,14 @@ pub trait MetadataStore: Send + Sync {
         after: Option<FileId>,
         limit: u32,
     ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<FileId>), PortError>> + Send;
+    /// The last health the probe recorded for each region.
+    fn region_health(&self) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send;
+    fn record_region_health(&self, health: &RegionHealth) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn replication_summary(&self) -> impl Future<Output = Result<Option<ReplicationSummary>, PortError>> + Send;
+    fn record_replication_summary(
+        &self,
+        summary: &ReplicationSummary,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// A page of public files, newest first, after `query.after`; and where the next page starts.
     fn list_public(
         &self,
@@ -199,6 +215,10 @@ impl<T: ObjectStore> ObjectStore for std::sync::Arc<T> {
     ) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send {
         (**self).check(key, within)
     }
+
+    fn canary(&self, within: Duration) -> impl Future<Output = Result<(), PortError>> + Send {
+        (**self).canary(within)
+    }
 }
 
 impl<T: MetadataStore> MetadataStore for std::sync::Arc<T> {
@@ -235,6 +255,25 @@ impl<T: MetadataStore> MetadataStore for std::sync::Arc<T> {
         limit: u32,
     ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<FileId>), PortError>> + Send {
         (**self).scan(after, limit)
+    }
+
+    fn region_health(&self) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send {
+        (**self).region_health()
+    }
+
+    fn record_region_health(&self, health: &RegionHealth) -> impl Future<Output = Result<(), PortError>> + Send {
+        (**self).record_region_health(health)
+    }
+
+    fn replication_summary(&self) -> impl Future<Output = Result<Option<ReplicationSummary>, PortError>> + Send {
+        (**self).replication_summary()
+    }
+
+    fn record_replication_summary(
+        &self,
+        summary: &ReplicationSummary,
+    ) -> impl Future<Output = Result<(), PortError>> + Send {
+        (**self).record_replication_summary(summary)
     }
 
     fn list_public(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
+    health::ReplicationSummary,
     ports::{Clock, Copied, Copier, Guard, MetadataStore, ObjectStore, PortError, Written},
     record::{FileRecord, RecordState},
     FileId, ObjectKey,
@@ -43,6 +44,10 @@ pub struct SweepReport {
     pub lost: u64,
     /// Files skipped because a region did not answer.
     pub unreachable: u64,
+    /// Available files still without a verified second copy after this sweep.
+    pub not_redundant: u64,
+    /// Creation time of the oldest of those.
+    pub oldest_pending_since_ms: Option<i64>,
 }
 
 pub struct Replication<S, M, X, C> {
@@ -156,22 +161,35 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             read += page.len();
             for record in page.iter().filter(|r| r.state == RecordState::Available) {
                 report.checked += 1;
-                self.repair(record, &mut report).await;
+                if !self.repair(record, &mut report).await {
+                    report.not_redundant += 1;
+                    let since = report
+                        .oldest_pending_since_ms
+                        .map_or(record.created_at_ms, |t| t.min(record.created_at_ms));
+                    report.oldest_pending_since_ms = Some(since);
+                }
             }
             match next {
                 Some(next) if read < max_records => after = Some(next),
                 _ => break,
             }
         }
+        let summary = ReplicationSummary {
+            not_redundant: report.not_redundant,
+            oldest_pending_since_ms: report.oldest_pending_since_ms,
+            swept_at_ms: self.clock.now_ms(),
+        };
+        self.metadata.record_replication_summary(&summary).await?;
         tracing::info!(?report, "sweep done");
         Ok(report)
     }
 
-    async fn repair(&self, record: &FileRecord, report: &mut SweepReport) {
+    /// Repairs what it can; true when the file ends with two verified copies.
+    async fn repair(&self, record: &FileRecord, report: &mut SweepReport) -> bool {
         let key = &record.object_key;
         let (Ok(primary), Ok(replica)) = (self.primary.head(key).await, self.replica.head(key).await) else {
             report.unreachable += 1;
-            return;
+            return false;
         };
         let overdue = |role| {
             record.copy(role).is_none_or(|c| {
@@ -188,22 +206,27 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 tracing::error!(file_id = %record.id, "no verified copy of this file is left");
                 report.lost += 1;
                 self.mark_missing(record, CopyRole::Primary).await;
-                return;
+                return false;
             }
-            _ => return,
+            (true, true) => return verified(CopyRole::Replica) && verified(CopyRole::Primary),
+            _ => return false,
         };
         if let Some(role) = missing {
             tracing::warn!(file_id = %record.id, copy = ?role, "copy vanished; restoring it");
             if !self.mark_missing(record, role).await {
-                return; // Someone else wrote this copy's state since we read it: next sweep.
+                return false; // Someone else wrote this copy's state since we read it: next sweep.
             }
         }
         match self.copy_and_verify(record, from).await {
             Ok(Replicated::Copied) if from == CopyRole::Primary => report.replicas_copied += 1,
             Ok(Replicated::Copied) => report.primaries_restored += 1,
             Ok(Replicated::AlreadyVerified) => {}
-            Ok(_) | Err(_) => report.failed += 1,
+            Ok(_) | Err(_) => {
+                report.failed += 1;
+                return false;
+            }
         }
+        true
     }
 
     /// Records that a copy is gone, unless its state changed since the record was read.

@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use twinshare_api::{
-    CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PresignedRequest, UploadPlan,
+    CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PresignedRequest, StatusView,
+    UploadPlan,
 };
 
 use crate::{
-    disposition,
+    disposition, health,
     ports::{Clock, GetSpec, MetadataStore, ObjectStore, Presigned, PutSpec, Written},
     record::{FileRecord, Placement, RecordState, StoredCopy},
     validate::{self, ListQuery},
@@ -25,6 +26,8 @@ pub struct ServiceSettings {
     /// Longest a download waits for a region to confirm it holds the copy before trying the
     /// other region.
     pub copy_check_timeout: Duration,
+    /// How old a probe result may be and still be trusted (a few probe intervals).
+    pub health_max_age: Duration,
 }
 
 impl Default for ServiceSettings {
@@ -35,6 +38,7 @@ impl Default for ServiceSettings {
             upload_url_ttl: Duration::from_secs(15 * 60),
             download_url_ttl: Duration::from_secs(5 * 60),
             copy_check_timeout: Duration::from_millis(400),
+            health_max_age: Duration::from_secs(180),
         }
     }
 }
@@ -63,6 +67,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// comes first so that a failure leaves no record behind.
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
         let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
+        self.primary_accepts_uploads().await?;
         let now = self.clock.now_ms();
         let primary = Placement {
             region: self.primary.region(),
@@ -137,11 +142,59 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(self.find(id).await?.view())
     }
 
+    /// Uploads go to the primary region only: when it is down, say so at once rather than
+    /// hand out a URL that cannot work.
+    async fn primary_accepts_uploads(&self) -> Result<(), ApiError> {
+        let paused = |why: String| {
+            ApiError::UploadsPaused(format!(
+                "the storage region {} is not answering ({why}); downloads still work",
+                self.primary.region()
+            ))
+        };
+        if self.down_regions().await.contains(&CopyRole::Primary) {
+            return Err(paused("marked down by the health probe".into()));
+        }
+        let canary = FileId::random().object_key();
+        match self.primary.check(&canary, self.settings.copy_check_timeout).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(paused(err.to_string())),
+        }
+    }
+
+    /// Regions the probe recently marked down. Health is advice: if it cannot be read, every
+    /// region is tried.
+    async fn down_regions(&self) -> Vec<CopyRole> {
+        match self.metadata.region_health().await {
+            Ok(health) => health::down_regions(&health, self.clock.now_ms(), self.settings.health_max_age),
+            Err(err) => {
+                tracing::warn!(error = %err, "region health unreadable; trying every region");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Each region's health and the last sweep's replication summary.
+    pub async fn status(&self) -> Result<StatusView, ApiError> {
+        let health = self.metadata.region_health().await?;
+        let summary = self.metadata.replication_summary().await?;
+        let placements = [
+            (CopyRole::Primary, self.primary.region()),
+            (CopyRole::Replica, self.replica.region()),
+        ];
+        Ok(health::status_view(
+            placements,
+            &health,
+            summary,
+            self.clock.now_ms(),
+            self.settings.health_max_age,
+        ))
+    }
+
     /// A short-lived signed GET of a verified copy, saved under the original name.
     ///
-    /// Copies are tried primary first; each must answer a HEAD within `copy_check_timeout`,
-    /// so a region that is down or hangs costs at most that before the other copy is used,
-    /// even before anything else has noticed the outage.
+    /// Regions the probe marked down are skipped without a wait. The others are tried primary
+    /// first; each must answer a HEAD within `copy_check_timeout`, so a region that is down or
+    /// hangs before the probe notices costs at most that before the other copy is used.
     pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
         let record = self.find(id).await?;
         if record.state != RecordState::Available {
@@ -152,8 +205,13 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             .iter()
             .filter(|c| c.state == CopyState::Verified)
             .collect();
+        let down = self.down_regions().await;
         let mut not_answering = Vec::new();
         for copy in &verified {
+            if down.contains(&copy.role) {
+                not_answering.push(format!("{} (down)", copy.region));
+                continue;
+            }
             let store = match copy.role {
                 CopyRole::Primary => &self.primary,
                 CopyRole::Replica => &self.replica,
@@ -400,6 +458,46 @@ mod tests {
                 .starts_with("memory://primary/"),
             "back to the primary"
         );
+    }
+
+    #[tokio::test]
+    async fn a_region_marked_down_is_not_tried_and_uploads_pause_while_the_primary_is_down() {
+        let svc = service();
+        let id = redundant(&svc).await;
+        let down = crate::health::RegionHealth {
+            role: CopyRole::Primary,
+            region: "eu-west-1".into(),
+            status: twinshare_api::RegionStatus::Down,
+            checked_at_ms: 1_000,
+            latency_ms: 2_000,
+            consecutive_failures: 2,
+            last_error: Some("timeout".into()),
+        };
+        svc.metadata.record_region_health(&down).await.unwrap();
+        // The primary answers, but the probe said it is down: it is not even asked.
+        assert!(svc
+            .download_url(&id.to_string())
+            .await
+            .unwrap()
+            .starts_with("memory://replica/"));
+        match svc.create_upload(announce("b.txt", Visibility::Listed)).await {
+            Err(ApiError::UploadsPaused(message)) => assert!(message.contains("downloads still work"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        let status = svc.status().await.unwrap();
+        assert_eq!(status.regions[0].status, twinshare_api::RegionStatus::Down);
+        assert_eq!(status.regions[1].status, twinshare_api::RegionStatus::Unknown);
+    }
+
+    #[tokio::test]
+    async fn uploads_fail_fast_when_the_primary_does_not_answer() {
+        let svc = service();
+        svc.primary.set_down(true);
+        assert!(matches!(
+            svc.create_upload(announce("a.txt", Visibility::Listed)).await,
+            Err(ApiError::UploadsPaused(_))
+        ));
+        assert_eq!(svc.metadata.len(), 0);
     }
 
     #[tokio::test]

@@ -35,6 +35,7 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
         }
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
         Route::Download(id) => Ok(respond::redirect(&service.download_url(&id).await?)),
+        Route::Status => Ok(respond::json(200, &service.status().await?)),
         _ => Err(not_served_here(request.method(), request.uri().path())),
     }
 }

@@ -6,7 +6,7 @@ use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
 use twinshare_aws::{clients, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
-use twinshare_core::{ports::SystemClock, replication::Replication, Service, ServiceSettings};
+use twinshare_core::{health::Probe, ports::SystemClock, replication::Replication, Service, ServiceSettings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -15,6 +15,7 @@ pub struct Config {
     pub replica_region: String,
     pub replica_bucket: String,
     pub table: String,
+    pub health_table: String,
     pub endpoints: AwsEndpoints,
     pub settings: ServiceSettings,
     pub copy_mode: CopyMode,
@@ -24,6 +25,8 @@ pub struct Config {
 
 /// The service as deployed: S3, DynamoDB and the system clock.
 pub type LiveService = Service<S3ObjectStore, DynamoMetadata, SystemClock>;
+/// The probe as deployed.
+pub type LiveProbe = Probe<S3ObjectStore, DynamoMetadata, SystemClock>;
 /// Replication as deployed.
 pub type LiveReplication = Replication<S3ObjectStore, DynamoMetadata, S3Copier, SystemClock>;
 
@@ -71,6 +74,7 @@ impl Config {
             replica_region: required("REPLICA_REGION")?,
             replica_bucket: required("REPLICA_BUCKET")?,
             table: required("TABLE_NAME")?,
+            health_table: required("HEALTH_TABLE_NAME")?,
             endpoints,
             copy_mode,
             sweep_grace: Duration::from_secs(parsed("SWEEP_GRACE_SECS", 300)?),
@@ -85,6 +89,7 @@ impl Config {
                     "COPY_CHECK_TIMEOUT_MS",
                     defaults.copy_check_timeout.as_millis() as u64,
                 )?),
+                health_max_age: Duration::from_secs(parsed("HEALTH_MAX_AGE_SECS", defaults.health_max_age.as_secs())?),
             },
         })
     }
@@ -99,7 +104,7 @@ impl Config {
         (
             S3ObjectStore::new(primary, &self.primary_region, &self.primary_bucket),
             S3ObjectStore::new(replica, &self.replica_region, &self.replica_bucket),
-            DynamoMetadata::new(dynamodb, &self.table),
+            DynamoMetadata::new(dynamodb, &self.table, &self.health_table),
         )
     }
 
@@ -107,6 +112,18 @@ impl Config {
     pub async fn service(&self) -> LiveService {
         let (primary, replica, metadata) = self.adapters().await;
         Service::new(primary, replica, metadata, SystemClock, self.settings.clone())
+    }
+
+    /// The region probe on AWS: a region has `within` to answer the canary.
+    pub async fn probe(&self, within: Duration) -> LiveProbe {
+        let (primary, replica, metadata) = self.adapters().await;
+        Probe {
+            primary,
+            replica,
+            metadata,
+            clock: SystemClock,
+            within,
+        }
     }
 
     /// Replication and repair on AWS.

@@ -8,7 +8,7 @@ pub mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use config::{Config, LiveReplication, LiveService};
+pub use config::{Config, LiveProbe, LiveReplication, LiveService};
 
 use std::future::Future;
 

@@ -25,6 +25,7 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::ChecksumMismatch => (409, "checksum_mismatch"),
         ApiError::Unavailable(_) => (503, "unavailable"),
         ApiError::NoReachableCopy(_) => (503, "no_reachable_copy"),
+        ApiError::UploadsPaused(_) => (503, "uploads_paused"),
         ApiError::Internal(_) => (500, "internal"),
     }
 }

@@ -11,6 +11,7 @@ pub enum Route {
     ListFiles,
     GetFile(String),
     Download(String),
+    Status,
 }
 
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -21,6 +22,7 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
         (&Method::GET, ["api", "files"]) => Some(Route::ListFiles),
         (&Method::GET, ["api", "files", id]) => Some(Route::GetFile((*id).to_owned())),
         (&Method::GET, ["api", "files", id, "download"]) => Some(Route::Download((*id).to_owned())),
+        (&Method::GET, ["api", "status"]) => Some(Route::Status),
         _ => None,
     };
     found.ok_or_else(|| ApiError::RouteNotFound {
@@ -57,6 +59,7 @@ mod tests {
             route(&Method::GET, "/api/files/abc/download").unwrap(),
             Route::Download("abc".into())
         );
+        assert_eq!(route(&Method::GET, "/api/status").unwrap(), Route::Status);
         assert!(route(&Method::DELETE, "/api/files/abc").is_err());
         assert!(route(&Method::GET, "/api/uploads").is_err());
         assert!(route(&Method::GET, "/etc/passwd").is_err());

@@ -119,3 +119,25 @@ test('an empty file gets a readable error and is not shared', async () => {
   await error.waitFor();
   assert.match(await error.innerText(), /empty/);
 });
+
+test('with the primary region down, a banner says so and the page still downloads', async (t) => {
+  const gateway = process.env.E2E_PRIMARY_S3_URL;
+  if (!gateway) {
+    t.skip('E2E_PRIMARY_S3_URL (the primary region\'s S3 gateway) is not set');
+    return;
+  }
+  const fault = (mode) => fetch(`${gateway}/__twinshare/fault`, { method: 'PUT', body: mode });
+  await page.goto(files.named.link);
+  await page.locator('h1.file-name').waitFor();
+  await page.waitForFunction(() => document.querySelector('.file-page .badge')?.textContent === '2 copies', null, { timeout: 30_000 });
+  assert.equal((await fault('down')).status, 200);
+  try {
+    await page.locator('.banner').waitFor({ timeout: 45_000 });
+    assert.match(await page.locator('.banner').innerText(), /eu-west-1 is down/);
+    const { bytes } = await downloadFrom(page.locator('a.download'));
+    assert.ok(bytes.equals(files.named.bytes), 'downloaded from the replica, same bytes');
+  } finally {
+    await fault('ok');
+  }
+  await page.locator('.banner').waitFor({ state: 'detached', timeout: 45_000 });
+});

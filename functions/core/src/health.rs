@@ -1,0 +1,147 @@
+//! Region health: what the probe records, and how downloads and uploads use it.
+
+use std::time::Duration;
+
+use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView};
+
+use crate::ports::{Clock, MetadataStore, ObjectStore, PortError};
+
+/// Failures in a row before a region is marked down: one lost probe is not an outage.
+pub const FAILURES_BEFORE_DOWN: u32 = 2;
+
+/// One region's health as recorded by the probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionHealth {
+    pub role: CopyRole,
+    pub region: String,
+    pub status: RegionStatus,
+    pub checked_at_ms: i64,
+    pub latency_ms: u64,
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+}
+
+impl RegionHealth {
+    /// Marked down by a probe that is recent enough to trust.
+    pub fn is_down(&self, now_ms: i64, max_age: Duration) -> bool {
+        self.status == RegionStatus::Down && now_ms - self.checked_at_ms <= max_age.as_millis() as i64
+    }
+}
+
+/// What the last sweep saw of replication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicationSummary {
+    pub not_redundant: u64,
+    pub oldest_pending_since_ms: Option<i64>,
+    pub swept_at_ms: i64,
+}
+
+/// The regions marked down, among `health`.
+pub fn down_regions(health: &[RegionHealth], now_ms: i64, max_age: Duration) -> Vec<CopyRole> {
+    health
+        .iter()
+        .filter(|h| h.is_down(now_ms, max_age))
+        .map(|h| h.role)
+        .collect()
+}
+
+/// Checks both regions with a small canary write and read, and records what it saw.
+pub struct Probe<S, M, C> {
+    pub primary: S,
+    pub replica: S,
+    pub metadata: M,
+    pub clock: C,
+    /// Longest a region may take to answer before the check counts as failed.
+    pub within: Duration,
+}
+
+impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
+    pub async fn run(&self) -> Result<Vec<RegionHealth>, PortError> {
+        let previous = self.metadata.region_health().await?;
+        let mut recorded = Vec::new();
+        for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
+            let started = self.clock.now_ms();
+            let outcome = store.canary(self.within).await;
+            let now = self.clock.now_ms();
+            let failures_before = previous
+                .iter()
+                .find(|h| h.role == role)
+                .map_or(0, |h| h.consecutive_failures);
+            let health = match outcome {
+                Ok(()) => RegionHealth {
+                    role,
+                    region: store.region().to_owned(),
+                    status: RegionStatus::Up,
+                    checked_at_ms: now,
+                    latency_ms: u64::try_from(now - started).unwrap_or(0),
+                    consecutive_failures: 0,
+                    last_error: None,
+                },
+                Err(err) => {
+                    let failures = failures_before + 1;
+                    tracing::warn!(region = store.region(), failures, error = %err, "region probe failed");
+                    RegionHealth {
+                        role,
+                        region: store.region().to_owned(),
+                        status: if failures >= FAILURES_BEFORE_DOWN {
+                            RegionStatus::Down
+                        } else {
+                            RegionStatus::Up
+                        },
+                        checked_at_ms: now,
+                        latency_ms: u64::try_from(now - started).unwrap_or(0),
+                        consecutive_failures: failures,
+                        last_error: Some(err.to_string()),
+                    }
+                }
+            };
+            self.metadata.record_region_health(&health).await?;
+            recorded.push(health);
+        }
+        Ok(recorded)
+    }
+}
+
+/// The status page's view: each region (unknown when never or not recently probed) and the
+/// last sweep's replication summary.
+pub fn status_view(
+    placements: [(CopyRole, &str); 2],
+    health: &[RegionHealth],
+    summary: Option<ReplicationSummary>,
+    now_ms: i64,
+    max_age: Duration,
+) -> StatusView {
+    let regions = placements
+        .iter()
+        .map(|(role, region)| match health.iter().find(|h| h.role == *role) {
+            Some(h) => RegionView {
+                role: *role,
+                region: h.region.clone(),
+                status: if now_ms - h.checked_at_ms <= max_age.as_millis() as i64 {
+                    h.status
+                } else {
+                    RegionStatus::Unknown
+                },
+                checked_at_ms: Some(h.checked_at_ms),
+                latency_ms: Some(h.latency_ms),
+                consecutive_failures: h.consecutive_failures,
+                last_error: h.last_error.clone(),
+            },
+            None => RegionView {
+                role: *role,
+                region: (*region).to_owned(),
+                status: RegionStatus::Unknown,
+                checked_at_ms: None,
+                latency_ms: None,
+                consecutive_failures: 0,
+                last_error: None,
+            },
+        })
+        .collect();
+    StatusView {
+        regions,
+        not_redundant: summary.map(|s| s.not_redundant),
+        oldest_pending_since_ms: summary.and_then(|s| s.oldest_pending_since_ms),
+        swept_at_ms: summary.map(|s| s.swept_at_ms),
+    }
+}
