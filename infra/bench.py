@@ -70,6 +70,38 @@ def replica_verified_at(file_id, timeout=300):
     raise SystemExit(f"file {file_id} did not become redundant within {timeout} s")
 
 
+def fault(mode):
+    request = urllib.request.Request(f"http://127.0.0.1:{PORTS['PRIMARY_S3']}/__twinshare/fault",
+                                     data=mode.encode(), method="PUT")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def probe():
+    event = (ROOT / "functions/probe/events/scheduled.json").read_bytes()
+    request = urllib.request.Request(f"{API}/2015-03-31/functions/probe/invocations", data=event, method="POST")
+    return json.loads(urllib.request.urlopen(request, timeout=60).read())
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def redirect_seconds(file_id, times):
+    """Time to the download's 302, `times` times; also where it pointed."""
+    opener = urllib.request.build_opener(NoRedirect)
+    took, locations = [], set()
+    for _ in range(times):
+        started = time.perf_counter()
+        try:
+            opener.open(f"{API}/api/files/{file_id}/download", timeout=30)
+        except urllib.error.HTTPError as answer:
+            assert answer.code == 302, answer.code
+            locations.add(answer.headers["location"].split("/twinshare-")[0])
+        took.append(time.perf_counter() - started)
+    return took, locations
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
@@ -85,7 +117,9 @@ def start_stack():
     STATE.mkdir(parents=True, exist_ok=True)
     (STATE / "ready").unlink(missing_ok=True)
     log = open(STATE / "stack.log", "w")
-    stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release"], env=env,
+    # Probes only when the benchmark asks, so "before the probe notices" is under its control.
+    stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release",
+                              "--probe-every", "100000"], env=env,
                              stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 1800
     while not (STATE / "ready").exists():
@@ -135,7 +169,26 @@ def main():
                                f"p99 {percentile(values, 99):.2f} s · max {max(values):.2f} s",
                          "p50 < 0.5 s, p99 < 2 s"))
 
-        for binary in ("upload-api", "files-api", "replicate", "sweep"):
+        # Download redirects while the primary region fails.
+        target = burst[0][0]
+        goals = {"normal": "—", "primary down, before the probe notices": "p99 < 1 s extra",
+                 "primary hanging, before the probe notices": "p99 < 1 s extra",
+                 "primary marked down by the probe": "no extra wait"}
+        probe()
+        phases = [("normal", "ok", 200, False), ("primary down, before the probe notices", "down", 200, False),
+                  ("primary hanging, before the probe notices", "hang", 30, False),
+                  ("primary marked down by the probe", "hang", 200, True)]
+        for what, mode, times, after_probe in phases:
+            fault(mode)
+            if after_probe:
+                probe(), probe()  # two failures in a row mark a region down
+            took, locations = redirect_seconds(target, times)
+            rows.append((f"download redirect, {what}",
+                         f"p50 {percentile(took, 50) * 1000:.0f} ms · p99 {percentile(took, 99) * 1000:.0f} ms "
+                         f"→ {', '.join(sorted(l.rsplit(':', 1)[-1] for l in locations))}", goals[what]))
+        fault("ok")
+
+        for binary in ("upload-api", "files-api", "replicate", "sweep", "probe"):
             path = ROOT / "target" / "release" / binary
             if path.exists():
                 rows.append((f"binary {binary} (release, stripped, x86_64)", f"{path.stat().st_size / MIB:.1f} MiB",
