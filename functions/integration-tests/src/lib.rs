@@ -186,6 +186,8 @@ pub struct Stack {
     pub primary_s3: aws_sdk_s3::Client,
     pub replica_s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
+    /// What the functions were configured with, to build more of them (e.g. the probe).
+    pub config: Config,
 }
 
 fn provision(metadata: &Moto, primary: &S3Region, replica: &S3Region) {
@@ -291,6 +293,7 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         primary_s3,
         replica_s3,
         http,
+        config,
     }
 }
 

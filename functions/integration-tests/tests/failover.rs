@@ -112,3 +112,68 @@ async fn a_hanging_region_costs_a_bounded_wait() {
     // attempt. This bounds the mechanism, not the speed (that is in infra/bench).
     assert!(waited < Duration::from_secs(3), "waited {waited:?}");
 }
+
+#[tokio::test]
+async fn uploads_are_refused_at_once_while_the_primary_is_down() {
+    let stack = stack(ServiceSettings::default()).await;
+    stack.primary.set_fault("hang").await;
+    let body = serde_json::json!({ "name": "a.txt", "size": 3, "sha256": integration_tests::sha256_base64(b"abc") });
+    let response = stack.api("POST", "/api/uploads", Some(&body.to_string())).await;
+    stack.primary.set_fault("ok").await;
+    assert_eq!(response.status(), 503);
+    let error: ErrorBody = json(&response);
+    assert_eq!(error.error, "uploads_paused");
+    assert!(error.message.contains("downloads still work"), "{}", error.message);
+    assert_eq!(stack.record_count().await, 0, "nothing recorded");
+}
+
+#[tokio::test]
+async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_shows_it() {
+    let stack = stack(ServiceSettings::default()).await;
+    let files = redundant_files(&stack, 1).await;
+    let probe = stack.config.probe(Duration::from_millis(500)).await;
+
+    probe.run().await.unwrap();
+    let status: twinshare_api::StatusView = json(&stack.api("GET", "/api/status", None).await);
+    assert!(
+        status
+            .regions
+            .iter()
+            .all(|r| r.status == twinshare_api::RegionStatus::Up),
+        "{status:?}"
+    );
+
+    stack.primary.set_fault("hang").await;
+    probe.run().await.unwrap();
+    probe.run().await.unwrap();
+    let status: twinshare_api::StatusView = json(&stack.api("GET", "/api/status", None).await);
+    assert_eq!(
+        status.regions[0].status,
+        twinshare_api::RegionStatus::Down,
+        "{status:?}"
+    );
+    assert_eq!(status.regions[0].consecutive_failures, 2);
+
+    // Marked down: the hanging primary is not even asked, so no check timeout is spent on it.
+    let started = Instant::now();
+    let redirect = stack
+        .api("GET", &format!("/api/files/{}/download", files[0].0.id), None)
+        .await;
+    let waited = started.elapsed();
+    let (location, body) = download(&stack, &files[0].0.id).await;
+    stack.primary.set_fault("ok").await;
+    assert_eq!(redirect.status(), 302);
+    assert!(location.starts_with(&stack.replica.url), "{location}");
+    assert_eq!(body, files[0].1);
+    assert!(
+        waited < Duration::from_millis(400),
+        "waited {waited:?}: the marked-down region was tried"
+    );
+
+    probe.run().await.unwrap();
+    let (location, _) = download(&stack, &files[0].0.id).await;
+    assert!(
+        location.starts_with(&stack.primary.url),
+        "back to the primary after one good probe"
+    );
+}
