@@ -144,11 +144,13 @@ def main():
         data = os.urandom(100 * MIB)
         s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{PORTS['PRIMARY_S3']}",
                           aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
-        raw_url = s3.generate_presigned_url("put_object", Params={"Bucket": "twinshare-primary", "Key": "bench/raw"})
+        # The same kind of request as twinshare's: a signed content type, sent as the body's type.
+        raw_url = s3.generate_presigned_url("put_object", Params={"Bucket": "twinshare-primary", "Key": "bench/raw",
+                                                                   "ContentType": "application/octet-stream"})
         raw, ours, large = [], [], []
         for i in range(args.large):
             started = time.perf_counter()
-            put(raw_url, {}, data)
+            put(raw_url, {"content-type": "application/octet-stream"}, data)
             raw.append(time.perf_counter() - started)
             file = share(f"large {i}.bin", data)
             ours.append(file[2])
