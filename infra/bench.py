@@ -102,6 +102,11 @@ def redirect_seconds(file_id, times):
     return took, locations
 
 
+def region_of(location):
+    port = int(location.rsplit(":", 1)[-1])
+    return {PORTS["PRIMARY_S3"]: "primary", PORTS["REPLICA_S3"]: "replica"}.get(port, location)
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
@@ -187,7 +192,7 @@ def main():
             took, locations = redirect_seconds(target, times)
             rows.append((f"download redirect, {what}",
                          f"p50 {percentile(took, 50) * 1000:.0f} ms · p99 {percentile(took, 99) * 1000:.0f} ms "
-                         f"→ {', '.join(sorted(l.rsplit(':', 1)[-1] for l in locations))}", goals[what]))
+                         f"→ {', '.join(sorted(region_of(l) for l in locations))}", goals[what]))
         fault("ok")
 
         for binary in ("upload-api", "files-api", "replicate", "sweep", "probe"):
