@@ -53,6 +53,11 @@ pub fn copies(file: &FileView) -> &'static str {
     }
 }
 
+/// A copy failed or vanished: shown as a warning.
+pub fn copies_at_risk(file: &FileView) -> bool {
+    matches!(copies(file), "replica failed" | "replica missing")
+}
+
 /// Whether a file's copy state may still change by itself (worth refreshing).
 pub fn settling(file: &FileView) -> bool {
     file.status != FileStatus::Redundant

@@ -270,7 +270,7 @@ fn FileRow(file: FileView, now: f64) -> impl IntoView {
             <td data-label="Size">{format::size(file.size)}</td>
             <td data-label="Shared by">{format::uploader(&file)}</td>
             <td data-label="Age">{format::age(file.created_at_ms, now)}</td>
-            <td data-label="Copies"><span class="badge">{format::copies(&file)}</span></td>
+            <td data-label="Copies"><span class="badge" class:bad=format::copies_at_risk(&file)>{format::copies(&file)}</span></td>
             <td class="actions">
                 <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>
                 <CopyLink link />
@@ -308,7 +308,7 @@ fn FilePage() -> impl IntoView {
                         <dt>"Size"</dt><dd>{format::size(file.size)}</dd>
                         <dt>"Shared by"</dt><dd>{format::uploader(&file)}</dd>
                         <dt>"Shared"</dt><dd>{format::age(file.created_at_ms, js_sys::Date::now())}</dd>
-                        <dt>"Copies"</dt><dd><span class="badge">{format::copies(&file)}</span>" "{copies}</dd>
+                        <dt>"Copies"</dt><dd><span class="badge" class:bad=format::copies_at_risk(&file)>{format::copies(&file)}</span>" "{copies}</dd>
                         <dt>"Type"</dt><dd>{file.content_type.clone()}</dd>
                         <dt>"SHA-256"</dt><dd class="hash">{file.sha256.clone()}</dd>
                     </dl>
@@ -365,7 +365,11 @@ fn StatusPage() -> impl IntoView {
                         <tr class="region">
                             <td data-label="Copy">{format!("{:?}", r.role).to_lowercase()}</td>
                             <td data-label="Region">{r.region}</td>
-                            <td data-label="Status"><span class="badge">{format!("{:?}", r.status).to_lowercase()}</span></td>
+                            <td data-label="Status">
+                                <span class="badge" class:bad=r.status == RegionStatus::Down class:unknown=r.status == RegionStatus::Unknown>
+                                    {format!("{:?}", r.status).to_lowercase()}
+                                </span>
+                            </td>
                             <td data-label="Checked">{checked}</td>
                             <td data-label="Latency">{latency}</td>
                             <td data-label="Failures in a row">{r.consecutive_failures}</td>
