@@ -3,7 +3,10 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -34,14 +37,15 @@ impl Clock for FixedClock {
 /// An object's bytes and the SHA-256 stored with it, if any.
 type StoredObject = (Vec<u8>, Option<String>);
 
-/// A bucket in memory. `put` plays the browser's PUT to the signed URL.
-#[derive(Debug)]
+/// A bucket in memory. `put` plays the browser's PUT to the signed URL. Clones share the
+/// bucket, so a test's service and replication can hold the same one.
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     region: String,
     bucket: String,
-    objects: Mutex<HashMap<String, StoredObject>>,
-    fail_next: Mutex<Option<String>>,
-    down: std::sync::atomic::AtomicBool,
+    objects: Arc<Mutex<HashMap<String, StoredObject>>>,
+    fail_next: Arc<Mutex<Option<String>>>,
+    down: Arc<AtomicBool>,
 }
 
 impl MemoryStore {
@@ -49,9 +53,9 @@ impl MemoryStore {
         MemoryStore {
             region: region.into(),
             bucket: bucket.into(),
-            objects: Mutex::default(),
-            fail_next: Mutex::default(),
-            down: Default::default(),
+            objects: Arc::default(),
+            fail_next: Arc::default(),
+            down: Arc::default(),
         }
     }
 
@@ -89,11 +93,11 @@ impl MemoryStore {
 
     /// Takes the whole region down (or brings it back) until told otherwise.
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        self.down.store(down, Ordering::SeqCst);
     }
 
     fn check_failure(&self) -> Result<(), PortError> {
-        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.down.load(Ordering::SeqCst) {
             return Err(PortError::Unavailable(format!("{} is down", self.region)));
         }
         match self.fail_next.lock().unwrap().take() {
@@ -162,8 +166,8 @@ impl ObjectStore for MemoryStore {
 /// Copies between two in-memory buckets.
 #[derive(Debug)]
 pub struct MemoryCopier {
-    pub primary: Arc<MemoryStore>,
-    pub replica: Arc<MemoryStore>,
+    pub primary: MemoryStore,
+    pub replica: MemoryStore,
 }
 
 impl Copier for MemoryCopier {
@@ -183,12 +187,12 @@ impl Copier for MemoryCopier {
     }
 }
 
-/// A metadata table in memory.
-#[derive(Debug, Default)]
+/// A metadata table in memory. Clones share the table.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryMetadata {
-    records: Mutex<BTreeMap<FileId, FileRecord>>,
-    health: Mutex<Vec<RegionHealth>>,
-    summary: Mutex<Option<ReplicationSummary>>,
+    records: Arc<Mutex<BTreeMap<FileId, FileRecord>>>,
+    health: Arc<Mutex<Vec<RegionHealth>>>,
+    summary: Arc<Mutex<Option<ReplicationSummary>>>,
 }
 
 impl MemoryMetadata {
@@ -327,21 +331,20 @@ impl MetadataStore for MemoryMetadata {
 }
 
 /// The use cases on in-memory ports, for handler tests.
-pub type FakeService = crate::Service<Arc<MemoryStore>, Arc<MemoryMetadata>, FixedClock>;
+pub type FakeService = crate::Service<MemoryStore, MemoryMetadata, FixedClock>;
 
 pub fn service() -> FakeService {
     crate::Service::new(
-        Arc::new(MemoryStore::new("eu-west-1", "primary")),
-        Arc::new(MemoryStore::new("us-west-2", "replica")),
-        Arc::new(MemoryMetadata::default()),
+        MemoryStore::new("eu-west-1", "primary"),
+        MemoryStore::new("us-west-2", "replica"),
+        MemoryMetadata::default(),
         FixedClock(5),
         crate::ServiceSettings::default(),
     )
 }
 
 /// Replication on the same in-memory buckets and table as `service`, for tests of both.
-pub type FakeReplication =
-    crate::replication::Replication<Arc<MemoryStore>, Arc<MemoryMetadata>, MemoryCopier, FixedClock>;
+pub type FakeReplication = crate::replication::Replication<MemoryStore, MemoryMetadata, MemoryCopier, FixedClock>;
 
 pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
     crate::replication::Replication {

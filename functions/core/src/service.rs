@@ -274,18 +274,26 @@ mod tests {
     use twinshare_api::{FileStatus, Visibility};
 
     use super::*;
-    use crate::fakes::{FixedClock, MemoryMetadata, MemoryStore};
+    use crate::fakes::{self, FakeService, FixedClock};
 
     const SHA_OF_ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
 
-    fn service() -> Service<MemoryStore, MemoryMetadata, FixedClock> {
-        Service::new(
-            MemoryStore::new("eu-west-1", "primary"),
-            MemoryStore::new("us-west-2", "replica"),
-            MemoryMetadata::default(),
-            FixedClock(1_000),
-            ServiceSettings::default(),
-        )
+    fn service() -> FakeService {
+        Service {
+            clock: FixedClock(1_000),
+            ..fakes::service()
+        }
+    }
+
+    /// What the public table shows.
+    async fn public_files(svc: &FakeService) -> Vec<twinshare_api::FileView> {
+        svc.list_files(&ListQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .files
     }
 
     fn announce(name: &str, visibility: Visibility) -> CreateUploadRequest {
@@ -362,15 +370,7 @@ mod tests {
             Err(ApiError::SizeMismatch { declared: 3, actual: 4 })
         ));
         assert!(matches!(svc.download_url(&id).await, Err(ApiError::NotYetAvailable(_))));
-        assert!(svc
-            .list_files(&ListQuery {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .files
-            .is_empty());
+        assert!(public_files(&svc).await.is_empty());
 
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
         let done = svc.complete_upload(&id).await.unwrap();
@@ -406,7 +406,7 @@ mod tests {
     }
 
     /// A listed file whose two copies are verified.
-    async fn redundant(svc: &Service<MemoryStore, MemoryMetadata, FixedClock>) -> FileId {
+    async fn redundant(svc: &FakeService) -> FileId {
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         let id = FileId::parse(&created.file.id).unwrap();
         svc.primary.put(&id.object_key(), b"abc");
@@ -421,7 +421,7 @@ mod tests {
     }
 
     /// Which bucket a download of `id` is signed for.
-    async fn served_from(svc: &Service<MemoryStore, MemoryMetadata, FixedClock>, id: FileId) -> String {
+    async fn served_from(svc: &FakeService, id: FileId) -> String {
         let url = svc.download_url(&id.to_string()).await.unwrap();
         url.trim_start_matches("memory://")
             .split('/')
@@ -521,14 +521,6 @@ mod tests {
             svc.get_file(&created.file.id).await.unwrap().visibility,
             Visibility::Unlisted
         );
-        assert!(svc
-            .list_files(&ListQuery {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .files
-            .is_empty());
+        assert!(public_files(&svc).await.is_empty());
     }
 }
