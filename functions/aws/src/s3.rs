@@ -29,6 +29,22 @@ impl S3ObjectStore {
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
     }
+
+    /// `work`, or `Unavailable` if the region has not answered within `within`: a region that
+    /// hangs must cost a bounded wait, not the SDK's timeouts.
+    async fn bounded<T>(
+        &self,
+        within: Duration,
+        work: impl std::future::Future<Output = Result<T, PortError>>,
+    ) -> Result<T, PortError> {
+        match tokio::time::timeout(within, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(PortError::Unavailable(format!(
+                "{} did not answer within {within:?}",
+                self.region
+            ))),
+        }
+    }
 }
 
 fn presigning(ttl: Duration) -> Result<PresigningConfig, PortError> {
@@ -88,13 +104,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn check(&self, key: &ObjectKey, within: Duration) -> Result<Option<ObjectInfo>, PortError> {
-        match tokio::time::timeout(within, self.head(key)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(PortError::Unavailable(format!(
-                "{} did not answer within {within:?}",
-                self.region
-            ))),
-        }
+        self.bounded(within, self.head(key)).await
     }
 
     async fn canary(&self, within: Duration) -> Result<(), PortError> {
@@ -130,13 +140,7 @@ impl ObjectStore for S3ObjectStore {
             }
             Ok(())
         };
-        match tokio::time::timeout(within, round_trip).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(PortError::Unavailable(format!(
-                "{} did not answer within {within:?}",
-                self.region
-            ))),
-        }
+        self.bounded(within, round_trip).await
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {

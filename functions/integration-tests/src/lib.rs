@@ -385,6 +385,32 @@ impl Stack {
             .unwrap();
     }
 
+    /// Follows a download's redirect the way a browser does. The Content-Disposition is read
+    /// from the signed URL: S3 answers with it, moto ignores that parameter.
+    pub async fn download(&self, id: &str) -> Downloaded {
+        let response = self.api("GET", &format!("/api/files/{id}/download"), None).await;
+        assert_eq!(
+            response.status(),
+            302,
+            "{}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let url = reqwest::Url::parse(&location).unwrap();
+        let disposition = url
+            .query_pairs()
+            .find(|(k, _)| k == "response-content-disposition")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let answer = self.http.get(url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        Downloaded {
+            location,
+            disposition,
+            bytes: answer.bytes().await.unwrap().to_vec(),
+        }
+    }
+
     /// Plays Lambda's SQS integration until the queue shows nothing: receives, invokes
     /// `replicate` with the messages as an SQS event, deletes those it did not report as
     /// failed (the failed ones stay invisible for the visibility timeout). Returns
@@ -436,6 +462,14 @@ impl Stack {
     pub async fn record_count(&self) -> i32 {
         self.dynamodb.scan().table_name(TABLE).send().await.unwrap().count()
     }
+}
+
+/// What a download gave.
+pub struct Downloaded {
+    /// The presigned URL the API redirected to (which region's endpoint).
+    pub location: String,
+    pub disposition: String,
+    pub bytes: Vec<u8>,
 }
 
 /// SQS messages as Lambda hands them to a function.

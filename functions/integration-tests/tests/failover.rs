@@ -21,21 +21,6 @@ async fn redundant_files(stack: &Stack, count: usize) -> Vec<(FileView, Vec<u8>)
     files
 }
 
-/// Follows the download redirect; returns the region's URL it went to and the bytes.
-async fn download(stack: &Stack, id: &str) -> (String, Vec<u8>) {
-    let response = stack.api("GET", &format!("/api/files/{id}/download"), None).await;
-    assert_eq!(
-        response.status(),
-        302,
-        "{}",
-        String::from_utf8_lossy(response.body().as_ref())
-    );
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let answer = stack.http.get(&location).send().await.unwrap();
-    assert_eq!(answer.status(), 200);
-    (location, answer.bytes().await.unwrap().to_vec())
-}
-
 #[tokio::test]
 async fn every_redundant_file_downloads_from_whichever_region_is_up() {
     let stack = stack(ServiceSettings::default()).await;
@@ -43,7 +28,9 @@ async fn every_redundant_file_downloads_from_whichever_region_is_up() {
 
     stack.primary.set_fault("down").await;
     for (file, bytes) in &files {
-        let (location, body) = download(&stack, &file.id).await;
+        let integration_tests::Downloaded {
+            location, bytes: body, ..
+        } = stack.download(&file.id).await;
         assert!(location.starts_with(&stack.replica.url), "{location}");
         assert_eq!(&body, bytes);
     }
@@ -51,13 +38,15 @@ async fn every_redundant_file_downloads_from_whichever_region_is_up() {
     stack.primary.set_fault("ok").await;
     stack.replica.set_fault("down").await;
     for (file, bytes) in &files {
-        let (location, body) = download(&stack, &file.id).await;
+        let integration_tests::Downloaded {
+            location, bytes: body, ..
+        } = stack.download(&file.id).await;
         assert!(location.starts_with(&stack.primary.url), "{location}");
         assert_eq!(&body, bytes);
     }
 
     stack.replica.set_fault("ok").await;
-    let (location, _) = download(&stack, &files[0].0.id).await;
+    let location = stack.download(&files[0].0.id).await.location;
     assert!(
         location.starts_with(&stack.primary.url),
         "back to the primary once it recovered"
@@ -103,7 +92,9 @@ async fn a_hanging_region_costs_a_bounded_wait() {
     let files = redundant_files(&stack, 1).await;
     stack.primary.set_fault("hang").await;
     let started = Instant::now();
-    let (location, body) = download(&stack, &files[0].0.id).await;
+    let integration_tests::Downloaded {
+        location, bytes: body, ..
+    } = stack.download(&files[0].0.id).await;
     let waited = started.elapsed();
     stack.primary.set_fault("ok").await;
     assert!(location.starts_with(&stack.replica.url), "{location}");
@@ -160,7 +151,9 @@ async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_show
         .api("GET", &format!("/api/files/{}/download", files[0].0.id), None)
         .await;
     let waited = started.elapsed();
-    let (location, body) = download(&stack, &files[0].0.id).await;
+    let integration_tests::Downloaded {
+        location, bytes: body, ..
+    } = stack.download(&files[0].0.id).await;
     stack.primary.set_fault("ok").await;
     assert_eq!(redirect.status(), 302);
     assert!(location.starts_with(&stack.replica.url), "{location}");
@@ -171,7 +164,7 @@ async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_show
     );
 
     probe.run().await.unwrap();
-    let (location, _) = download(&stack, &files[0].0.id).await;
+    let location = stack.download(&files[0].0.id).await.location;
     assert!(
         location.starts_with(&stack.primary.url),
         "back to the primary after one good probe"

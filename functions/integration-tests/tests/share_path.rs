@@ -27,24 +27,6 @@ async fn list(stack: &Stack, query: &str) -> FileList {
     json(&response)
 }
 
-/// Follows the download redirect the way a browser does; returns the body and the
-/// Content-Disposition the signed URL tells S3 to answer with (moto ignores that parameter,
-/// S3 honours it, so it is read from the URL).
-async fn download(stack: &Stack, id: &str) -> (Vec<u8>, String) {
-    let response = stack.api("GET", &format!("/api/files/{id}/download"), None).await;
-    assert_eq!(response.status(), 302);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let url = reqwest::Url::parse(&location).unwrap();
-    let disposition = url
-        .query_pairs()
-        .find(|(k, _)| k == "response-content-disposition")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    let answer = stack.http.get(url).send().await.unwrap();
-    assert_eq!(answer.status(), 200);
-    (answer.bytes().await.unwrap().to_vec(), disposition)
-}
-
 fn error_of(response: &Response<Body>) -> ErrorBody {
     json(response)
 }
@@ -75,13 +57,13 @@ async fn share_list_search_and_download_round_trip() {
     assert_eq!(list(&stack, "?uploader=alice").await.files.len(), 1);
     assert!(list(&stack, "?q=nothing-like-this").await.files.is_empty());
 
-    let (bytes, disposition) = download(&stack, &shared.id).await;
+    let integration_tests::Downloaded { bytes, disposition, .. } = stack.download(&shared.id).await;
     assert_eq!(bytes, report);
     assert!(
         disposition.contains("filename*=UTF-8''Quarterly%20Report.txt"),
         "{disposition}"
     );
-    assert_eq!(download(&stack, &photo.id).await.0, b"jpeg bytes");
+    assert_eq!(stack.download(&photo.id).await.bytes, b"jpeg bytes");
 }
 
 #[tokio::test]
@@ -91,7 +73,7 @@ async fn names_with_spaces_quotes_and_non_ascii_survive() {
     let shared = stack.share(name, b"content", None, "listed").await;
     let fetched: FileView = json(&stack.api("GET", &format!("/api/files/{}", shared.id), None).await);
     assert_eq!(fetched.name, name);
-    let (_, disposition) = download(&stack, &shared.id).await;
+    let disposition = stack.download(&shared.id).await.disposition;
     assert!(
         disposition.contains("filename*=UTF-8''%C3%9Cber%20%22final%22%20%E5%A0%B1%E5%91%8A%20v2.txt"),
         "{disposition}"
@@ -111,7 +93,7 @@ async fn unlisted_files_are_not_listed_but_download_by_id() {
         .map(|f| f.name)
         .collect();
     assert_eq!(names, ["public plans.txt"]);
-    assert_eq!(download(&stack, &secret.id).await.0, b"shh");
+    assert_eq!(stack.download(&secret.id).await.bytes, b"shh");
 }
 
 #[tokio::test]
