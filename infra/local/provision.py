@@ -117,8 +117,7 @@ def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, r
 
 def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health"):
     template = load_template()
-    credentials = CREDENTIALS
-    dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **credentials)
+    dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **CREDENTIALS)
     existing = dynamodb.list_tables()["TableNames"]
     if table not in existing:
         dynamodb.create_table(TableName=table, **table_definition(template))
@@ -127,7 +126,7 @@ def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins,
         )
     if health_table not in existing:
         dynamodb.create_table(TableName=health_table, **table_definition(template, "HealthTable"))
-    s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **credentials)
+    s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **CREDENTIALS)
     create_bucket(s3, bucket, region)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules(template, "PrimaryBucket", origins)})
 

@@ -108,32 +108,31 @@ def make_handler(upstream_port, fault):
 
             headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+
+            def replace_header(name, value):
+                nonlocal headers
+                headers = [(k, v) for k, v in headers if k.lower() != name.lower()] + [(name, value)]
+
+            body = None  # None: stream moto's body through unchanged
             if self.command == "POST" and "uploadId" in query and answer.status == 200:
                 body = answer.read().replace(b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult")
-                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-                headers.append(("Content-Length", str(len(body))))
-                self.send_response_only(answer.status, answer.reason)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-                upstream.close()
-                return
+                replace_header("Content-Length", str(len(body)))
             if self.command == "GET" and answer.status in (200, 206):
                 for parameter, header in OVERRIDES.items():
                     if parameter in query:
-                        headers = [(k, v) for k, v in headers if k.lower() != header.lower()]
-                        headers.append((header, query[parameter][0]))
+                        replace_header(header, query[parameter][0])
+
             self.send_response_only(answer.status, answer.reason)
-            known_length = any(k.lower() == "content-length" for k, _ in headers)
             for name, value in headers:
                 self.send_header(name, value)
-            if not known_length and self.command != "HEAD":
+            if self.command != "HEAD" and not any(k.lower() == "content-length" for k, _ in headers):
                 # Unknown length: the end of the body is the end of the connection.
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
-            if self.command != "HEAD":
+            if body is not None:
+                self.wfile.write(body)
+            elif self.command != "HEAD":
                 while chunk := answer.read(CHUNK):
                     self.wfile.write(chunk)
             upstream.close()

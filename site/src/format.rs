@@ -36,14 +36,16 @@ pub fn age(created_at_ms: i64, now_ms: f64) -> String {
     }
 }
 
-/// The copy state in a person's words: uploading, 1 copy, copying, 2 copies, replica failed.
-pub fn copies(file: &FileView) -> &'static str {
-    let replica = file
-        .copies
+fn replica_state(file: &FileView) -> Option<CopyState> {
+    file.copies
         .iter()
         .find(|c| c.role == CopyRole::Replica)
-        .map(|c| c.state);
-    match (file.status, replica) {
+        .map(|c| c.state)
+}
+
+/// The copy state in a person's words: uploading, 1 copy, copying, 2 copies, replica failed.
+pub fn copies(file: &FileView) -> &'static str {
+    match (file.status, replica_state(file)) {
         (FileStatus::Uploading, _) => "uploading",
         (FileStatus::Redundant, _) => "2 copies",
         (FileStatus::Available, Some(CopyState::Copying)) => "copying",
@@ -55,7 +57,7 @@ pub fn copies(file: &FileView) -> &'static str {
 
 /// A copy failed or vanished: shown as a warning.
 pub fn copies_at_risk(file: &FileView) -> bool {
-    matches!(copies(file), "replica failed" | "replica missing")
+    file.status == FileStatus::Available && matches!(replica_state(file), Some(CopyState::Failed | CopyState::Missing))
 }
 
 /// Whether a file's copy state may still change by itself (worth refreshing).

@@ -12,7 +12,7 @@ use leptos_router::{
     hooks::use_params_map,
     path,
 };
-use twinshare_api::{CopyRole, FileView, RegionStatus, RegionView, StatusView, Visibility};
+use twinshare_api::{limits, CopyRole, FileView, RegionStatus, RegionView, StatusView, Visibility};
 use upload::Phase;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement};
@@ -115,7 +115,7 @@ fn UploadPage() -> impl IntoView {
         <form class="options" on:submit=|ev| ev.prevent_default()>
             <label>
                 "Your name (optional)"
-                <input type="text" name="uploader" maxlength="64" placeholder="anonymous"
+                <input type="text" name="uploader" maxlength=limits::MAX_UPLOADER_CHARS.to_string() placeholder="anonymous"
                     prop:value=uploader on:input=move |ev| uploader.set(event_target_value(&ev)) />
             </label>
             <label class="inline">
