@@ -4,8 +4,10 @@
 It streams every request to moto and back, and makes moto answer as S3 does where it differs:
 - on a GET, the `response-content-disposition` / `response-content-type` / … query parameters of
   a presigned URL become the response's headers (so the browser saves a download under its name);
-- CompleteMultipartUpload answers with S3's root element, `CompleteMultipartUploadResult`
-  (moto writes `…Response`, which the Rust SDK rightly refuses).
+- CompleteMultipartUpload and ListParts answer with S3's root elements (`…Result`; moto writes
+  `…Response`, which the Rust SDK rightly refuses);
+- a PUT (object or part) whose body does not match its `x-amz-checksum-sha256` is refused with
+  S3's `400 BadDigest` and never reaches moto, which does not check checksums.
 
 Being the region's front door, it is also where the local stack takes that region's storage
 down on its own while the metadata stays up:
@@ -17,6 +19,8 @@ down on its own while the metadata stays up:
     s3_gateway.py --listen 4567 --upstream 4667
 """
 import argparse
+import base64
+import hashlib
 import http.client
 import threading
 import urllib.parse
@@ -34,6 +38,8 @@ OVERRIDES = {
     "response-expires": "Expires",
 }
 
+# Answers (by method, on an `uploadId` URL) whose root element moto names `…Response`.
+ROOT_ELEMENTS = {"POST": b"CompleteMultipartUpload", "GET": b"ListParts"}
 
 FAULT_PATH = "/__twinshare/fault"
 FAULTS = ("ok", "down", "hang")
@@ -97,13 +103,8 @@ def make_handler(upstream_port, fault):
                 if name.lower() not in HOP_BY_HOP:
                     upstream.putheader(name, value)
             upstream.endheaders()
-            remaining = int(self.headers.get("Content-Length") or 0)
-            while remaining > 0:
-                chunk = self.rfile.read(min(CHUNK, remaining))
-                if not chunk:
-                    break
-                upstream.send(chunk)
-                remaining -= len(chunk)
+            if not self.send_body(upstream):
+                return
             answer = upstream.getresponse()
 
             headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
@@ -114,8 +115,9 @@ def make_handler(upstream_port, fault):
                 headers = [(k, v) for k, v in headers if k.lower() != name.lower()] + [(name, value)]
 
             body = None  # None: stream moto's body through unchanged
-            if self.command == "POST" and "uploadId" in query and answer.status == 200:
-                body = answer.read().replace(b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult")
+            root = ROOT_ELEMENTS.get(self.command) if "uploadId" in query and answer.status == 200 else None
+            if root:
+                body = answer.read().replace(root + b"Response", root + b"Result")
                 replace_header("Content-Length", str(len(body)))
             if self.command == "GET" and answer.status in (200, 206):
                 for parameter, header in OVERRIDES.items():
@@ -136,6 +138,40 @@ def make_handler(upstream_port, fault):
                 while chunk := answer.read(CHUNK):
                     self.wfile.write(chunk)
             upstream.close()
+
+        def send_body(self, upstream):
+            """Streams the request body to moto. With a SHA-256 to match, the last chunk is held
+            back until the digest is known: on a mismatch moto never gets a whole request, and
+            the client gets S3's answer. False when the request was answered here."""
+            expected = self.headers.get("x-amz-checksum-sha256") if self.command == "PUT" else None
+            digest = hashlib.sha256()
+            held = b""
+            remaining = int(self.headers.get("Content-Length") or 0)
+            while remaining > 0:
+                chunk = self.rfile.read(min(CHUNK, remaining))
+                if not chunk:
+                    break
+                if held:
+                    upstream.send(held)
+                digest.update(chunk)
+                held = chunk
+                remaining -= len(chunk)
+            if expected is not None and base64.b64encode(digest.digest()).decode() != expected.strip():
+                upstream.close()
+                body = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>BadDigest</Code>'
+                    b"<Message>The SHA256 you specified did not match the calculated checksum.</Message></Error>"
+                )
+                self.send_response_only(400, "Bad Request")
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+                self.end_headers()
+                self.wfile.write(body)
+                return False
+            if held:
+                upstream.send(held)
+            return True
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = forward
 

@@ -27,8 +27,11 @@ pub struct CreateUploadRequest {
     /// MIME type; empty means `application/octet-stream`.
     #[serde(default)]
     pub content_type: String,
-    /// SHA-256 of the whole file, standard base64 (44 characters).
-    pub sha256: String,
+    /// SHA-256 of the whole file, standard base64 (44 characters). Required for a file sent in
+    /// one request (at most [`limits::MULTIPART_THRESHOLD`] bytes); absent for larger files,
+    /// whose parts each carry their own SHA-256 instead.
+    #[serde(default)]
+    pub sha256: Option<String>,
     /// Who shares it; absent or empty means anonymous.
     #[serde(default)]
     pub uploader: Option<String>,
@@ -36,12 +39,71 @@ pub struct CreateUploadRequest {
     pub visibility: Visibility,
 }
 
-/// How the browser sends the bytes. Tagged so that a multipart variant can be added.
+/// How the browser sends the bytes, chosen by the server from the file's size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UploadPlan {
     /// One presigned PUT of the whole file.
     Single(PresignedRequest),
+    /// Parts of `part_size` bytes (the last one shorter), sent in parallel. Ask for their URLs
+    /// with `POST /api/uploads/{id}/parts`, then complete the upload.
+    Multipart(MultipartPlan),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultipartPlan {
+    pub part_size: u64,
+    pub part_count: u32,
+}
+
+impl MultipartPlan {
+    /// Byte range `[start, end)` of part `number` (1-based) of a file of `size` bytes.
+    pub fn range(&self, number: u32, size: u64) -> (u64, u64) {
+        let start = u64::from(number.saturating_sub(1)) * self.part_size;
+        (start.min(size), (start + self.part_size).min(size))
+    }
+}
+
+/// `POST /api/uploads/{id}/parts`: the parts to sign, each with the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartUrlsRequest {
+    pub parts: Vec<PartChecksum>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartChecksum {
+    /// 1-based part number.
+    pub number: u32,
+    /// SHA-256 of the part's bytes, standard base64.
+    pub sha256: String,
+}
+
+/// Answer to `POST /api/uploads/{id}/parts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartUrls {
+    pub parts: Vec<PartUrl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartUrl {
+    pub number: u32,
+    /// A PUT bound to the part's exact length and SHA-256.
+    pub request: PresignedRequest,
+}
+
+/// Answer to `GET /api/uploads/{id}/parts`: what storage holds already, to resume an upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredParts {
+    pub plan: MultipartPlan,
+    pub parts: Vec<StoredPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPart {
+    pub number: u32,
+    pub size: u64,
 }
 
 /// A request signed by the server that the browser sends as is.
@@ -108,7 +170,9 @@ pub struct FileView {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    pub sha256: String,
+    /// SHA-256 of the whole file (base64), for files sent in one request; files sent in parts
+    /// were checked part by part instead.
+    pub sha256: Option<String>,
     /// `None` for anonymous uploads.
     pub uploader: Option<String>,
     pub visibility: Visibility,
@@ -179,6 +243,18 @@ pub mod limits {
     /// Default and largest page of the file list.
     pub const DEFAULT_PAGE_SIZE: u32 = 25;
     pub const MAX_PAGE_SIZE: u32 = 100;
+
+    const MIB: u64 = 1024 * 1024;
+    /// Files larger than this are uploaded in parts.
+    pub const MULTIPART_THRESHOLD: u64 = 32 * MIB;
+    /// Smallest part (S3's minimum is 5 MiB); parts grow to keep within [`MAX_PARTS`].
+    pub const MIN_PART_SIZE: u64 = 8 * MIB;
+    /// S3's limit of parts in one upload.
+    pub const MAX_PARTS: u32 = 10_000;
+    /// Most part URLs signed by one request.
+    pub const MAX_PARTS_PER_REQUEST: usize = 100;
+    /// S3's limit of one part.
+    pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
 }
 
 #[cfg(test)]
@@ -196,6 +272,19 @@ mod tests {
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(json["kind"], "single");
         assert_eq!(json["method"], "PUT");
+    }
+
+    #[test]
+    fn multipart_ranges_cover_the_file_once() {
+        let plan = MultipartPlan {
+            part_size: 10,
+            part_count: 3,
+        };
+        assert_eq!(plan.range(1, 25), (0, 10));
+        assert_eq!(plan.range(3, 25), (20, 25));
+        let json = serde_json::to_value(UploadPlan::Multipart(plan)).unwrap();
+        assert_eq!(json["kind"], "multipart");
+        assert_eq!(json["part_count"], 3);
     }
 
     #[test]

@@ -11,12 +11,12 @@ use aws_sdk_dynamodb::{
     operation::update_item::UpdateItemError,
     types::{AttributeValue, ReturnValue},
 };
-use twinshare_api::{CopyRole, CopyState, RegionStatus, Visibility};
+use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
 use twinshare_core::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary},
     ports::{Guard, MetadataStore, PortError, Written},
-    record::{FileRecord, RecordState, StoredCopy},
+    record::{FileRecord, MultipartUpload, RecordState, StoredCopy},
     validate::ListQuery,
     FileId, ObjectKey,
 };
@@ -170,7 +170,6 @@ fn to_item(record: &FileRecord) -> Item {
         ("name_lower".to_owned(), s(record.name.to_lowercase())),
         ("size".to_owned(), n(record.size)),
         ("content_type".to_owned(), s(&record.content_type)),
-        ("sha256".to_owned(), s(&record.sha256)),
         (
             "visibility".to_owned(),
             s(if record.visibility == Visibility::Listed {
@@ -184,6 +183,14 @@ fn to_item(record: &FileRecord) -> Item {
         ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
         ("copies".to_owned(), AttributeValue::M(copies)),
     ]);
+    if let Some(sha256) = &record.sha256 {
+        item.insert("sha256".into(), s(sha256));
+    }
+    if let Some(multipart) = &record.multipart {
+        item.insert("multipart_upload_id".into(), s(&multipart.upload_id));
+        item.insert("part_size".into(), n(multipart.plan.part_size));
+        item.insert("part_count".into(), n(multipart.plan.part_count));
+    }
     if let Some(uploader) = &record.uploader {
         item.insert("uploader".into(), s(uploader));
         item.insert("uploader_lower".into(), s(uploader.to_lowercase()));
@@ -241,13 +248,24 @@ fn from_item(item: &Item) -> Result<FileRecord, PortError> {
             updated_at_ms: get_n(copy, "updated_at_ms")?,
         });
     }
+    let multipart = match item.get("multipart_upload_id").and_then(|v| v.as_s().ok()) {
+        Some(upload_id) => Some(MultipartUpload {
+            upload_id: upload_id.clone(),
+            plan: MultipartPlan {
+                part_size: get_n(item, "part_size")?,
+                part_count: get_n(item, "part_count")?,
+            },
+        }),
+        None => None,
+    };
     Ok(FileRecord {
         id,
         object_key,
         name: get_s(item, "name")?.to_owned(),
         size: get_n(item, "size")?,
         content_type: get_s(item, "content_type")?.to_owned(),
-        sha256: get_s(item, "sha256")?.to_owned(),
+        sha256: item.get("sha256").and_then(|v| v.as_s().ok()).cloned(),
+        multipart,
         uploader: item.get("uploader").and_then(|v| v.as_s().ok()).cloned(),
         visibility,
         state: RecordState::parse(get_s(item, "state")?).ok_or_else(|| bad("state"))?,
@@ -260,7 +278,7 @@ fn from_item(item: &Item) -> Result<FileRecord, PortError> {
 /// The record as a conditional update left it (the update asked for ALL_NEW).
 fn written(out: &aws_sdk_dynamodb::operation::update_item::UpdateItemOutput) -> Result<Written, PortError> {
     let item = out.attributes().ok_or_else(|| bad("attributes"))?;
-    Ok(Written::Done(from_item(item)?))
+    Ok(Written::Done(Box::new(from_item(item)?)))
 }
 
 fn is_condition_failure(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
@@ -292,6 +310,34 @@ impl MetadataStore for DynamoMetadata {
             .await
             .map_err(|e| port_error("GetItem", e))?;
         answer.item().map(from_item).transpose()
+    }
+
+    async fn delete_upload(&self, id: FileId) -> Result<Written, PortError> {
+        let answer = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id.to_string()))
+            .condition_expression("#state = :uploading")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => match out.attributes() {
+                Some(item) => Ok(Written::Done(Box::new(from_item(item)?))),
+                None => Ok(Written::ConditionFailed),
+            },
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Written::ConditionFailed)
+            }
+            Err(err) => Err(port_error("DeleteItem", err)),
+        }
     }
 
     async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
@@ -328,7 +374,7 @@ impl MetadataStore for DynamoMetadata {
             Ok(out) => written(&out),
             // Already available (a repeated completion), or gone: read it to tell which.
             Err(err) if is_condition_failure(&err) => match self.get(record.id).await? {
-                Some(current) if current.state == RecordState::Available => Ok(Written::Done(current)),
+                Some(current) if current.state == RecordState::Available => Ok(Written::Done(Box::new(current))),
                 _ => Ok(Written::ConditionFailed),
             },
             Err(err) => Err(port_error("UpdateItem", err)),
@@ -520,7 +566,8 @@ mod tests {
             name: "Über Report.PDF".into(),
             size: 42,
             content_type: "application/pdf".into(),
-            sha256: "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+            sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
+            parts: None,
             uploader: uploader.map(str::to_owned),
             visibility,
         };
@@ -532,14 +579,24 @@ mod tests {
             region: "us-west-2",
             bucket: "replica",
         };
-        FileRecord::new_upload(FileId::random(), upload, primary, replica, 1_700_000_000_000)
+        FileRecord::new_upload(FileId::random(), upload, None, primary, replica, 1_700_000_000_000)
     }
 
     #[test]
     fn items_round_trip() {
+        let mut multipart = record(Visibility::Listed, None);
+        multipart.sha256 = None;
+        multipart.multipart = Some(MultipartUpload {
+            upload_id: "upload-1".into(),
+            plan: MultipartPlan {
+                part_size: 8 << 20,
+                part_count: 12,
+            },
+        });
         for r in [
             record(Visibility::Listed, Some("Alice")),
             record(Visibility::Unlisted, None),
+            multipart,
         ] {
             assert_eq!(from_item(&to_item(&r)).unwrap(), r);
         }

@@ -1,10 +1,14 @@
-//! [`ObjectStore`] on S3: presigned PUT/GET and HEAD.
+//! [`ObjectStore`] on S3: presigned PUT/GET, multipart uploads and HEAD.
 
 use std::{collections::BTreeMap, time::Duration};
 
-use aws_sdk_s3::{presigning::PresigningConfig, types::ChecksumMode};
+use aws_sdk_s3::{
+    error::ProvideErrorMetadata,
+    presigning::PresigningConfig,
+    types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart},
+};
 use twinshare_core::{
-    ports::{GetSpec, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec},
+    ports::{GetSpec, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec, UploadedPart},
     ObjectKey,
 };
 
@@ -47,6 +51,14 @@ impl S3ObjectStore {
     }
 }
 
+fn is_no_such_upload(err: &impl ProvideErrorMetadata) -> bool {
+    err.code() == Some("NoSuchUpload")
+}
+
+fn to_i64(n: u64) -> Result<i64, PortError> {
+    i64::try_from(n).map_err(|_| PortError::Other(format!("{n} is out of range")))
+}
+
 fn presigning(ttl: Duration) -> Result<PresigningConfig, PortError> {
     PresigningConfig::expires_in(ttl).map_err(|e| PortError::Other(format!("presigning: {e}")))
 }
@@ -74,7 +86,7 @@ impl ObjectStore for S3ObjectStore {
     /// Signs `content-length`, `content-type` and `x-amz-checksum-sha256`: S3 refuses a body of
     /// another length or digest, so the URL can only ever store the announced file.
     async fn presign_put(&self, key: &ObjectKey, spec: &PutSpec, ttl: Duration) -> Result<Presigned, PortError> {
-        let size = i64::try_from(spec.size).map_err(|_| PortError::Other("size out of range".into()))?;
+        let size = to_i64(spec.size)?;
         let request = self
             .client
             .put_object()
@@ -87,6 +99,138 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|e| port_error("presign PutObject", e))?;
         Ok(presigned(request))
+    }
+
+    async fn start_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<String, PortError> {
+        let started = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(|e| port_error("CreateMultipartUpload", e))?;
+        started
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| PortError::Other("CreateMultipartUpload answered without an upload id".into()))
+    }
+
+    /// Signs the part's `content-length` and `x-amz-checksum-sha256`, as for a whole PUT.
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        spec: &PartSpec,
+        ttl: Duration,
+    ) -> Result<Presigned, PortError> {
+        let number = i32::try_from(spec.number).map_err(|_| PortError::Other("part number out of range".into()))?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .part_number(number)
+            .content_length(to_i64(spec.size)?)
+            .checksum_sha256(&spec.sha256)
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(|e| port_error("presign UploadPart", e))?;
+        Ok(presigned(request))
+    }
+
+    async fn list_parts(&self, key: &ObjectKey, upload_id: &str) -> Result<Option<Vec<UploadedPart>>, PortError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(err) if err.as_service_error().is_some_and(is_no_such_upload) => return Ok(None),
+                Err(err) => return Err(port_error("ListParts", err)),
+            };
+            for part in page.parts() {
+                let (Some(number), Some(etag)) = (part.part_number(), part.e_tag()) else {
+                    continue;
+                };
+                parts.push(UploadedPart {
+                    number: u32::try_from(number).unwrap_or(0),
+                    size: part.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    etag: etag.to_owned(),
+                    sha256: part.checksum_sha256().map(str::to_owned),
+                });
+            }
+            match page.next_part_number_marker() {
+                Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_owned()),
+                _ => return Ok(Some(parts)),
+            }
+        }
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), PortError> {
+        let parts = parts
+            .iter()
+            .map(|part| {
+                CompletedPart::builder()
+                    .part_number(i32::try_from(part.number).unwrap_or(i32::MAX))
+                    .e_tag(&part.etag)
+                    .set_checksum_sha256(part.sha256.clone())
+                    .build()
+            })
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|e| port_error("CompleteMultipartUpload", e))?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), PortError> {
+        let answer = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(upload_id)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            Err(err) if err.as_service_error().is_some_and(is_no_such_upload) => Ok(()),
+            Err(err) => Err(port_error("AbortMultipartUpload", err)),
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), PortError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| port_error("DeleteObject", e))?;
+        Ok(())
     }
 
     async fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> Result<Presigned, PortError> {
@@ -232,6 +376,33 @@ mod tests {
             "{:?}",
             put.headers
         );
+    }
+
+    #[tokio::test]
+    async fn presigned_part_binds_upload_part_length_and_checksum() {
+        let key = twinshare_core::FileId::parse("0123456789abcdef0123456789abcdef")
+            .unwrap()
+            .object_key();
+        let spec = PartSpec {
+            number: 7,
+            size: 8 * 1024 * 1024,
+            sha256: SHA.into(),
+        };
+        let put = store()
+            .presign_part(&key, "the-upload", &spec, Duration::from_secs(900))
+            .await
+            .unwrap();
+        assert_eq!(put.method, "PUT");
+        assert_eq!(query(&put.url, "partNumber").as_deref(), Some("7"));
+        assert_eq!(query(&put.url, "uploadId").as_deref(), Some("the-upload"));
+        assert_eq!(query(&put.url, "X-Amz-Expires").as_deref(), Some("900"));
+        let signed = query(&put.url, "X-Amz-SignedHeaders").unwrap();
+        let signed: Vec<&str> = signed.split("%3B").collect();
+        for header in ["content-length", "host", "x-amz-checksum-sha256"] {
+            assert!(signed.contains(&header), "{header} not signed: {signed:?}");
+        }
+        assert_eq!(put.headers.get("content-length").map(String::as_str), Some("8388608"));
+        assert_eq!(put.headers.get("x-amz-checksum-sha256").map(String::as_str), Some(SHA));
     }
 
     #[tokio::test]

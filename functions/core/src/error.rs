@@ -33,6 +33,18 @@ pub enum ApiError {
     #[error("the stored object's SHA-256 differs from the declared one; upload the file again")]
     ChecksumMismatch,
 
+    #[error("the upload of file {0} has completed already")]
+    AlreadyCompleted(String),
+
+    #[error("file {0} is sent in one request, not in parts")]
+    NotMultipart(String),
+
+    #[error("the upload is not finished: {0}")]
+    UploadIncomplete(String),
+
+    #[error("the upload of file {0} was cancelled or has expired; start the upload again")]
+    UploadGone(String),
+
     #[error("uploads are paused: {0}; try again in a few minutes")]
     UploadsPaused(String),
 

@@ -16,8 +16,8 @@ use crate::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary},
     ports::{
-        Clock, Copied, Copier, GetSpec, Guard, MetadataStore, ObjectInfo, ObjectStore, PortError, Presigned, PutSpec,
-        Written,
+        Clock, Copied, Copier, GetSpec, Guard, MetadataStore, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned,
+        PutSpec, UploadedPart, Written,
     },
     record::{FileRecord, RecordState},
     validate::ListQuery,
@@ -37,6 +37,9 @@ impl Clock for FixedClock {
 /// An object's bytes and the SHA-256 stored with it, if any.
 type StoredObject = (Vec<u8>, Option<String>);
 
+/// Multipart uploads in progress: upload id → (key, parts by number).
+type Uploads = HashMap<String, (String, BTreeMap<u32, Vec<u8>>)>;
+
 /// A bucket in memory. `put` plays the browser's PUT to the signed URL. Clones share the
 /// bucket, so a test's service and replication can hold the same one.
 #[derive(Debug, Clone)]
@@ -44,6 +47,7 @@ pub struct MemoryStore {
     region: String,
     bucket: String,
     objects: Arc<Mutex<HashMap<String, StoredObject>>>,
+    uploads: Arc<Mutex<Uploads>>,
     fail_next: Arc<Mutex<Option<String>>>,
     down: Arc<AtomicBool>,
 }
@@ -54,6 +58,7 @@ impl MemoryStore {
             region: region.into(),
             bucket: bucket.into(),
             objects: Arc::default(),
+            uploads: Arc::default(),
             fail_next: Arc::default(),
             down: Arc::default(),
         }
@@ -79,6 +84,18 @@ impl MemoryStore {
             .unwrap()
             .get(key.as_str())
             .map(|(bytes, _)| bytes.clone())
+    }
+
+    /// Plays the browser's PUT of one part to its signed URL.
+    pub fn put_part(&self, upload_id: &str, number: u32, bytes: &[u8]) {
+        let mut uploads = self.uploads.lock().unwrap();
+        let (_, parts) = uploads.get_mut(upload_id).expect("no such multipart upload");
+        parts.insert(number, bytes.to_vec());
+    }
+
+    /// Multipart uploads not completed or aborted.
+    pub fn open_uploads(&self) -> usize {
+        self.uploads.lock().unwrap().len()
     }
 
     /// Deletes an object behind the service's back.
@@ -153,6 +170,90 @@ impl ObjectStore for MemoryStore {
         })
     }
 
+    async fn start_multipart(&self, key: &ObjectKey, _content_type: &str) -> Result<String, PortError> {
+        self.check_failure()?;
+        let mut uploads = self.uploads.lock().unwrap();
+        let upload_id = format!("upload-{}", uploads.len() + 1);
+        uploads.insert(upload_id.clone(), (key.to_string(), BTreeMap::new()));
+        Ok(upload_id)
+    }
+
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        spec: &PartSpec,
+        ttl: Duration,
+    ) -> Result<Presigned, PortError> {
+        self.check_failure()?;
+        let headers = BTreeMap::from([
+            ("content-length".to_owned(), spec.size.to_string()),
+            ("x-amz-checksum-sha256".to_owned(), spec.sha256.clone()),
+        ]);
+        Ok(Presigned {
+            method: "PUT".into(),
+            url: format!(
+                "memory://{}/{key}?uploadId={upload_id}&partNumber={}&expires={}",
+                self.bucket,
+                spec.number,
+                ttl.as_secs()
+            ),
+            headers,
+        })
+    }
+
+    async fn list_parts(&self, _key: &ObjectKey, upload_id: &str) -> Result<Option<Vec<UploadedPart>>, PortError> {
+        self.check_failure()?;
+        let uploads = self.uploads.lock().unwrap();
+        Ok(uploads.get(upload_id).map(|(_, parts)| {
+            parts
+                .iter()
+                .map(|(number, bytes)| UploadedPart {
+                    number: *number,
+                    size: bytes.len() as u64,
+                    etag: format!("etag-{number}"),
+                    sha256: None,
+                })
+                .collect()
+        }))
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> Result<(), PortError> {
+        self.check_failure()?;
+        let (_, stored) = self
+            .uploads
+            .lock()
+            .unwrap()
+            .remove(upload_id)
+            .ok_or_else(|| PortError::Other("NoSuchUpload".into()))?;
+        let mut bytes = Vec::new();
+        for part in parts {
+            let part_bytes = stored
+                .get(&part.number)
+                .ok_or_else(|| PortError::Other(format!("InvalidPart {}", part.number)))?;
+            bytes.extend_from_slice(part_bytes);
+        }
+        self.put(key, &bytes);
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, _key: &ObjectKey, upload_id: &str) -> Result<(), PortError> {
+        self.check_failure()?;
+        self.uploads.lock().unwrap().remove(upload_id);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), PortError> {
+        self.check_failure()?;
+        self.remove(key);
+        Ok(())
+    }
+
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {
         self.check_failure()?;
         let objects = self.objects.lock().unwrap();
@@ -203,6 +304,10 @@ impl MemoryMetadata {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    pub fn records_snapshot(&self) -> Vec<FileRecord> {
+        self.records.lock().unwrap().values().cloned().collect()
+    }
 }
 
 impl MetadataStore for MemoryMetadata {
@@ -219,6 +324,16 @@ impl MetadataStore for MemoryMetadata {
         Ok(self.records.lock().unwrap().get(&id).cloned())
     }
 
+    async fn delete_upload(&self, id: FileId) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        match records.get(&id) {
+            Some(record) if record.state == RecordState::Uploading => Ok(records
+                .remove(&id)
+                .map_or(Written::ConditionFailed, |r| Written::Done(Box::new(r)))),
+            _ => Ok(Written::ConditionFailed),
+        }
+    }
+
     async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
         let mut records = self.records.lock().unwrap();
         let Some(record) = records.get_mut(&record.id) else {
@@ -232,7 +347,7 @@ impl MetadataStore for MemoryMetadata {
                 primary.updated_at_ms = now_ms;
             }
         }
-        Ok(Written::Done(record.clone()))
+        Ok(Written::Done(Box::new(record.clone())))
     }
 
     async fn set_copy_state(
@@ -259,7 +374,7 @@ impl MetadataStore for MemoryMetadata {
         }
         copy.state = state;
         copy.updated_at_ms = now_ms;
-        Ok(Written::Done(record.clone()))
+        Ok(Written::Done(Box::new(record.clone())))
     }
 
     async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {

@@ -40,6 +40,24 @@ pub struct PutSpec {
     pub sha256: String,
 }
 
+/// What the presigned PUT of one part binds it to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartSpec {
+    pub number: u32,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A part that storage holds for a multipart upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadedPart {
+    pub number: u32,
+    pub size: u64,
+    pub etag: String,
+    /// The part's SHA-256 as S3 recorded it (S3 requires it back on completion).
+    pub sha256: Option<String>,
+}
+
 /// How the presigned GET answers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetSpec {
@@ -71,6 +89,36 @@ pub trait ObjectStore: Send + Sync {
         spec: &GetSpec,
         ttl: Duration,
     ) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    /// Starts a multipart upload whose parts carry SHA-256 checksums; returns S3's upload id.
+    fn start_multipart(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+    fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        spec: &PartSpec,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Presigned, PortError>> + Send;
+    /// The parts stored so far, by number; `None` when the upload no longer exists (completed,
+    /// aborted or expired).
+    fn list_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+    ) -> impl Future<Output = Result<Option<Vec<UploadedPart>>, PortError>> + Send;
+    fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[UploadedPart],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Cancels the upload and frees its parts; an upload that no longer exists is not an error.
+    fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Deletes the object; one that does not exist is not an error.
+    fn delete(&self, key: &ObjectKey) -> impl Future<Output = Result<(), PortError>> + Send;
     /// `None` when the object does not exist.
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
     /// `head`, but an answer that takes longer than `within` counts as `Unavailable`: a region
@@ -111,7 +159,7 @@ pub enum Guard {
 /// Outcome of a conditional write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Written {
-    Done(FileRecord),
+    Done(Box<FileRecord>),
     /// The record was not in the state the write required (e.g. it does not exist).
     ConditionFailed,
 }
@@ -121,6 +169,8 @@ pub trait MetadataStore: Send + Sync {
     /// Writes a new record; fails if one with the same id exists.
     fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send;
     fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send;
+    /// Deletes the record of an upload that was cancelled, only while it is still `uploading`.
+    fn delete_upload(&self, id: FileId) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// Marks an `uploading` record available with a verified primary copy, in one conditional
     /// write; an already available record is returned as it is. Listed files join the public
     /// listing in the same write.

@@ -1,6 +1,6 @@
 //! The metadata record of a file, and the state of each of its copies.
 
-use twinshare_api::{CopyRole, CopyState, CopyView, FileStatus, FileView, Visibility};
+use twinshare_api::{CopyRole, CopyState, CopyView, FileStatus, FileView, MultipartPlan, Visibility};
 
 use crate::{validate::NewUpload, FileId, ObjectKey};
 
@@ -53,7 +53,10 @@ pub struct FileRecord {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    pub sha256: String,
+    /// SHA-256 of the whole file, for files sent in one PUT.
+    pub sha256: Option<String>,
+    /// For files sent in parts: the S3 multipart upload and how the file is cut.
+    pub multipart: Option<MultipartUpload>,
     pub uploader: Option<String>,
     pub visibility: Visibility,
     pub state: RecordState,
@@ -61,6 +64,13 @@ pub struct FileRecord {
     pub updated_at_ms: i64,
     /// The primary copy first; the replica is added by replication.
     pub copies: Vec<StoredCopy>,
+}
+
+/// A multipart upload in the primary bucket. The id is S3's; it never leaves the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MultipartUpload {
+    pub upload_id: String,
+    pub plan: MultipartPlan,
 }
 
 /// How long an announced upload may stay unfinished before its record expires (the bucket's
@@ -73,6 +83,7 @@ impl FileRecord {
     pub fn new_upload(
         id: FileId,
         upload: NewUpload,
+        multipart: Option<MultipartUpload>,
         primary: Placement<'_>,
         replica: Placement<'_>,
         now_ms: i64,
@@ -91,6 +102,7 @@ impl FileRecord {
             size: upload.size,
             content_type: upload.content_type,
             sha256: upload.sha256,
+            multipart,
             uploader: upload.uploader,
             visibility: upload.visibility,
             state: RecordState::Uploading,
@@ -162,7 +174,8 @@ mod tests {
             name: "a.txt".into(),
             size: 3,
             content_type: "text/plain".into(),
-            sha256: "x".into(),
+            sha256: Some("x".into()),
+            parts: None,
             uploader: None,
             visibility: Visibility::Listed,
         };
@@ -174,7 +187,7 @@ mod tests {
             region: "us-west-2",
             bucket: "replica",
         };
-        FileRecord::new_upload(FileId::random(), upload, primary, replica, 1_000)
+        FileRecord::new_upload(FileId::random(), upload, None, primary, replica, 1_000)
     }
 
     #[test]

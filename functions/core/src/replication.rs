@@ -144,8 +144,12 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 stored.size, copied.size, record.size
             )));
         }
-        match copied.sha256.as_ref().or(stored.sha256.as_ref()) {
-            Some(sha256) if *sha256 != record.sha256 => Ok(Some("the SHA-256 differs from the declared one".into())),
+        // Files sent in parts have no whole-file SHA-256 to compare: S3 checked each part
+        // against its own on the way in, and each copied part again on the way out.
+        match (&record.sha256, copied.sha256.as_ref().or(stored.sha256.as_ref())) {
+            (Some(declared), Some(sha256)) if sha256 != declared => {
+                Ok(Some("the SHA-256 differs from the declared one".into()))
+            }
             _ => Ok(None),
         }
     }
@@ -257,7 +261,7 @@ mod tests {
             name: "a.txt".into(),
             size: 3,
             content_type: String::new(),
-            sha256: SHA_OF_ABC.into(),
+            sha256: Some(SHA_OF_ABC.into()),
             uploader: None,
             visibility: Visibility::Listed,
         };

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use twinshare_api::{
-    CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PresignedRequest, StatusView,
-    UploadPlan,
+    CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, FileList, FileView, PartUrl, PartUrls,
+    PartUrlsRequest, PresignedRequest, StatusView, StoredPart, StoredParts, UploadPlan,
 };
 
 use crate::{
     disposition, health,
-    ports::{Clock, GetSpec, MetadataStore, ObjectStore, Presigned, PutSpec, Written},
-    record::{FileRecord, Placement, RecordState, StoredCopy},
+    ports::{Clock, GetSpec, MetadataStore, ObjectStore, PartSpec, Presigned, PutSpec, UploadedPart, Written},
+    record::{FileRecord, MultipartUpload, Placement, RecordState, StoredCopy},
     validate::{self, ListQuery},
     ApiError, FileId,
 };
@@ -33,8 +33,8 @@ pub struct ServiceSettings {
 impl Default for ServiceSettings {
     fn default() -> Self {
         ServiceSettings {
-            // S3's limit for one PUT; multipart uploads will raise it.
-            max_upload_bytes: 5 * 1024 * 1024 * 1024,
+            // Well above S3's 5 GiB limit of one PUT: larger files go in parts.
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(15 * 60),
             download_url_ttl: Duration::from_secs(5 * 60),
             copy_check_timeout: Duration::from_millis(400),
@@ -63,8 +63,9 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         }
     }
 
-    /// Validates the announcement, signs the upload, then records it as `uploading`. Signing
-    /// comes first so that a failure leaves no record behind.
+    /// Validates the announcement, signs the upload (or starts the multipart upload), then
+    /// records it as `uploading`. Storage comes first so that a failure leaves no record behind;
+    /// a multipart upload whose record could not be written is aborted.
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
         let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
         self.primary_accepts_uploads().await?;
@@ -77,47 +78,201 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             region: self.replica.region(),
             bucket: self.replica.bucket(),
         };
-        let record = FileRecord::new_upload(FileId::random(), upload, primary, replica, now);
-        let spec = PutSpec {
-            size: record.size,
-            content_type: record.content_type.clone(),
-            sha256: record.sha256.clone(),
-        };
+        let id = FileId::random();
+        let key = id.object_key();
         let ttl = self.settings.upload_url_ttl;
-        let presigned = self.primary.presign_put(&record.object_key, &spec, ttl).await?;
-        self.metadata.create(&record).await?;
-        tracing::info!(file_id = %record.id, size = record.size, "upload announced");
+        let (plan, multipart) = match (upload.parts, &upload.sha256) {
+            (Some(plan), _) => {
+                let upload_id = self.primary.start_multipart(&key, &upload.content_type).await?;
+                (UploadPlan::Multipart(plan), Some(MultipartUpload { upload_id, plan }))
+            }
+            (None, Some(sha256)) => {
+                let spec = PutSpec {
+                    size: upload.size,
+                    content_type: upload.content_type.clone(),
+                    sha256: sha256.clone(),
+                };
+                let presigned = self.primary.presign_put(&key, &spec, ttl).await?;
+                (UploadPlan::Single(self.for_browser(presigned, now, ttl)), None)
+            }
+            (None, None) => return Err(ApiError::Internal("a single-PUT upload without its SHA-256".into())),
+        };
+        let record = FileRecord::new_upload(id, upload, multipart, primary, replica, now);
+        if let Err(err) = self.metadata.create(&record).await {
+            if let Some(multipart) = &record.multipart {
+                let _ = self.primary.abort_multipart(&key, &multipart.upload_id).await;
+            }
+            return Err(err.into());
+        }
+        tracing::info!(file_id = %record.id, size = record.size, parts = record.multipart.as_ref().map(|m| m.plan.part_count), "upload announced");
         Ok(CreateUploadResponse {
             file: record.view(),
-            upload: UploadPlan::Single(self.for_browser(presigned, now, ttl)),
+            upload: plan,
         })
     }
 
-    /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
-    /// Calling it again on an available file answers the same.
-    pub async fn complete_upload(&self, id: &str) -> Result<FileView, ApiError> {
-        let id = FileId::parse(id)?;
-        let record = self
-            .metadata
-            .get(id)
+    /// The record of an upload still in progress, sent in parts.
+    async fn multipart_upload(&self, id: &str) -> Result<(FileRecord, MultipartUpload), ApiError> {
+        let record = self.find(id).await?;
+        if record.state == RecordState::Available {
+            return Err(ApiError::AlreadyCompleted(record.id.to_string()));
+        }
+        let multipart = record
+            .multipart
+            .clone()
+            .ok_or_else(|| ApiError::NotMultipart(record.id.to_string()))?;
+        Ok((record, multipart))
+    }
+
+    /// Signs a PUT for each part asked for, bound to its exact length and SHA-256.
+    pub async fn part_urls(&self, id: &str, request: PartUrlsRequest) -> Result<PartUrls, ApiError> {
+        let (record, multipart) = self.multipart_upload(id).await?;
+        let checksums = validate::part_checksums(&request.parts, &multipart.plan)?;
+        let now = self.clock.now_ms();
+        let ttl = self.settings.upload_url_ttl;
+        let mut parts = Vec::with_capacity(checksums.len());
+        for (number, sha256) in checksums {
+            let (start, end) = multipart.plan.range(number, record.size);
+            let spec = PartSpec {
+                number,
+                size: end - start,
+                sha256,
+            };
+            let presigned = self
+                .primary
+                .presign_part(&record.object_key, &multipart.upload_id, &spec, ttl)
+                .await?;
+            parts.push(PartUrl {
+                number,
+                request: self.for_browser(presigned, now, ttl),
+            });
+        }
+        Ok(PartUrls { parts })
+    }
+
+    /// The parts storage holds already, so that an interrupted upload sends only the rest.
+    pub async fn stored_parts(&self, id: &str) -> Result<StoredParts, ApiError> {
+        let (record, multipart) = self.multipart_upload(id).await?;
+        let parts = self
+            .primary
+            .list_parts(&record.object_key, &multipart.upload_id)
             .await?
-            .ok_or_else(|| ApiError::FileNotFound(id.to_string()))?;
+            .ok_or_else(|| ApiError::UploadGone(record.id.to_string()))?;
+        Ok(StoredParts {
+            plan: multipart.plan,
+            parts: parts
+                .iter()
+                .map(|p| StoredPart {
+                    number: p.number,
+                    size: p.size,
+                })
+                .collect(),
+        })
+    }
+
+    /// Cancels an upload that has not completed: its parts or object, and its record.
+    pub async fn abort_upload(&self, id: &str) -> Result<(), ApiError> {
+        let record = self.find(id).await?;
+        if record.state == RecordState::Available {
+            return Err(ApiError::AlreadyCompleted(record.id.to_string()));
+        }
+        match &record.multipart {
+            Some(multipart) => {
+                self.primary
+                    .abort_multipart(&record.object_key, &multipart.upload_id)
+                    .await?
+            }
+            None => self.primary.delete(&record.object_key).await?,
+        }
+        match self.metadata.delete_upload(record.id).await? {
+            Written::Done(_) => {
+                tracing::info!(file_id = %record.id, "upload cancelled");
+                Ok(())
+            }
+            // Completed between the read and the delete.
+            Written::ConditionFailed => Err(ApiError::AlreadyCompleted(record.id.to_string())),
+        }
+    }
+
+    /// Every part of the plan, stored with its exact length, in order; or what is wrong.
+    fn all_parts(
+        record: &FileRecord,
+        multipart: &MultipartUpload,
+        stored: Vec<UploadedPart>,
+    ) -> Result<Vec<UploadedPart>, ApiError> {
+        let plan = &multipart.plan;
+        let mut missing = Vec::new();
+        let mut parts = Vec::with_capacity(plan.part_count as usize);
+        for number in 1..=plan.part_count {
+            match stored.iter().find(|p| p.number == number) {
+                Some(part) => {
+                    let (start, end) = plan.range(number, record.size);
+                    if part.size != end - start {
+                        return Err(ApiError::UploadIncomplete(format!(
+                            "part {number} has {} bytes instead of {}; send it again",
+                            part.size,
+                            end - start
+                        )));
+                    }
+                    parts.push(part.clone());
+                }
+                None => missing.push(number),
+            }
+        }
+        if !missing.is_empty() {
+            let shown: Vec<String> = missing.iter().take(10).map(u32::to_string).collect();
+            let more = if missing.len() > 10 { ", …" } else { "" };
+            return Err(ApiError::UploadIncomplete(format!(
+                "{} of {} parts are missing (parts {}{more}); send them, then complete again",
+                missing.len(),
+                plan.part_count,
+                shown.join(", ")
+            )));
+        }
+        Ok(parts)
+    }
+
+    /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
+    /// A multipart upload is first assembled from its parts, each checked by S3 against the
+    /// SHA-256 its URL was signed with. Calling it again on an available file answers the same.
+    pub async fn complete_upload(&self, id: &str) -> Result<FileView, ApiError> {
+        let record = self.find(id).await?;
+        let id = record.id;
         if record.state == RecordState::Available {
             return Ok(record.view());
+        }
+        if let Some(multipart) = &record.multipart {
+            // No upload any more: an earlier completion assembled it (checked below) or it was
+            // cancelled (then no object exists).
+            if let Some(stored) = self
+                .primary
+                .list_parts(&record.object_key, &multipart.upload_id)
+                .await?
+            {
+                let parts = Self::all_parts(&record, multipart, stored)?;
+                self.primary
+                    .complete_multipart(&record.object_key, &multipart.upload_id, &parts)
+                    .await?;
+            }
         }
         let info = self
             .primary
             .head(&record.object_key)
             .await?
-            .ok_or_else(|| ApiError::UploadMissing(id.to_string()))?;
+            .ok_or_else(|| match record.multipart {
+                Some(_) => ApiError::UploadGone(id.to_string()),
+                None => ApiError::UploadMissing(id.to_string()),
+            })?;
         if info.size != record.size {
             return Err(ApiError::SizeMismatch {
                 declared: record.size,
                 actual: info.size,
             });
         }
-        if info.sha256.as_ref().is_some_and(|stored| *stored != record.sha256) {
-            return Err(ApiError::ChecksumMismatch);
+        if let (Some(declared), Some(stored)) = (&record.sha256, &info.sha256) {
+            if declared != stored {
+                return Err(ApiError::ChecksumMismatch);
+            }
         }
         match self.metadata.mark_available(&record, self.clock.now_ms()).await? {
             Written::Done(record) => {
@@ -301,7 +456,7 @@ mod tests {
             name: name.into(),
             size: 3,
             content_type: "text/plain".into(),
-            sha256: SHA_OF_ABC.into(),
+            sha256: Some(SHA_OF_ABC.into()),
             uploader: None,
             visibility,
         }
@@ -311,7 +466,9 @@ mod tests {
     async fn create_signs_the_exact_upload_and_records_it_as_uploading() {
         let svc = service();
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
-        let UploadPlan::Single(put) = &created.upload;
+        let UploadPlan::Single(put) = &created.upload else {
+            panic!("{:?}", created.upload)
+        };
         assert_eq!(put.method, "PUT");
         assert!(put.url.contains(&format!("files/{}", created.file.id)));
         assert_eq!(
@@ -522,5 +679,168 @@ mod tests {
             Visibility::Unlisted
         );
         assert!(public_files(&svc).await.is_empty());
+    }
+
+    const MIB: u64 = 1024 * 1024;
+    /// Four 8 MiB parts and a last one of 3 bytes.
+    const LARGE: u64 = 32 * MIB + 3;
+
+    fn announce_large(name: &str) -> CreateUploadRequest {
+        CreateUploadRequest {
+            size: LARGE,
+            sha256: None,
+            ..announce(name, Visibility::Listed)
+        }
+    }
+
+    fn part_request(numbers: impl IntoIterator<Item = u32>) -> PartUrlsRequest {
+        PartUrlsRequest {
+            parts: numbers
+                .into_iter()
+                .map(|number| twinshare_api::PartChecksum {
+                    number,
+                    sha256: SHA_OF_ABC.into(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The bytes of the large test file, and the id of its upload in the fake bucket.
+    fn large_bytes() -> Vec<u8> {
+        (0..LARGE).map(|i| (i % 251) as u8).collect()
+    }
+
+    fn multipart_id(svc: &FakeService, file_id: &str) -> String {
+        let record = svc.metadata.records_snapshot();
+        let record = record.iter().find(|r| r.id.to_string() == file_id).unwrap();
+        record.multipart.as_ref().unwrap().upload_id.clone()
+    }
+
+    async fn put_parts(svc: &FakeService, file_id: &str, numbers: impl IntoIterator<Item = u32>) {
+        let bytes = large_bytes();
+        let upload_id = multipart_id(svc, file_id);
+        let plan = twinshare_api::MultipartPlan {
+            part_size: 8 * MIB,
+            part_count: 5,
+        };
+        for number in numbers {
+            let (start, end) = plan.range(number, LARGE);
+            svc.primary
+                .put_part(&upload_id, number, &bytes[start as usize..end as usize]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_file_is_sent_in_parts_each_bound_to_its_length_and_sha256() {
+        let svc = service();
+        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let UploadPlan::Multipart(plan) = created.upload else {
+            panic!("{:?}", created.upload)
+        };
+        assert_eq!((plan.part_size, plan.part_count), (8 * MIB, 5));
+        assert_eq!(created.file.sha256, None);
+        let urls = svc.part_urls(&created.file.id, part_request([5, 1])).await.unwrap();
+        let numbers: Vec<u32> = urls.parts.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [5, 1]);
+        for part in &urls.parts {
+            assert!(part.request.url.contains(&format!("partNumber={}", part.number)));
+            assert_eq!(
+                part.request.headers.get("x-amz-checksum-sha256").map(String::as_str),
+                Some(SHA_OF_ABC)
+            );
+            assert_eq!(part.request.expires_at_ms, 1_000 + 15 * 60 * 1000);
+        }
+        let err = svc.part_urls(&created.file.id, part_request([6])).await.unwrap_err();
+        assert!(matches!(err, ApiError::Invalid { field: "parts", .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn completing_assembles_every_part_in_order_and_refuses_while_parts_are_missing() {
+        let svc = service();
+        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let id = created.file.id.clone();
+        put_parts(&svc, &id, [1, 3, 5]).await;
+        let stored: Vec<u32> = svc
+            .stored_parts(&id)
+            .await
+            .unwrap()
+            .parts
+            .iter()
+            .map(|p| p.number)
+            .collect();
+        assert_eq!(stored, [1, 3, 5]);
+        match svc.complete_upload(&id).await {
+            Err(ApiError::UploadIncomplete(message)) => assert!(message.contains("parts 2, 4"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        // Resume: only the missing parts are sent.
+        put_parts(&svc, &id, [2, 4]).await;
+        let done = svc.complete_upload(&id).await.unwrap();
+        assert_eq!(done.status, FileStatus::Available);
+        let key = FileId::parse(&id).unwrap().object_key();
+        assert!(
+            svc.primary.get(&key).unwrap() == large_bytes(),
+            "the parts were not joined in order"
+        );
+        assert_eq!(svc.primary.open_uploads(), 0);
+        // Completing again (say, after a lost answer) answers the same.
+        assert_eq!(svc.complete_upload(&id).await.unwrap().status, FileStatus::Available);
+        assert!(matches!(
+            svc.part_urls(&id, part_request([1])).await,
+            Err(ApiError::AlreadyCompleted(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_part_of_the_wrong_length_is_refused_at_completion() {
+        let svc = service();
+        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        put_parts(&svc, &created.file.id, 1..=4).await;
+        let upload_id = multipart_id(&svc, &created.file.id);
+        svc.primary.put_part(&upload_id, 5, b"too long");
+        match svc.complete_upload(&created.file.id).await {
+            Err(ApiError::UploadIncomplete(message)) => {
+                assert!(message.contains("part 5 has 8 bytes instead of 3"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn aborting_leaves_no_parts_and_no_record() {
+        let svc = service();
+        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        put_parts(&svc, &created.file.id, [1, 2]).await;
+        svc.abort_upload(&created.file.id).await.unwrap();
+        assert_eq!(svc.primary.open_uploads(), 0);
+        assert!(svc.metadata.is_empty());
+        assert!(matches!(
+            svc.complete_upload(&created.file.id).await,
+            Err(ApiError::FileNotFound(_))
+        ));
+        // A single-PUT upload: its object goes too.
+        let single = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let key = FileId::parse(&single.file.id).unwrap().object_key();
+        svc.primary.put(&key, b"abc");
+        assert!(matches!(
+            svc.stored_parts(&single.file.id).await,
+            Err(ApiError::NotMultipart(_))
+        ));
+        svc.abort_upload(&single.file.id).await.unwrap();
+        assert_eq!(svc.primary.get(&key), None);
+    }
+
+    #[tokio::test]
+    async fn a_completed_upload_cannot_be_cancelled() {
+        let svc = service();
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        svc.primary
+            .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
+        svc.complete_upload(&created.file.id).await.unwrap();
+        assert!(matches!(
+            svc.abort_upload(&created.file.id).await,
+            Err(ApiError::AlreadyCompleted(_))
+        ));
+        assert_eq!(svc.metadata.len(), 1);
     }
 }

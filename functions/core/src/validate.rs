@@ -2,7 +2,9 @@
 //! Nothing reaches storage or metadata before it has passed.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
-use twinshare_api::{limits, CreateUploadRequest, Visibility};
+use std::collections::BTreeSet;
+
+use twinshare_api::{limits, CreateUploadRequest, MultipartPlan, PartChecksum, Visibility};
 
 use crate::{cursor::ListCursor, ApiError};
 
@@ -12,21 +14,108 @@ pub struct NewUpload {
     pub name: String,
     pub size: u64,
     pub content_type: String,
-    /// Base64 SHA-256, canonical form.
-    pub sha256: String,
+    /// Base64 SHA-256 of the whole file, canonical form; for single-PUT uploads only.
+    pub sha256: Option<String>,
+    /// How the file is cut, when it is sent in parts.
+    pub parts: Option<MultipartPlan>,
     pub uploader: Option<String>,
     pub visibility: Visibility,
 }
 
 pub fn new_upload(req: CreateUploadRequest, max_size: u64) -> Result<NewUpload, ApiError> {
+    let name = file_name(&req.name)?;
+    let size = size(req.size, max_size)?;
+    let parts = multipart_plan(size);
+    let threshold_mib = limits::MULTIPART_THRESHOLD / (1024 * 1024);
+    let sha256 = match (&parts, req.sha256.as_deref()) {
+        (None, Some(given)) => Some(sha256(given)?),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "sha256",
+                format!("give the file's SHA-256 (standard base64): files up to {threshold_mib} MiB are sent in one request bound to it"),
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "sha256",
+                format!("files over {threshold_mib} MiB are sent in parts, each with its own SHA-256; leave sha256 out"),
+            ))
+        }
+        (Some(_), None) => None,
+    };
     Ok(NewUpload {
-        name: file_name(&req.name)?,
-        size: size(req.size, max_size)?,
+        name,
+        size,
         content_type: content_type(&req.content_type)?,
-        sha256: sha256(&req.sha256)?,
+        sha256,
+        parts,
         uploader: uploader(req.uploader.as_deref())?,
         visibility: req.visibility,
     })
+}
+
+/// How a file of `size` bytes is cut into parts; `None` when it is sent in one PUT. Parts are
+/// at least [`limits::MIN_PART_SIZE`], and grow (in whole MiB) to keep within S3's part count.
+pub fn multipart_plan(size: u64) -> Option<MultipartPlan> {
+    const MIB: u64 = 1024 * 1024;
+    if size <= limits::MULTIPART_THRESHOLD {
+        return None;
+    }
+    let max_parts = u64::from(limits::MAX_PARTS);
+    let part_size = size.div_ceil(max_parts).div_ceil(MIB) * MIB;
+    let part_size = part_size.max(limits::MIN_PART_SIZE);
+    let part_count = u32::try_from(size.div_ceil(part_size)).ok()?;
+    Some(MultipartPlan { part_size, part_count })
+}
+
+/// The parts to sign, checked against the upload's plan: each number once, in range, with a
+/// well-formed SHA-256. Returns (part number, canonical SHA-256) pairs.
+pub fn part_checksums(parts: &[PartChecksum], plan: &MultipartPlan) -> Result<Vec<(u32, String)>, ApiError> {
+    let field = "parts";
+    if parts.is_empty() {
+        return Err(ApiError::invalid(field, "ask for at least one part"));
+    }
+    if parts.len() > limits::MAX_PARTS_PER_REQUEST {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "ask for at most {} parts at a time; you asked for {}",
+                limits::MAX_PARTS_PER_REQUEST,
+                parts.len()
+            ),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    parts
+        .iter()
+        .map(|part| {
+            if !(1..=plan.part_count).contains(&part.number) {
+                return Err(ApiError::invalid(
+                    field,
+                    format!(
+                        "part {} does not exist: this upload has parts 1 to {}",
+                        part.number, plan.part_count
+                    ),
+                ));
+            }
+            if !seen.insert(part.number) {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("part {} is asked for twice", part.number),
+                ));
+            }
+            let checksum = sha256(&part.sha256).map_err(|_| {
+                ApiError::invalid(
+                    field,
+                    format!(
+                        "part {}: give the part's SHA-256 as standard base64 (44 characters ending in '=')",
+                        part.number
+                    ),
+                )
+            })?;
+            Ok((part.number, checksum))
+        })
+        .collect()
 }
 
 pub fn file_name(name: &str) -> Result<String, ApiError> {
@@ -215,7 +304,7 @@ mod tests {
             name: "report.pdf".into(),
             size: 10,
             content_type: "application/pdf".into(),
-            sha256: SHA.into(),
+            sha256: Some(SHA.into()),
             uploader: Some(" alice ".into()),
             visibility: Visibility::Listed,
         }
@@ -233,6 +322,83 @@ mod tests {
         let upload = new_upload(request(), 100).unwrap();
         assert_eq!(upload.uploader.as_deref(), Some("alice"));
         assert_eq!(upload.content_type, "application/pdf");
+    }
+
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+
+    #[test]
+    fn small_files_go_in_one_put_bound_to_their_sha256() {
+        let upload = new_upload(request(), 100).unwrap();
+        assert_eq!((upload.sha256.as_deref(), upload.parts), (Some(SHA), None));
+        let missing = CreateUploadRequest {
+            sha256: None,
+            ..request()
+        };
+        assert_eq!(field_of(new_upload(missing, 100).unwrap_err()), "sha256");
+    }
+
+    #[test]
+    fn large_files_go_in_parts_without_a_whole_file_sha256() {
+        let large = CreateUploadRequest {
+            size: 6 * GIB,
+            sha256: None,
+            ..request()
+        };
+        let upload = new_upload(large.clone(), 50 * GIB).unwrap();
+        let plan = upload.parts.unwrap();
+        assert_eq!((plan.part_size, plan.part_count), (8 * MIB, 768));
+        assert_eq!(upload.sha256, None);
+        let with_sha = CreateUploadRequest {
+            sha256: Some(SHA.into()),
+            ..large
+        };
+        assert_eq!(field_of(new_upload(with_sha, 50 * GIB).unwrap_err()), "sha256");
+    }
+
+    #[test]
+    fn parts_grow_to_stay_within_ten_thousand() {
+        assert_eq!(multipart_plan(limits::MULTIPART_THRESHOLD), None);
+        let just_over = multipart_plan(limits::MULTIPART_THRESHOLD + 1).unwrap();
+        assert_eq!((just_over.part_size, just_over.part_count), (8 * MIB, 5));
+        for size in [100 * GIB, 1024 * GIB, 5 * 1024 * GIB] {
+            let plan = multipart_plan(size).unwrap();
+            assert!(plan.part_count <= limits::MAX_PARTS, "{size}: {plan:?}");
+            assert!(plan.part_size <= limits::MAX_PART_SIZE, "{size}: {plan:?}");
+            assert_eq!(plan.part_size % MIB, 0);
+            assert!(u64::from(plan.part_count) * plan.part_size >= size);
+            assert!(
+                u64::from(plan.part_count - 1) * plan.part_size < size,
+                "{size}: a part is empty"
+            );
+        }
+    }
+
+    #[test]
+    fn part_checksums_are_checked_against_the_plan() {
+        let plan = MultipartPlan {
+            part_size: 8 * MIB,
+            part_count: 3,
+        };
+        let part = |number: u32, sha256: &str| PartChecksum {
+            number,
+            sha256: sha256.into(),
+        };
+        assert_eq!(
+            part_checksums(&[part(3, SHA), part(1, SHA)], &plan).unwrap(),
+            vec![(3, SHA.to_owned()), (1, SHA.to_owned())]
+        );
+        let too_many: Vec<_> = (1..=101).map(|n| part(n, SHA)).collect();
+        for bad in [
+            vec![],
+            vec![part(0, SHA)],
+            vec![part(4, SHA)],
+            vec![part(1, SHA), part(1, SHA)],
+            vec![part(2, "abc")],
+            too_many,
+        ] {
+            assert_eq!(field_of(part_checksums(&bad, &plan).unwrap_err()), "parts", "{bad:?}");
+        }
     }
 
     #[test]

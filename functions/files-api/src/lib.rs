@@ -61,7 +61,7 @@ mod tests {
             name: name.into(),
             size: 3,
             content_type: String::new(),
-            sha256: "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+            sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
             uploader: None,
             visibility,
         };

@@ -14,7 +14,7 @@ use std::{
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_http::{Body, Response};
-use twinshare_api::{CopyRole, CreateUploadResponse, FileView, UploadPlan};
+use twinshare_api::{limits, CopyRole, CreateUploadResponse, FileView, PartUrls, PresignedRequest, UploadPlan};
 use twinshare_aws::{AwsEndpoints, CopyMode};
 use twinshare_core::ServiceSettings;
 use twinshare_lambda::{
@@ -302,7 +302,13 @@ impl Stack {
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {
         let request = twinshare_lambda::testing::request(method, path_and_query, body);
         match route(request.method(), request.uri().path()) {
-            Ok(Route::CreateUpload | Route::CompleteUpload(_)) => upload_api::handle(&self.service, request).await,
+            Ok(
+                Route::CreateUpload
+                | Route::CompleteUpload(_)
+                | Route::PartUrls(_)
+                | Route::StoredParts(_)
+                | Route::AbortUpload(_),
+            ) => upload_api::handle(&self.service, request).await,
             _ => files_api::handle(&self.service, request).await,
         }
     }
@@ -315,9 +321,11 @@ impl Stack {
         uploader: Option<&str>,
         visibility: &str,
     ) -> CreateUploadResponse {
+        // Files sent in parts carry a SHA-256 per part instead of one for the whole.
+        let sha256 = (bytes.len() as u64 <= limits::MULTIPART_THRESHOLD).then(|| sha256_base64(bytes));
         let body = serde_json::json!({
             "name": name, "size": bytes.len(), "content_type": "text/plain",
-            "sha256": sha256_base64(bytes), "uploader": uploader, "visibility": visibility,
+            "sha256": sha256, "uploader": uploader, "visibility": visibility,
         });
         let response = self.api("POST", "/api/uploads", Some(&body.to_string())).await;
         assert_eq!(
@@ -329,15 +337,75 @@ impl Stack {
         json(&response)
     }
 
-    /// Sends the bytes to the presigned URL with exactly the headers the API said to send.
-    pub async fn put(&self, created: &CreateUploadResponse, bytes: &[u8]) {
-        let UploadPlan::Single(put) = &created.upload;
-        let mut request = self.http.put(&put.url).body(bytes.to_vec());
-        for (name, value) in &put.headers {
-            request = request.header(name, value);
+    /// Sends a presigned request with exactly the headers the API said to send; S3's status.
+    pub async fn send(&self, request: &PresignedRequest, bytes: &[u8]) -> reqwest::StatusCode {
+        let mut send = self
+            .http
+            .request(request.method.parse().unwrap(), &request.url)
+            .body(bytes.to_vec());
+        for (name, value) in &request.headers {
+            send = send.header(name, value);
         }
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "PUT answered {}", response.status());
+        send.send().await.unwrap().status()
+    }
+
+    /// Sends the bytes as the plan says: one PUT, or every part.
+    pub async fn put(&self, created: &CreateUploadResponse, bytes: &[u8]) {
+        match &created.upload {
+            UploadPlan::Single(put) => {
+                let status = self.send(put, bytes).await;
+                assert!(status.is_success(), "PUT answered {status}");
+            }
+            UploadPlan::Multipart(plan) => self.put_parts(created, bytes, 1..=plan.part_count).await,
+        }
+    }
+
+    /// Signs the given parts of a multipart upload (each with its SHA-256) and sends them.
+    pub async fn put_parts(
+        &self,
+        created: &CreateUploadResponse,
+        bytes: &[u8],
+        numbers: impl IntoIterator<Item = u32>,
+    ) {
+        let urls = self.part_urls(created, bytes, numbers).await;
+        let UploadPlan::Multipart(plan) = &created.upload else {
+            panic!("not a multipart upload")
+        };
+        for part in urls.parts {
+            let (start, end) = plan.range(part.number, bytes.len() as u64);
+            let status = self.send(&part.request, &bytes[start as usize..end as usize]).await;
+            assert!(status.is_success(), "part {} answered {status}", part.number);
+        }
+    }
+
+    /// The API's signed URLs for the given parts, bound to the SHA-256 of `bytes`' parts.
+    pub async fn part_urls(
+        &self,
+        created: &CreateUploadResponse,
+        bytes: &[u8],
+        numbers: impl IntoIterator<Item = u32>,
+    ) -> PartUrls {
+        let UploadPlan::Multipart(plan) = &created.upload else {
+            panic!("not a multipart upload")
+        };
+        let parts: Vec<serde_json::Value> = numbers
+            .into_iter()
+            .map(|number| {
+                let (start, end) = plan.range(number, bytes.len() as u64);
+                serde_json::json!({"number": number, "sha256": sha256_base64(&bytes[start as usize..end as usize])})
+            })
+            .collect();
+        let body = serde_json::json!({ "parts": parts }).to_string();
+        let response = self
+            .api("POST", &format!("/api/uploads/{}/parts", created.file.id), Some(&body))
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "{}",
+            String::from_utf8_lossy(response.body().as_ref())
+        );
+        json(&response)
     }
 
     /// Announce, PUT and complete: a file shared as the site does it.

@@ -1,16 +1,12 @@
 //! A 100 MiB object replicated with the copy's memory far below the object's size.
 //!
 //! Its own test binary, so that the process's peak resident memory (VmHWM) measures this copy
-//! and nothing else: the object is written to disk and uploaded from there in a stream, so
+//! and nothing else: the object is uploaded one part at a time, each made as it is sent, so
 //! nothing but the replication could hold it in memory.
 
-use std::io::Write;
-
-use aws_sdk_s3::primitives::ByteStream;
-use base64::Engine;
-use integration_tests::{stack, BUCKET};
+use integration_tests::stack;
 use sha2::{Digest, Sha256};
-use twinshare_api::{CopyRole, FileStatus};
+use twinshare_api::{CopyRole, FileStatus, UploadPlan};
 use twinshare_core::ServiceSettings;
 
 const SIZE: usize = 100 * 1024 * 1024;
@@ -25,40 +21,39 @@ fn peak_resident_mib() -> f64 {
     kib / 1024.0
 }
 
+/// Byte `offset` of the test object: varied, and computable without holding the object.
+fn byte_at(offset: usize) -> u8 {
+    let (block, within) = (offset / (1024 * 1024), offset % (1024 * 1024));
+    (block * 31 + within * 7) as u8
+}
+
 #[tokio::test]
 async fn a_100_mib_object_replicates_in_bounded_memory() {
     let stack = stack(ServiceSettings::default()).await;
 
-    // 100 MiB of varied bytes, written and hashed 1 MiB at a time.
-    let dir = std::env::temp_dir().join(format!("twinshare-large-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("large.bin");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1024 * 1024];
-    for i in 0..SIZE / block.len() {
-        for (j, byte) in block.iter_mut().enumerate() {
-            *byte = (i * 31 + j * 7) as u8;
-        }
-        hasher.update(&block);
-        file.write_all(&block).unwrap();
-    }
-    drop(file);
-    let sha256 = base64::engine::general_purpose::STANDARD.encode(hasher.finalize());
-
-    let body = serde_json::json!({ "name": "large.bin", "size": SIZE, "sha256": sha256 }).to_string();
+    // Uploaded in parts as the site does, each part made when it is sent: the test process never
+    // holds more than one part.
+    let body = serde_json::json!({ "name": "large.bin", "size": SIZE }).to_string();
     let created: twinshare_api::CreateUploadResponse =
         integration_tests::json(&stack.api("POST", "/api/uploads", Some(&body)).await);
-    stack
-        .primary_s3
-        .put_object()
-        .bucket(BUCKET)
-        .key(format!("files/{}", created.file.id))
-        .body(ByteStream::from_path(&path).await.unwrap())
-        .send()
-        .await
-        .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let UploadPlan::Multipart(plan) = created.upload else {
+        panic!("100 MiB goes in parts: {:?}", created.upload)
+    };
+    let mut whole = Sha256::new();
+    for number in 1..=plan.part_count {
+        let (start, end) = plan.range(number, SIZE as u64);
+        let part: Vec<u8> = (start as usize..end as usize).map(byte_at).collect();
+        whole.update(&part);
+        let sha256 = integration_tests::sha256_base64(&part);
+        let ask = serde_json::json!({ "parts": [{ "number": number, "sha256": sha256 }] }).to_string();
+        let urls: twinshare_api::PartUrls = integration_tests::json(
+            &stack
+                .api("POST", &format!("/api/uploads/{}/parts", created.file.id), Some(&ask))
+                .await,
+        );
+        assert!(stack.send(&urls.parts[0].request, &part).await.is_success());
+    }
+    let expected = whole.finalize();
     assert_eq!(
         stack
             .api("POST", &format!("/api/uploads/{}/complete", created.file.id), None)
@@ -72,23 +67,36 @@ async fn a_100_mib_object_replicates_in_bounded_memory() {
     let after = peak_resident_mib();
     assert_eq!(failed, 0);
     let file = stack.file(&created.file.id).await;
-    assert_eq!(file.status, FileStatus::Redundant, "verified by size and SHA-256");
-    let replica = stack
+    assert_eq!(file.status, FileStatus::Redundant, "verified by size");
+
+    // The replica's bytes, hashed as they stream in.
+    let mut replica = stack
         .replica_s3
-        .head_object()
+        .get_object()
         .bucket(integration_tests::REPLICA_BUCKET)
         .key(format!("files/{}", created.file.id))
         .send()
         .await
         .unwrap();
-    assert_eq!(replica.content_length(), Some(SIZE as i64));
+    let (mut copied, mut size) = (Sha256::new(), 0);
+    while let Some(chunk) = replica.body.try_next().await.unwrap() {
+        size += chunk.len();
+        copied.update(&chunk);
+    }
+    assert_eq!(size, SIZE);
+    assert!(
+        copied.finalize() == expected,
+        "the replica's bytes differ from the upload's"
+    );
     assert!(file.copies.iter().any(|c| c.role == CopyRole::Replica));
 
     println!(
         "replicating 100 MiB: peak resident memory of the process {after:.1} MiB (before the copy {before:.1} MiB)"
     );
+    // The upload's own buffers set the baseline (about 46 MiB); a copy holding the object
+    // would take the peak past 100 MiB.
     assert!(
-        after < 50.0,
+        after < 70.0,
         "peak {after:.1} MiB: the copy must not hold the 100 MiB object in memory"
     );
 }

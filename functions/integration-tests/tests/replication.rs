@@ -178,16 +178,14 @@ async fn events_for_objects_without_a_record_are_acknowledged() {
     assert_eq!(stack.object(CopyRole::Replica, stray).await, None);
 }
 
-/// On AWS both buckets are on one S3 service and the copy is server-side (CopyObject).
+/// On AWS both buckets are on one S3 service and the copy is server-side: CopyObject, or
+/// UploadPartCopy ranges for objects over 5 GiB (here, with the limit lowered to 5 MiB).
 #[tokio::test]
 async fn server_side_copy_between_buckets_of_one_s3_service() {
     use twinshare_aws::{CopyMode, S3Copier, S3ObjectStore};
     use twinshare_core::{ports::Copier, FileId};
 
     let stack = stack(ServiceSettings::default()).await;
-    let file = stack
-        .share("server side.txt", b"copied by S3 itself", None, "listed")
-        .await;
     let same_service = "twinshare-same-service-replica";
     let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
         .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
@@ -206,30 +204,47 @@ async fn server_side_copy_between_buckets_of_one_s3_service() {
         store(same_service),
         CopyMode::ServerSide,
     );
+    const MIB: u64 = 1024 * 1024;
+    let in_parts = copier.clone().with_part_copy(5 * MIB, 5 * MIB);
+    // 12 MiB and a bit: three ranges, the last one short.
+    let large: Vec<u8> = (0..12 * MIB + 17).map(|i| (i * 7 % 253) as u8).collect();
 
-    let key = FileId::parse(&file.id).unwrap().object_key();
-    let copied = copier
-        .copy(CopyRole::Primary, &key)
-        .await
-        .unwrap()
-        .expect("the source exists");
-    assert_eq!(copied.size, 19);
-    if let Some(sha256) = copied.sha256 {
-        assert_eq!(sha256, file.sha256, "S3's SHA-256 of the copy");
+    for (copier, bytes) in [(&copier, b"copied by S3 itself".to_vec()), (&in_parts, large)] {
+        let file = stack.share("server side.bin", &bytes, None, "listed").await;
+        let key = FileId::parse(&file.id).unwrap().object_key();
+        let copied = copier
+            .copy(CopyRole::Primary, &key)
+            .await
+            .unwrap()
+            .expect("the source exists");
+        assert_eq!(copied.size, bytes.len() as u64);
+        if let (Some(copied), Some(declared)) = (&copied.sha256, &file.sha256) {
+            assert_eq!(copied, declared, "S3's SHA-256 of the copy");
+        }
+        let object = stack
+            .primary_s3
+            .get_object()
+            .bucket(same_service)
+            .key(key.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            object.body.collect().await.unwrap().into_bytes().as_ref() == bytes.as_slice(),
+            "the copy of {} bytes differs",
+            bytes.len()
+        );
     }
-    let object = stack
+    let open = stack
         .primary_s3
-        .get_object()
+        .list_multipart_uploads()
         .bucket(same_service)
-        .key(key.as_str())
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        object.body.collect().await.unwrap().into_bytes().as_ref(),
-        b"copied by S3 itself"
-    );
+    assert_eq!(open.uploads().len(), 0, "a part copy was left open");
 
     let absent = FileId::random().object_key();
     assert_eq!(copier.copy(CopyRole::Primary, &absent).await.unwrap(), None);
+    assert_eq!(in_parts.copy(CopyRole::Primary, &absent).await.unwrap(), None);
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use integration_tests::{json, sha256_base64, stack, Stack};
 use lambda_http::{Body, Response};
 use serde_json::json as j;
-use twinshare_api::{ErrorBody, FileList, FileStatus, FileView};
+use twinshare_api::{ErrorBody, FileList, FileStatus, FileView, UploadPlan};
 use twinshare_core::ServiceSettings;
 
 fn settings() -> ServiceSettings {
@@ -106,8 +106,22 @@ async fn completing_without_the_bytes_or_with_the_wrong_size_is_refused() {
     assert_eq!(response.status(), 409);
     assert_eq!(error_of(&response).error, "upload_missing");
 
-    // moto does not enforce the signed length (S3 does): a short body reaches the bucket here.
-    stack.put(&created, b"short").await;
+    // Other bytes than announced: storage refuses them (S3, and locally the region's gateway,
+    // check the signed SHA-256).
+    let UploadPlan::Single(put) = &created.upload else {
+        panic!("a small file goes in one PUT")
+    };
+    assert_eq!(stack.send(put, b"short").await.as_u16(), 400);
+    // Were a short object there anyway, completing would refuse it.
+    stack
+        .primary_s3
+        .put_object()
+        .bucket(integration_tests::BUCKET)
+        .key(format!("files/{}", created.file.id))
+        .body(b"short".to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let response = stack.api("POST", &complete, None).await;
     assert_eq!(response.status(), 409);
     assert_eq!(error_of(&response).error, "size_mismatch");

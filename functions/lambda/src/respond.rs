@@ -23,6 +23,10 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::UploadMissing(_) => (409, "upload_missing"),
         ApiError::SizeMismatch { .. } => (409, "size_mismatch"),
         ApiError::ChecksumMismatch => (409, "checksum_mismatch"),
+        ApiError::AlreadyCompleted(_) => (409, "already_completed"),
+        ApiError::NotMultipart(_) => (409, "not_multipart"),
+        ApiError::UploadIncomplete(_) => (409, "upload_incomplete"),
+        ApiError::UploadGone(_) => (410, "upload_gone"),
         ApiError::Unavailable(_) => (503, "unavailable"),
         ApiError::NoReachableCopy(_) => (503, "no_reachable_copy"),
         ApiError::UploadsPaused(_) => (503, "uploads_paused"),
@@ -42,6 +46,11 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
             .expect("static headers are valid"),
         Err(err) => error(&ApiError::Internal(format!("serialising the response: {err}"))),
     }
+}
+
+/// 204: done, nothing to say.
+pub fn no_content() -> Response<Body> {
+    builder(204).body(Body::Empty).expect("static headers are valid")
 }
 
 pub fn redirect(location: &str) -> Response<Body> {

@@ -8,6 +8,9 @@ use twinshare_core::ApiError;
 pub enum Route {
     CreateUpload,
     CompleteUpload(String),
+    PartUrls(String),
+    StoredParts(String),
+    AbortUpload(String),
     ListFiles,
     GetFile(String),
     Download(String),
@@ -19,6 +22,9 @@ pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
     let found = match (method, segments.as_slice()) {
         (&Method::POST, ["api", "uploads"]) => Some(Route::CreateUpload),
         (&Method::POST, ["api", "uploads", id, "complete"]) => Some(Route::CompleteUpload((*id).to_owned())),
+        (&Method::POST, ["api", "uploads", id, "parts"]) => Some(Route::PartUrls((*id).to_owned())),
+        (&Method::GET, ["api", "uploads", id, "parts"]) => Some(Route::StoredParts((*id).to_owned())),
+        (&Method::DELETE, ["api", "uploads", id]) => Some(Route::AbortUpload((*id).to_owned())),
         (&Method::GET, ["api", "files"]) => Some(Route::ListFiles),
         (&Method::GET, ["api", "files", id]) => Some(Route::GetFile((*id).to_owned())),
         (&Method::GET, ["api", "files", id, "download"]) => Some(Route::Download((*id).to_owned())),
@@ -49,6 +55,18 @@ mod tests {
         assert_eq!(
             route(&Method::POST, "/api/uploads/abc/complete").unwrap(),
             Route::CompleteUpload("abc".into())
+        );
+        assert_eq!(
+            route(&Method::POST, "/api/uploads/abc/parts").unwrap(),
+            Route::PartUrls("abc".into())
+        );
+        assert_eq!(
+            route(&Method::GET, "/api/uploads/abc/parts").unwrap(),
+            Route::StoredParts("abc".into())
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/api/uploads/abc").unwrap(),
+            Route::AbortUpload("abc".into())
         );
         assert_eq!(route(&Method::GET, "/api/files/").unwrap(), Route::ListFiles);
         assert_eq!(

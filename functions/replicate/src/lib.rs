@@ -121,7 +121,7 @@ mod tests {
             name: "a.txt".into(),
             size: 3,
             content_type: String::new(),
-            sha256: "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into(),
+            sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
             uploader: None,
             visibility: Visibility::Listed,
         };

@@ -28,6 +28,15 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
             &service.create_upload(respond::json_body(request)?).await?,
         )),
         Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id).await?)),
+        Route::PartUrls(id) => Ok(respond::json(
+            200,
+            &service.part_urls(&id, respond::json_body(request)?).await?,
+        )),
+        Route::StoredParts(id) => Ok(respond::json(200, &service.stored_parts(&id).await?)),
+        Route::AbortUpload(id) => {
+            service.abort_upload(&id).await?;
+            Ok(respond::no_content())
+        }
         _ => Err(not_served_here(request.method(), request.uri().path())),
     }
 }
@@ -102,6 +111,74 @@ mod tests {
         let response = handle(&svc, complete()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(json::<FileView>(&response).status, FileStatus::Available);
+    }
+
+    #[tokio::test]
+    async fn the_multipart_fixtures_sign_parts_list_them_and_abort() {
+        let svc = service();
+        for name in ["part-urls.json", "list-parts.json", "abort-upload.json"] {
+            let response = handle(&svc, fixture(name)).await;
+            assert_eq!(response.status(), 404, "{name} on an unknown id");
+        }
+        let response = handle(&svc, fixture("create-multipart-upload.json")).await;
+        assert_eq!(response.status(), 201);
+        let created: CreateUploadResponse = json(&response);
+        let twinshare_api::UploadPlan::Multipart(plan) = created.upload else {
+            panic!("{:?}", created.upload)
+        };
+        assert_eq!(plan.part_count, 384);
+        let for_upload =
+            |name: &str, suffix: &str| at(fixture(name), &format!("/api/uploads/{}{suffix}", created.file.id));
+
+        let response = handle(&svc, for_upload("part-urls.json", "/parts")).await;
+        assert_eq!(response.status(), 200);
+        let urls: twinshare_api::PartUrls = json(&response);
+        assert_eq!(urls.parts.len(), 2);
+        let response = handle(&svc, for_upload("list-parts.json", "/parts")).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(json::<twinshare_api::StoredParts>(&response).parts, []);
+
+        let response = handle(&svc, for_upload("abort-upload.json", "")).await;
+        assert_eq!(response.status(), 204);
+        assert_eq!(svc.primary.open_uploads(), 0);
+        let response = handle(&svc, for_upload("list-parts.json", "/parts")).await;
+        assert_eq!(response.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn bad_part_requests_are_400() {
+        let svc = service();
+        let created: CreateUploadResponse = json(&handle(&svc, fixture("create-multipart-upload.json")).await);
+        let parts = at(
+            fixture("part-urls.json"),
+            &format!("/api/uploads/{}/parts", created.file.id),
+        );
+        for (body, code) in [
+            (r#"{"parts":[]}"#, "invalid_request"),
+            (
+                r#"{"parts":[{"number":385,"sha256":"ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="}]}"#,
+                "invalid_request",
+            ),
+            (r#"{"parts":[{"number":1,"sha256":"short"}]}"#, "invalid_request"),
+            (r#"{"parts":[{"number":-1,"sha256":"x"}]}"#, "malformed_body"),
+            (r#"{"part":[]}"#, "malformed_body"),
+        ] {
+            let response = handle(&svc, with_body(parts.clone(), body)).await;
+            assert_eq!(response.status(), 400, "{body}");
+            assert_eq!(json::<ErrorBody>(&response).error, code, "{body}");
+        }
+        // A single-PUT upload has no parts.
+        let single: CreateUploadResponse = json(&handle(&svc, fixture("create-upload.json")).await);
+        let response = handle(
+            &svc,
+            at(
+                fixture("list-parts.json"),
+                &format!("/api/uploads/{}/parts", single.file.id),
+            ),
+        )
+        .await;
+        assert_eq!(response.status(), 409);
+        assert_eq!(json::<ErrorBody>(&response).error, "not_multipart");
     }
 
     #[tokio::test]
