@@ -2,7 +2,10 @@
 //! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally).
 
 use gloo_net::http::{Request, Response};
-use twinshare_api::{CreateUploadRequest, CreateUploadResponse, ErrorBody, FileList, FileView, StatusView};
+use twinshare_api::{
+    CreateUploadRequest, CreateUploadResponse, ErrorBody, FileList, FileView, PartUrls, PartUrlsRequest, StatusView,
+    StoredParts,
+};
 
 /// An error a person can read.
 pub type ApiResult<T> = Result<T, String>;
@@ -41,6 +44,41 @@ pub async fn complete_upload(id: &str) -> ApiResult<FileView> {
         .await
         .map_err(network)?;
     decode(response).await
+}
+
+pub async fn part_urls(id: &str, request: &PartUrlsRequest) -> ApiResult<PartUrls> {
+    let response = Request::post(&format!("/api/uploads/{id}/parts"))
+        .json(request)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(network)?;
+    decode(response).await
+}
+
+/// The parts stored so far; `None` when the upload cannot be resumed (it completed, was
+/// cancelled or expired).
+pub async fn stored_parts(id: &str) -> ApiResult<Option<StoredParts>> {
+    let response = Request::get(&format!("/api/uploads/{id}/parts"))
+        .send()
+        .await
+        .map_err(network)?;
+    if matches!(response.status(), 404 | 409 | 410) {
+        return Ok(None);
+    }
+    decode(response).await.map(Some)
+}
+
+/// Cancels an unfinished upload; one that no longer exists is already cancelled.
+pub async fn abort_upload(id: &str) -> ApiResult<()> {
+    let response = Request::delete(&format!("/api/uploads/{id}"))
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() || response.status() == 404 {
+        return Ok(());
+    }
+    decode::<()>(response).await
 }
 
 pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiResult<FileList> {

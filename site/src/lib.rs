@@ -4,6 +4,7 @@
 pub mod api;
 pub mod format;
 pub mod live;
+pub mod multipart;
 pub mod upload;
 
 use leptos::{prelude::*, task::spawn_local};
@@ -72,6 +73,7 @@ struct UploadRow {
     name: String,
     size: u64,
     phase: RwSignal<Phase>,
+    paused: RwSignal<bool>,
 }
 
 #[component]
@@ -81,19 +83,25 @@ fn UploadPage() -> impl IntoView {
     let rows = RwSignal::new(Vec::<UploadRow>::new());
     let next_key = StoredValue::new(0usize);
     let dragging = RwSignal::new(false);
+    // Uploads in parts that a reload (or a crash) interrupted: choosing the file resumes them.
+    let unfinished = RwSignal::new(multipart::unfinished());
 
     let start = move |files: FileList| {
         for index in 0..files.length() {
             let Some(file) = files.get(index) else { continue };
             let key = next_key.get_value();
             next_key.set_value(key + 1);
+            // Choosing the file of an unfinished upload resumes it: it moves to the uploads below.
+            unfinished.update(|list| list.retain(|u| !u.is_file(&file)));
             let phase = RwSignal::new(Phase::Hashing(0.0));
+            let paused = RwSignal::new(false);
             rows.update(|rows| {
                 rows.push(UploadRow {
                     key,
                     name: file.name(),
                     size: file.size() as u64,
                     phase,
+                    paused,
                 })
             });
             let visibility = if listed.get_untracked() {
@@ -103,7 +111,9 @@ fn UploadPage() -> impl IntoView {
             };
             let who = uploader.get_untracked();
             spawn_local(async move {
-                if let Err(message) = upload::run(file, who, visibility, phase).await {
+                let outcome = upload::run(file, who, visibility, phase, paused).await;
+                unfinished.set(multipart::unfinished());
+                if let Err(message) = outcome {
                     phase.set(Phase::Failed(message));
                 }
             });
@@ -140,6 +150,17 @@ fn UploadPage() -> impl IntoView {
                 input.set_value("");
             } />
         </label>
+        <Show when=move || !unfinished.get().is_empty()>
+            <section class="unfinished">
+                <h2>"Unfinished uploads"</h2>
+                <p>"Choose or drop the same file again to resume where it stopped."</p>
+                <ul>
+                    <For each=move || unfinished.get() key=|u| u.id.clone() let:entry>
+                        <UnfinishedRow entry unfinished />
+                    </For>
+                </ul>
+            </section>
+        </Show>
         <ul class="uploads">
             <For each=move || rows.get() key=|row| row.key let:row>
                 <UploadRowView row />
@@ -149,8 +170,39 @@ fn UploadPage() -> impl IntoView {
 }
 
 #[component]
+fn UnfinishedRow(entry: multipart::Unfinished, unfinished: RwSignal<Vec<multipart::Unfinished>>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let summary = format!(
+        "{} · {} of {} parts stored",
+        format::size(entry.size),
+        entry.parts_stored,
+        entry.part_count
+    );
+    let name = entry.name.clone();
+    let discard = move |_| {
+        let entry = entry.clone();
+        spawn_local(async move {
+            match multipart::discard(&entry).await {
+                Ok(()) => unfinished.set(multipart::unfinished()),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <li class="upload unfinished-upload">
+            <span class="name">{name}</span>
+            <span class="size">{summary}</span>
+            <button type="button" class="secondary" on:click=discard>"Discard"</button>
+            {move || error.get().map(|m| view! { <span class="state error" role="alert">{m}</span> })}
+        </li>
+    }
+}
+
+#[component]
 fn UploadRowView(row: UploadRow) -> impl IntoView {
-    let phase = row.phase;
+    let (phase, paused) = (row.phase, row.paused);
+    // Outside the state, which redraws many times a second: a click must land on a stable button.
+    let in_parts = Memo::new(move |_| matches!(phase.get(), Phase::Uploading { parts: Some(_), .. }));
     let state = move || match phase.get() {
         Phase::Hashing(done) => view! {
             <progress max="100" value=done * 100.0></progress>
@@ -161,6 +213,8 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
             loaded,
             total,
             bytes_per_sec,
+            parts,
+            paused: is_paused,
         } => {
             let percent = if total > 0.0 { loaded / total * 100.0 } else { 0.0 };
             let left = if bytes_per_sec > 0.0 {
@@ -168,10 +222,22 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
             } else {
                 "…".into()
             };
+            let text = match (is_paused, parts) {
+                (true, Some((stored, count))) => format!("Paused at {percent:.0} % · {stored} of {count} parts stored"),
+                (false, Some((stored, count))) => format!(
+                    "Uploading {percent:.0} % · {}/s · {left} left · {stored} of {count} parts",
+                    format::size(bytes_per_sec as u64)
+                ),
+                _ => format!(
+                    "Uploading {percent:.0} % · {}/s · {left} left",
+                    format::size(bytes_per_sec as u64)
+                ),
+            };
             view! {
                 <progress max="100" value=percent></progress>
-                <span class="state">{format!("Uploading {percent:.0} % · {}/s · {left} left", format::size(bytes_per_sec as u64))}</span>
-            }.into_any()
+                <span class="state">{text}</span>
+            }
+            .into_any()
         }
         Phase::Completing => view! {
             <progress max="100" value="100"></progress>
@@ -196,6 +262,11 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
             <span class="name">{row.name}</span>
             <span class="size">{format::size(row.size)}</span>
             {state}
+            <Show when=move || in_parts.get()>
+                <button type="button" class="secondary pause" on:click=move |_| paused.update(|p| *p = !*p)>
+                    {move || if paused.get() { "Resume" } else { "Pause" }}
+                </button>
+            </Show>
         </li>
     }
 }
@@ -310,7 +381,7 @@ fn FilePage() -> impl IntoView {
                         <dt>"Shared"</dt><dd>{format::age(file.created_at_ms, js_sys::Date::now())}</dd>
                         <dt>"Copies"</dt><dd><span class="badge" class:bad=format::copies_at_risk(&file)>{format::copies(&file)}</span>" "{copies}</dd>
                         <dt>"Type"</dt><dd>{file.content_type.clone()}</dd>
-                        <dt>"SHA-256"</dt><dd class="hash">{file.sha256.clone()}</dd>
+                        <dt>"SHA-256"</dt><dd class="hash">{file.sha256.clone().unwrap_or_else(|| "checked part by part".into())}</dd>
                     </dl>
                     <p class="actions">
                         <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>

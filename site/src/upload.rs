@@ -1,15 +1,16 @@
-//! One file's upload from the browser: hash it in chunks, announce it, PUT it straight to S3
-//! with progress, complete it. Memory stays at one chunk, whatever the file's size.
+//! One file's upload from the browser. Small files: hash in chunks, announce, one PUT straight to
+//! S3 with progress, complete. Larger files go in parallel parts ([`crate::multipart`]). Memory
+//! stays at one chunk per part in flight, whatever the file's size.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use leptos::prelude::*;
 use sha2::{Digest, Sha256};
-use twinshare_api::{CreateUploadRequest, FileView, PresignedRequest, UploadPlan, Visibility};
+use twinshare_api::{limits, CreateUploadRequest, FileView, PresignedRequest, UploadPlan, Visibility};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, ProgressEvent, XmlHttpRequest};
+use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
-use crate::api;
+use crate::{api, multipart};
 
 /// Bytes read and hashed at a time.
 const HASH_CHUNK: f64 = 8.0 * 1024.0 * 1024.0;
@@ -23,24 +24,28 @@ pub enum Phase {
         loaded: f64,
         total: f64,
         bytes_per_sec: f64,
+        /// For uploads in parts: (parts stored, parts in all).
+        parts: Option<(u32, u32)>,
+        paused: bool,
     },
     Completing,
     Done(Box<FileView>),
     Failed(String),
 }
 
-fn js_error(value: JsValue) -> String {
+pub(crate) fn js_error(value: JsValue) -> String {
     value
         .as_string()
         .or_else(|| js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string()))
         .unwrap_or_else(|| "unknown browser error".into())
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-pub async fn sha256_base64(file: &File, on_progress: impl Fn(f64)) -> Result<String, String> {
+/// SHA-256 (base64) of a file or a slice of one, read a chunk at a time.
+pub async fn sha256_base64(file: &Blob, on_progress: impl Fn(f64)) -> Result<String, String> {
     let size = file.size();
     let mut hasher = Sha256::new();
     let mut chunk = Vec::new();
@@ -68,22 +73,46 @@ fn storage_message(body: &str) -> Option<&str> {
     Some(&body[start..end])
 }
 
-/// Sends the file with the presigned request, reporting (bytes sent, total) as it goes.
+/// Why a PUT did not store its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutError {
+    /// Cancelled here (a pause): not a failure.
+    Cancelled,
+    /// Storage answered with this status (S3's message included).
+    Refused(u16, String),
+    /// No answer: the connection failed.
+    Network(String),
+}
+
+impl std::fmt::Display for PutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PutError::Cancelled => write!(f, "the upload was cancelled"),
+            PutError::Refused(status, detail) => write!(f, "storage refused the upload ({status}): {detail}"),
+            PutError::Network(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Sends the file (or a slice of it) with the presigned request, reporting (bytes sent, total)
+/// as it goes. `started` receives the request, so that it can be cancelled.
 pub async fn put_with_progress(
     request: &PresignedRequest,
-    file: &File,
+    file: &Blob,
     on_progress: impl Fn(f64, f64) + 'static,
-) -> Result<(), String> {
-    let xhr = XmlHttpRequest::new().map_err(js_error)?;
+    started: impl FnOnce(&XmlHttpRequest),
+) -> Result<(), PutError> {
+    let network = |e: JsValue| PutError::Network(js_error(e));
+    let xhr = XmlHttpRequest::new().map_err(network)?;
     xhr.open_with_async(&request.method, &request.url, true)
-        .map_err(js_error)?;
+        .map_err(network)?;
     for (name, value) in &request.headers {
-        xhr.set_request_header(name, value).map_err(js_error)?;
+        xhr.set_request_header(name, value).map_err(network)?;
     }
     let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |event: ProgressEvent| {
         on_progress(event.loaded(), event.total())
     });
-    let upload = xhr.upload().map_err(js_error)?;
+    let upload = xhr.upload().map_err(network)?;
     upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
 
     let finished = js_sys::Promise::new(&mut |resolve, reject| {
@@ -91,16 +120,23 @@ pub async fn put_with_progress(
         let failed = reject.clone();
         let on_error =
             Closure::once_into_js(move || failed.call1(&JsValue::NULL, &"the connection to storage failed".into()));
-        let on_abort = Closure::once_into_js(move || reject.call1(&JsValue::NULL, &"the upload was cancelled".into()));
+        let on_abort = Closure::once_into_js(move || reject.call1(&JsValue::NULL, &JsValue::TRUE));
         xhr.set_onload(Some(on_load.unchecked_ref()));
         xhr.set_onerror(Some(on_error.unchecked_ref()));
         xhr.set_onabort(Some(on_abort.unchecked_ref()));
     });
-    xhr.send_with_opt_blob(Some(file)).map_err(js_error)?;
+    xhr.send_with_opt_blob(Some(file)).map_err(network)?;
+    started(&xhr);
     let outcome = JsFuture::from(finished).await;
     upload.set_onprogress(None);
     drop(progress);
-    outcome.map_err(js_error)?;
+    if let Err(why) = outcome {
+        return Err(if why == JsValue::TRUE {
+            PutError::Cancelled
+        } else {
+            PutError::Network(js_error(why))
+        });
+    }
 
     let status = xhr.status().unwrap_or(0);
     if (200..300).contains(&status) {
@@ -110,45 +146,72 @@ pub async fn put_with_progress(
     let detail = storage_message(&body)
         .map(str::to_owned)
         .unwrap_or_else(|| xhr.status_text().unwrap_or_default());
-    Err(format!("storage refused the upload ({status}): {detail}"))
+    Err(PutError::Refused(status, detail))
 }
 
-/// The whole upload of one file, reporting each step through `phase`.
-pub async fn run(file: File, uploader: String, visibility: Visibility, phase: RwSignal<Phase>) -> Result<(), String> {
+/// The whole upload of one file, reporting each step through `phase`. Large files go in parts,
+/// which `paused` pauses and resumes.
+pub async fn run(
+    file: File,
+    uploader: String,
+    visibility: Visibility,
+    phase: RwSignal<Phase>,
+    paused: RwSignal<bool>,
+) -> Result<(), String> {
     if file.size() == 0.0 {
         return Err("this file is empty; choose a file with content".into());
     }
-    let sha256 = sha256_base64(&file, move |done| phase.set(Phase::Hashing(done))).await?;
-    let announced = api::create_upload(&CreateUploadRequest {
+    let mut request = CreateUploadRequest {
         name: file.name(),
         size: file.size() as u64,
         content_type: file.type_(),
-        sha256,
+        sha256: None,
         uploader: Some(uploader).filter(|u| !u.trim().is_empty()),
         visibility,
-    })
-    .await?;
-    let UploadPlan::Single(put) = &announced.upload;
+    };
+    let file_view = if request.size > limits::MULTIPART_THRESHOLD {
+        multipart::run(&file, &request, phase, paused).await?
+    } else {
+        request.sha256 = Some(sha256_base64(&file, move |done| phase.set(Phase::Hashing(done))).await?);
+        single(&file, &request, phase).await?
+    };
+    follow_replication(file_view, phase).await;
+    Ok(())
+}
+
+async fn single(file: &File, request: &CreateUploadRequest, phase: RwSignal<Phase>) -> Result<FileView, String> {
+    let announced = api::create_upload(request).await?;
+    let UploadPlan::Single(put) = &announced.upload else {
+        return Err("the server planned this small file in parts; reload the page and try again".into());
+    };
     let started = now_ms();
-    phase.set(Phase::Uploading {
-        loaded: 0.0,
-        total: file.size(),
-        bytes_per_sec: 0.0,
-    });
-    put_with_progress(put, &file, move |loaded, total| {
-        let elapsed = (now_ms() - started) / 1000.0;
-        let bytes_per_sec = if elapsed > 0.0 { loaded / elapsed } else { 0.0 };
-        phase.set(Phase::Uploading {
-            loaded,
-            total,
-            bytes_per_sec,
-        });
-    })
-    .await?;
+    let total = file.size();
+    let uploading = move |loaded: f64, bytes_per_sec: f64| Phase::Uploading {
+        loaded,
+        total,
+        bytes_per_sec,
+        parts: None,
+        paused: false,
+    };
+    phase.set(uploading(0.0, 0.0));
+    put_with_progress(
+        put,
+        file,
+        move |loaded, _| {
+            let elapsed = (now_ms() - started) / 1000.0;
+            phase.set(uploading(loaded, if elapsed > 0.0 { loaded / elapsed } else { 0.0 }));
+        },
+        |_| {},
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     phase.set(Phase::Completing);
-    let mut file_view = api::complete_upload(&announced.file.id).await?;
+    api::complete_upload(&announced.file.id).await
+}
+
+/// Shows the file as shared, then follows replication until it has its second copy.
+async fn follow_replication(mut file_view: FileView, phase: RwSignal<Phase>) {
     phase.set(Phase::Done(Box::new(file_view.clone())));
-    // Follow replication until the file has its second copy (it is shareable already).
     for _ in 0..60 {
         if !crate::format::settling(&file_view) {
             break;
@@ -159,5 +222,4 @@ pub async fn run(file: File, uploader: String, visibility: Visibility, phase: Rw
             phase.set(Phase::Done(Box::new(file_view.clone())));
         }
     }
-    Ok(())
 }
