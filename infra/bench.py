@@ -2,8 +2,9 @@
 """twinshare's benchmark: measures the local stack and prints a table beside the goals of
 DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it afterwards.
 
-    infra/bench              # everything
-    infra/bench --burst 50   # a smaller burst
+    infra/bench                      # everything
+    infra/bench --burst 50           # a smaller burst
+    infra/bench --browser-gib 0      # without the browser memory measurement
 """
 import argparse
 import base64
@@ -16,6 +17,8 @@ import pathlib
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,17 +49,101 @@ def put(url, headers, data):
         assert response.status == 200, response.status
 
 
+def sha256_b64(data):
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+# Parts in flight, as the site sends them.
+PARTS_IN_FLIGHT = 6
+MULTIPART_THRESHOLD = 32 * MIB
+
+
 def share(name, data):
-    """Announce, PUT, complete. Returns (file id, ms when the bytes were stored, total seconds)."""
+    """Announce, send (one PUT, or parts in parallel as the site does: each hashed, signed in
+    batches, sent), complete. Returns (file id, ms when the bytes were stored, total seconds)."""
     started = time.perf_counter()
-    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    created = call("POST", "/api/uploads", {"name": name, "size": len(data), "sha256": sha,
-                                              "content_type": "application/octet-stream"})
-    upload = created["upload"]
-    put(upload["url"], upload["headers"], data)
+    announce = {"name": name, "size": len(data), "content_type": "application/octet-stream"}
+    if len(data) <= MULTIPART_THRESHOLD:
+        announce["sha256"] = sha256_b64(data)
+    created = call("POST", "/api/uploads", announce)
+    upload, file_id = created["upload"], created["file"]["id"]
+    if upload["kind"] == "single":
+        put(upload["url"], upload["headers"], data)
+    else:
+        size, count = upload["part_size"], upload["part_count"]
+        view = memoryview(data)
+        part = lambda n: view[(n - 1) * size:n * size]  # noqa: E731
+
+        def send_batch(numbers):
+            signed = call("POST", f"/api/uploads/{file_id}/parts",
+                          {"parts": [{"number": n, "sha256": sha256_b64(part(n))} for n in numbers]})
+            for url in signed["parts"]:
+                request = url["request"]
+                put(request["url"], request["headers"], part(url["number"]))
+
+        batches = [list(range(n, min(n + 2, count + 1))) for n in range(1, count + 1, 2)]
+        with concurrent.futures.ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
+            list(pool.map(send_batch, batches))
     stored_at = now_ms()
-    call("POST", f"/api/uploads/{created['file']['id']}/complete")
-    return created["file"]["id"], stored_at, time.perf_counter() - started
+    call("POST", f"/api/uploads/{file_id}/complete")
+    return file_id, stored_at, time.perf_counter() - started
+
+
+def chromium_tree_rss(browser_pid):
+    """Resident memory (bytes) of Chromium's browser process and every process under it."""
+    children = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [browser_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def browser_upload_memory(size):
+    """Uploads a file of `size` bytes through the site in headless Chromium; returns (peak
+    resident memory of all Chromium's processes, the first sample, seconds)."""
+    with tempfile.TemporaryDirectory(prefix="twinshare-bench-") as folder:
+        path = pathlib.Path(folder) / f"bench {size // MIB} MiB.bin"
+        with open(path, "wb") as out:
+            block = os.urandom(MIB)
+            for i in range(size // MIB):
+                out.write(block[:8] + i.to_bytes(8, "little") + block[16:])
+        script = ROOT / "site/end2end/bench/upload.mjs"
+        env = {**os.environ, "E2E_BASE_URL": f"http://127.0.0.1:{PORTS['SITE']}", "BENCH_FILE": str(path)}
+        runner = subprocess.Popen(["node", str(script)], cwd=ROOT / "site/end2end", env=env,
+                                  stdout=subprocess.PIPE, text=True)
+        browser_pid = int(runner.stdout.readline().split()[-1])  # "chromium pid N"
+        peak, samples, done = 0, [], threading.Event()
+
+        def sample():
+            nonlocal peak
+            while not done.is_set():
+                rss = chromium_tree_rss(browser_pid)
+                samples.append(rss)
+                peak = max(peak, rss)
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        report = runner.stdout.read()
+        done.set()
+        sampler.join()
+        if runner.wait() != 0:
+            raise SystemExit(f"the browser upload failed: {report}")
+        seconds = float(report.split()[-1])  # "uploaded in S"
+        return peak, samples[0] if samples else 0, seconds
 
 
 def replica_verified_at(file_id, timeout=300):
@@ -139,6 +226,8 @@ def main():
     parser.add_argument("--burst", type=int, default=200, help="files of 1 MiB uploaded at once")
     parser.add_argument("--large", type=int, default=3, help="files of 100 MiB")
     parser.add_argument("--workers", type=int, default=16, help="uploads in flight during the burst")
+    parser.add_argument("--multipart-mib", type=int, default=1024, help="size of the multipart vs single PUT file")
+    parser.add_argument("--browser-gib", type=float, default=2, help="size of the file uploaded through Chromium")
     args = parser.parse_args()
 
     print("starting a release stack (the first release build takes several minutes)…", flush=True)
@@ -165,13 +254,25 @@ def main():
                      f"{statistics.median(ours):.2f} s vs {statistics.median(raw):.2f} s = {ratio:.2f}×", "≤ 1.05×"))
         large_lags = lags(large)
 
+        # 1 GiB: parts in parallel through twinshare vs one presigned PUT of the same bytes.
+        big = os.urandom(args.multipart_mib * MIB)
+        started = time.perf_counter()
+        put(raw_url, {"content-type": "application/octet-stream"}, big)
+        single = time.perf_counter() - started
+        parts_file = share("multipart.bin", big)
+        del big
+        rows.append((f"upload {args.multipart_mib} MiB: {PARTS_IN_FLIGHT} parallel parts vs one PUT",
+                     f"{parts_file[2]:.2f} s vs {single:.2f} s = {parts_file[2] / single:.2f}×",
+                     "not slower than one PUT locally"))
+        large_lags += lags([parts_file])
+
         # Replication lag of a burst of small files.
         blobs = [os.urandom(MIB) for _ in range(args.burst)]
         with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
             burst = list(pool.map(lambda ib: share(f"burst {ib[0]}.bin", ib[1]), enumerate(blobs)))
         burst_lags = lags(burst)
         for what, values in ((f"replication lag, burst of {args.burst} × 1 MiB", burst_lags),
-                             (f"replication lag, {args.large} × 100 MiB", large_lags)):
+                             (f"replication lag, {args.large} × 100 MiB + {args.multipart_mib} MiB", large_lags)):
             rows.append((what, f"p50 {percentile(values, 50):.2f} s · p95 {percentile(values, 95):.2f} s · "
                                f"p99 {percentile(values, 99):.2f} s · max {max(values):.2f} s",
                          "p50 < 0.5 s, p99 < 2 s"))
@@ -194,6 +295,14 @@ def main():
                          f"p50 {percentile(took, 50) * 1000:.0f} ms · p99 {percentile(took, 99) * 1000:.0f} ms "
                          f"→ {', '.join(sorted(region_of(l) for l in locations))}", goals[what]))
         fault("ok")
+
+        # Browser memory while uploading through the page: a small and a large file.
+        if args.browser_gib > 0:
+            for size in (256 * MIB, int(args.browser_gib * 1024) * MIB):
+                peak, baseline, seconds = browser_upload_memory(size)
+                rows.append((f"Chromium memory uploading {size / MIB / 1024:.2f} GiB through the page",
+                             f"peak {peak / MIB:.0f} MiB (at start {baseline / MIB:.0f} MiB) · {size / MIB / seconds:.0f} MiB/s",
+                             "bounded: not growing with the file"))
 
         for binary in ("upload-api", "files-api", "replicate", "sweep", "probe"):
             path = ROOT / "target" / "release" / binary
