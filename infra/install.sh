@@ -21,10 +21,13 @@ if ((${#missing_debs[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_debs[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  say "rustup: wasm32-unknown-unknown"
-  rustup target add wasm32-unknown-unknown
-fi
+# wasm32 for the site; aarch64 for `sam build` (Lambda on arm64, linked by cargo lambda's zig).
+for target in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    say "rustup: $target"
+    rustup target add "$target"
+  fi
+done
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 if ! python3 -m pip install --quiet --disable-pip-version-check --dry-run -r "$ROOT/infra/requirements.txt" 2>/dev/null | grep -q "Would install"; then
