@@ -44,6 +44,8 @@ def call(method, path, body=None):
 
 
 def put(url, headers, data):
+    # urllib would call a body without a type a form, which moto then parses as one.
+    headers = {"content-type": "application/octet-stream", **headers}
     request = urllib.request.Request(url, data=data, method="PUT", headers=headers)
     with urllib.request.urlopen(request, timeout=600) as response:
         assert response.status == 200, response.status
