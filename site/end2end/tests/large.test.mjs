@@ -130,3 +130,25 @@ test('a large file resumes after a reload, sending only the missing parts, and d
   assert.equal(await sha256OfFile(await download.path()), file.sha256);
   assert.equal(download.suggestedFilename(), file.name);
 });
+
+test('a part whose PUT fails is sent again after a backoff, and the upload completes', async () => {
+  const small = { name: `retried ${run}.bin`, path: join(dir, `retried ${run}.bin`) };
+  const fd = openSync(small.path, 'w');
+  writeSync(fd, randomBytes(40 * MIB));
+  closeSync(fd);
+  const retryPage = await context.newPage();
+  const attempts = new Map();
+  // The first attempt at part 3 dies with the connection; the others go through untouched.
+  await retryPage.route((url) => url.searchParams.get('partNumber') === '3', async (route) => {
+    const count = (attempts.get(3) ?? 0) + 1;
+    attempts.set(3, count);
+    if (count === 1) await route.abort('connectionreset');
+    else await route.continue();
+  });
+  await retryPage.goto(BASE_URL + '/');
+  await retryPage.setInputFiles('input[type=file]', small.path);
+  const row = retryPage.locator('li.upload', { hasText: small.name });
+  await row.locator('.state.done').waitFor({ timeout: 60_000 });
+  assert.equal(attempts.get(3), 2, 'part 3 was sent once more after its failure');
+  await retryPage.close();
+});
