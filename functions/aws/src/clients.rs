@@ -27,6 +27,18 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
         .await
 }
 
+/// For S3 calls that do real work server-side and answer only when done (CopyObject,
+/// UploadPartCopy, CompleteMultipartUpload): minutes for gigabytes, where the fast-fail
+/// timeouts above would cut them off and retry work that was under way.
+pub fn patient() -> aws_sdk_s3::config::Builder {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(240))
+        .operation_timeout(Duration::from_secs(240))
+        .build();
+    aws_sdk_s3::config::Builder::default().timeout_config(timeouts)
+}
+
 pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(config)
         // Only the checksum we sign (SHA-256 of the whole file) belongs on presigned uploads; an

@@ -109,6 +109,8 @@ async fn server_side(
         .bucket(to.bucket())
         .key(key.as_str())
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .customize()
+        .config_override(crate::clients::patient())
         .send()
         .await;
     // The SDK turns an error in the body of a 200 answer to CopyObject into an error here.
@@ -158,7 +160,12 @@ async fn part_copy(
                 .copy_source(&source)
                 .copy_source_range(format!("bytes={first}-{last}"));
             copies.spawn(async move {
-                let copied = request.send().await.map_err(|e| port_error("UploadPartCopy", e))?;
+                let copied = request
+                    .customize()
+                    .config_override(crate::clients::patient())
+                    .send()
+                    .await
+                    .map_err(|e| port_error("UploadPartCopy", e))?;
                 let result = copied.copy_part_result();
                 Ok::<_, PortError>(UploadedPart {
                     number: number as u32,

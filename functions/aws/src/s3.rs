@@ -200,6 +200,8 @@ impl ObjectStore for S3ObjectStore {
             .key(key.as_str())
             .upload_id(upload_id)
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .customize()
+            .config_override(crate::clients::patient())
             .send()
             .await
             .map_err(|e| port_error("CompleteMultipartUpload", e))?;

@@ -250,9 +250,18 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 .await?
             {
                 let parts = Self::all_parts(&record, multipart, stored)?;
-                self.primary
+                let assembled = self
+                    .primary
                     .complete_multipart(&record.object_key, &multipart.upload_id, &parts)
-                    .await?;
+                    .await;
+                // An attempt whose answer was lost (a timeout, then a retry) may have assembled
+                // it already: then the object is there, and is checked below.
+                if let Err(err) = assembled {
+                    if self.primary.head(&record.object_key).await?.is_none() {
+                        return Err(err.into());
+                    }
+                    tracing::warn!(file_id = %id, error = %err, "completion answered an error, but the object is assembled");
+                }
             }
         }
         let info = self
