@@ -340,5 +340,6 @@ def print_table(rows):
         print(f"| {what:<{width}} | {measured:<{value_width}} | {goal} |")
     print("\nmachine:", os.uname().machine, f"{os.cpu_count()} cores; local emulators, not AWS.")
 
+
 if __name__ == "__main__":
     main()
