@@ -285,6 +285,7 @@ def main():
                          f"p50 {percentile(took, 50) * 1000:.0f} ms · p99 {percentile(took, 99) * 1000:.0f} ms "
                          f"→ {', '.join(sorted(region_of(l) for l in locations))}", goals[what]))
         fault("ok")
+        probe()  # the region is up again: uploads resume
 
         # Large uploads last: gigabytes in the emulators would slow the latency measurements above.
         # 1 GiB: parts in parallel through twinshare vs one presigned PUT of the same bytes.
