@@ -212,11 +212,13 @@ async fn single(file: &File, request: &CreateUploadRequest, phase: RwSignal<Phas
 /// Shows the file as shared, then follows replication until it has its second copy.
 async fn follow_replication(mut file_view: FileView, phase: RwSignal<Phase>) {
     phase.set(Phase::Done(Box::new(file_view.clone())));
-    for _ in 0..60 {
+    // Every 2 s for a minute, then every 5 s: copying gigabytes takes minutes. Gives up after
+    // half an hour (the file page keeps showing its state).
+    for round in 0..400 {
         if !crate::format::settling(&file_view) {
             break;
         }
-        crate::live::sleep_ms(2_000).await;
+        crate::live::sleep_ms(if round < 30 { 2_000 } else { 5_000 }).await;
         if let Ok(fresh) = api::get_file(&file_view.id).await {
             file_view = fresh;
             phase.set(Phase::Done(Box::new(file_view.clone())));

@@ -13,6 +13,8 @@ const MIB = 1024 * 1024;
 const SIZE = Number(process.env.E2E_LARGE_MIB ?? 300) * MIB + 12345;
 // Slow enough to reload half-way: Chromium's own upload throttling (bytes per second).
 const UPLOAD_BYTES_PER_SEC = 40 * MIB;
+// Waits that grow with the file (E2E_LARGE_MIB runs it with gigabytes): half a second per MiB.
+const LONG_WAIT = Math.max(180_000, (SIZE / MIB) * 500);
 
 const run = randomBytes(4).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'twinshare-e2e-large-'));
@@ -83,8 +85,8 @@ test('a large file resumes after a reload, sending only the missing parts, and d
 
   // Half-way (a third of the parts stored), the page goes away.
   const third = Math.ceil(plan.part_count / 3);
-  for (let i = 0; i < 600 && stored.before.size < third; i++) await page.waitForTimeout(100);
-  assert.ok(stored.before.size >= third, `only ${stored.before.size} parts stored in 60 s`);
+  for (let i = 0; i < LONG_WAIT / 100 && stored.before.size < third; i++) await page.waitForTimeout(100);
+  assert.ok(stored.before.size >= third, `only ${stored.before.size} parts stored`);
   assert.ok(stored.before.size < plan.part_count, 'the whole file was sent before the reload');
   await page.reload();
   stored.phase = 'after';
@@ -111,7 +113,7 @@ test('a large file resumes after a reload, sending only the missing parts, and d
   assert.equal(stored.after.size, atPause, 'parts were stored while paused');
   await resumedRow.locator('button.pause').click();
 
-  await resumedRow.locator('.state.done').waitFor({ timeout: 180_000 });
+  await resumedRow.locator('.state.done').waitFor({ timeout: LONG_WAIT });
   const resent = [...stored.after].filter((n) => storedOnServer.includes(n));
   assert.deepEqual(resent, [], 'parts stored before the reload were sent again');
   const all = new Set([...storedOnServer, ...stored.after]);
@@ -119,12 +121,12 @@ test('a large file resumes after a reload, sending only the missing parts, and d
   assert.equal(await unfinished.count(), 0, 'the upload is no longer listed as unfinished');
 
   // Replicated too (and out of the way of the next tests' replication).
-  await resumedRow.locator('.state.done', { hasText: '2 copies' }).waitFor({ timeout: 180_000 });
+  await resumedRow.locator('.state.done', { hasText: '2 copies' }).waitFor({ timeout: LONG_WAIT });
 
   // Download through the file's page: same bytes.
   await resumedRow.locator('a.share-link').click();
   const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 120_000 }),
+    page.waitForEvent('download', { timeout: LONG_WAIT }),
     page.locator('a.download, a:has-text("Download")').first().click(),
   ]);
   assert.equal(await sha256OfFile(await download.path()), file.sha256);
