@@ -28,14 +28,19 @@ fn network(err: gloo_net::Error) -> String {
     format!("the server could not be reached ({err}); check your connection and try again")
 }
 
-pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
-    let response = Request::post("/api/uploads")
-        .json(request)
+/// POSTs `body` as JSON and reads the answer.
+async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    let response = Request::post(path)
+        .json(body)
         .map_err(|e| e.to_string())?
         .send()
         .await
         .map_err(network)?;
     decode(response).await
+}
+
+pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
+    post_json("/api/uploads", request).await
 }
 
 pub async fn complete_upload(id: &str) -> ApiResult<FileView> {
@@ -47,13 +52,7 @@ pub async fn complete_upload(id: &str) -> ApiResult<FileView> {
 }
 
 pub async fn part_urls(id: &str, request: &PartUrlsRequest) -> ApiResult<PartUrls> {
-    let response = Request::post(&format!("/api/uploads/{id}/parts"))
-        .json(request)
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-        .map_err(network)?;
-    decode(response).await
+    post_json(&format!("/api/uploads/{id}/parts"), request).await
 }
 
 /// The parts stored so far; `None` when the upload cannot be resumed (it completed, was

@@ -71,36 +71,18 @@ fn sha256_base64(bytes: &[u8]) -> String {
     STANDARD.encode(Sha256::digest(bytes))
 }
 
-/// Size and content type of the source; `None` when it does not exist.
-async fn source_info(from: &S3ObjectStore, key: &ObjectKey) -> Result<Option<(u64, String)>, PortError> {
-    let answer = from
-        .client()
-        .head_object()
-        .bucket(from.bucket())
-        .key(key.as_str())
-        .send()
-        .await;
-    match answer {
-        Ok(head) => Ok(Some((
-            head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
-            head.content_type().unwrap_or("application/octet-stream").to_owned(),
-        ))),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-        Err(err) => Err(port_error("HeadObject", err)),
-    }
-}
-
 async fn server_side(
     copier: &S3Copier,
     from: &S3ObjectStore,
     to: &S3ObjectStore,
     key: &ObjectKey,
 ) -> Result<Option<Copied>, PortError> {
-    let Some((size, content_type)) = source_info(from, key).await? else {
+    let Some(source) = from.head(key).await? else {
         return Ok(None);
     };
-    if size > copier.single_copy_limit {
-        return part_copy(copier.part_copy_size, from, to, key, size, &content_type).await;
+    if source.size > copier.single_copy_limit {
+        let content_type = source.content_type.as_deref().unwrap_or("application/octet-stream");
+        return part_copy(copier.part_copy_size, from, to, key, source.size, content_type).await;
     }
     let answer = to
         .client()

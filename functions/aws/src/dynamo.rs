@@ -7,8 +7,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
-    error::SdkError,
-    operation::update_item::UpdateItemError,
+    error::{ProvideErrorMetadata, SdkError},
     types::{AttributeValue, ReturnValue},
 };
 use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
@@ -281,9 +280,11 @@ fn written(out: &aws_sdk_dynamodb::operation::update_item::UpdateItemOutput) -> 
     Ok(Written::Done(Box::new(from_item(item)?)))
 }
 
-fn is_condition_failure(err: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool {
-    err.as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
+/// Whether a conditional write (an update or a delete) failed its condition.
+fn is_condition_failure<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
 }
 
 impl MetadataStore for DynamoMetadata {
@@ -329,13 +330,7 @@ impl MetadataStore for DynamoMetadata {
                 Some(item) => Ok(Written::Done(Box::new(from_item(item)?))),
                 None => Ok(Written::ConditionFailed),
             },
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::ConditionFailed)
-            }
+            Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
             Err(err) => Err(port_error("DeleteItem", err)),
         }
     }

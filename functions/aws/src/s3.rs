@@ -303,6 +303,7 @@ impl ObjectStore for S3ObjectStore {
                 size: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                 // A multipart object's checksum is a checksum of checksums ("…-N"): not comparable.
                 sha256: head.checksum_sha256().filter(|c| !c.contains('-')).map(str::to_owned),
+                content_type: head.content_type().map(str::to_owned),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err) => Err(port_error("HeadObject", err)),

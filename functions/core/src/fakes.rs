@@ -260,6 +260,7 @@ impl ObjectStore for MemoryStore {
         Ok(objects.get(key.as_str()).map(|(bytes, sha256)| ObjectInfo {
             size: bytes.len() as u64,
             sha256: sha256.clone(),
+            content_type: None,
         }))
     }
 }

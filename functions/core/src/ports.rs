@@ -71,6 +71,7 @@ pub struct ObjectInfo {
     pub size: u64,
     /// The SHA-256 S3 stored with the object (base64), when it was uploaded with one.
     pub sha256: Option<String>,
+    pub content_type: Option<String>,
 }
 
 /// One bucket in one region.

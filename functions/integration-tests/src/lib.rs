@@ -327,11 +327,22 @@ impl Stack {
             "name": name, "size": bytes.len(), "content_type": "text/plain",
             "sha256": sha256, "uploader": uploader, "visibility": visibility,
         });
-        let response = self.api("POST", "/api/uploads", Some(&body.to_string())).await;
+        self.expect(201, "POST", "/api/uploads", Some(&body.to_string())).await
+    }
+
+    /// Calls the API, asserts the status (showing the answer if it differs) and reads the body.
+    pub async fn expect<T: serde::de::DeserializeOwned>(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> T {
+        let response = self.api(method, path, body).await;
         assert_eq!(
             response.status(),
-            201,
-            "{}",
+            status,
+            "{method} {path}: {}",
             String::from_utf8_lossy(response.body().as_ref())
         );
         json(&response)
@@ -388,24 +399,22 @@ impl Stack {
         let UploadPlan::Multipart(plan) = &created.upload else {
             panic!("not a multipart upload")
         };
-        let parts: Vec<serde_json::Value> = numbers
+        let checksums = numbers.into_iter().map(|number| {
+            let (start, end) = plan.range(number, bytes.len() as u64);
+            (number, sha256_base64(&bytes[start as usize..end as usize]))
+        });
+        self.sign_parts(&created.file.id, checksums).await
+    }
+
+    /// `POST /api/uploads/{id}/parts` for these (part number, SHA-256) pairs.
+    pub async fn sign_parts(&self, id: &str, checksums: impl IntoIterator<Item = (u32, String)>) -> PartUrls {
+        let parts: Vec<serde_json::Value> = checksums
             .into_iter()
-            .map(|number| {
-                let (start, end) = plan.range(number, bytes.len() as u64);
-                serde_json::json!({"number": number, "sha256": sha256_base64(&bytes[start as usize..end as usize])})
-            })
+            .map(|(number, sha256)| serde_json::json!({ "number": number, "sha256": sha256 }))
             .collect();
         let body = serde_json::json!({ "parts": parts }).to_string();
-        let response = self
-            .api("POST", &format!("/api/uploads/{}/parts", created.file.id), Some(&body))
-            .await;
-        assert_eq!(
-            response.status(),
-            200,
-            "{}",
-            String::from_utf8_lossy(response.body().as_ref())
-        );
-        json(&response)
+        self.expect(200, "POST", &format!("/api/uploads/{id}/parts"), Some(&body))
+            .await
     }
 
     /// Announce, PUT and complete: a file shared as the site does it.

@@ -34,8 +34,7 @@ async fn a_100_mib_object_replicates_in_bounded_memory() {
     // Uploaded in parts as the site does, each part made when it is sent: the test process never
     // holds more than one part.
     let body = serde_json::json!({ "name": "large.bin", "size": SIZE }).to_string();
-    let created: twinshare_api::CreateUploadResponse =
-        integration_tests::json(&stack.api("POST", "/api/uploads", Some(&body)).await);
+    let created: twinshare_api::CreateUploadResponse = stack.expect(201, "POST", "/api/uploads", Some(&body)).await;
     let UploadPlan::Multipart(plan) = created.upload else {
         panic!("100 MiB goes in parts: {:?}", created.upload)
     };
@@ -45,12 +44,7 @@ async fn a_100_mib_object_replicates_in_bounded_memory() {
         let part: Vec<u8> = (start as usize..end as usize).map(byte_at).collect();
         whole.update(&part);
         let sha256 = integration_tests::sha256_base64(&part);
-        let ask = serde_json::json!({ "parts": [{ "number": number, "sha256": sha256 }] }).to_string();
-        let urls: twinshare_api::PartUrls = integration_tests::json(
-            &stack
-                .api("POST", &format!("/api/uploads/{}/parts", created.file.id), Some(&ask))
-                .await,
-        );
+        let urls = stack.sign_parts(&created.file.id, [(number, sha256)]).await;
         assert!(stack.send(&urls.parts[0].request, &part).await.is_success());
     }
     let expected = whole.finalize();

@@ -33,9 +33,10 @@ async fn complete(stack: &Stack, id: &str) -> lambda_http::Response<lambda_http:
 }
 
 async fn stored_parts(stack: &Stack, id: &str) -> Vec<u32> {
-    let response = stack.api("GET", &format!("/api/uploads/{id}/parts"), None).await;
-    assert_eq!(response.status(), 200);
-    json::<StoredParts>(&response).parts.iter().map(|p| p.number).collect()
+    let stored: StoredParts = stack
+        .expect(200, "GET", &format!("/api/uploads/{id}/parts"), None)
+        .await;
+    stored.parts.iter().map(|p| p.number).collect()
 }
 
 async fn open_uploads(stack: &Stack) -> usize {

@@ -17,14 +17,7 @@ fn settings() -> ServiceSettings {
 }
 
 async fn list(stack: &Stack, query: &str) -> FileList {
-    let response = stack.api("GET", &format!("/api/files{query}"), None).await;
-    assert_eq!(
-        response.status(),
-        200,
-        "{}",
-        String::from_utf8_lossy(response.body().as_ref())
-    );
-    json(&response)
+    stack.expect(200, "GET", &format!("/api/files{query}"), None).await
 }
 
 fn error_of(response: &Response<Body>) -> ErrorBody {
