@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# Installs what the local stack and the tests need, from the package registries only.
-# Idempotent: each step checks first and does nothing when the tool is already right.
+# Installs what the local stack and the tests need, from the package registries only, into the
+# project's own places (infra/env.sh): Python tools into .venv and .venv-checkov, cargo tools into
+# ~/.cache/twinshare/tools. Idempotent: a step whose result is already there does nothing. Then
+# every tool the commands use must answer with the expected version, or the install fails at once
+# and says which; a tool found elsewhere on the machine does not count.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+source "$(dirname "$0")/env.sh"
 TRUNK_VERSION=0.21.14
 # Must equal wasm-bindgen in site/Cargo.lock, or trunk tries to download one.
 WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' "$ROOT/site/Cargo.lock")"
 
 say() { printf '\033[1m[install]\033[0m %s\n' "$*"; }
-export PATH="$HOME/.cargo/bin:$PATH"
+fail() { printf '\033[1;31m[install] %s\033[0m\n' "$*" >&2; exit 1; }
 
+# --- Debian packages -------------------------------------------------------------------------
 missing_debs=()
 for pkg in chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_debs+=("$pkg")
 done
+# Debian's python3 makes virtual environments only with python3-venv (ensurepip).
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing_debs+=(python3-venv)
 if ((${#missing_debs[@]})); then
   say "apt: ${missing_debs[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -21,6 +27,7 @@ if ((${#missing_debs[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing_debs[@]}" >/dev/null
 fi
 
+# --- Rust targets ----------------------------------------------------------------------------
 # wasm32 for the site; aarch64 for `sam build` (Lambda on arm64, linked by cargo lambda's zig).
 for target in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
   if ! rustup target list --installed | grep -qx "$target"; then
@@ -28,24 +35,67 @@ for target in wasm32-unknown-unknown aarch64-unknown-linux-gnu; do
     rustup target add "$target"
   fi
 done
-rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+for component in clippy rustfmt; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
 
-if ! python3 -m pip install --quiet --disable-pip-version-check --dry-run -r "$ROOT/infra/requirements.txt" 2>/dev/null | grep -q "Would install"; then
-  : # everything already satisfied
-else
-  say "pip: infra/requirements.txt"
-  python3 -m pip install --quiet --disable-pip-version-check -r "$ROOT/infra/requirements.txt"
-fi
-# pyenv keeps console scripts behind shims that need a rehash after an install.
-command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
+# --- Python tools, each set in its own virtual environment ------------------------------------
+# A venv is (re)filled when it is missing, broken, or was filled from other requirements: the
+# stamp is the hash of the requirements file and of the Python that made the venv.
+fill_venv() { # venv requirements-file
+  local venv="$1" requirements="$2" stamp
+  stamp="$(cat "$requirements" | sha256sum | cut -c1-16)-$(python3 -c 'import sys; print(sys.version.split()[0])')"
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c '' 2>/dev/null && [ "$(cat "$venv/.twinshare-stamp" 2>/dev/null)" = "$stamp" ]; then
+    return
+  fi
+  say "venv: ${venv#"$ROOT"/} from ${requirements#"$ROOT"/}"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$stamp" > "$venv/.twinshare-stamp"
+}
+fill_venv "$TWINSHARE_VENV" "$ROOT/infra/requirements.txt" & main_venv=$!
+fill_venv "$TWINSHARE_SCAN_VENV" "$ROOT/infra/requirements-checkov.txt" & scan_venv=$!
+wait "$main_venv"
+wait "$scan_venv"
 
-if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-  say "cargo: trunk $TRUNK_VERSION"
-  cargo install trunk --version "$TRUNK_VERSION" --locked
+# --- cargo tools ------------------------------------------------------------------------------
+if [ "$("$TWINSHARE_TOOLS/bin/trunk" --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+  say "cargo: trunk $TRUNK_VERSION (compiles for several minutes, once per machine)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --root "$TWINSHARE_TOOLS"
 fi
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+if [ "$("$TWINSHARE_TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   say "cargo: wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # Not --locked: its lockfile names a crate version the registry mirror may lack.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TWINSHARE_TOOLS"
 fi
+
+# --- every tool answers, from the project's own places ----------------------------------------
+pinned() { sed -n "s/^$1==\([^ ;]*\).*/\1/p" "$2"; }
+req="$ROOT/infra/requirements.txt"
+problems=()
+expect() { # name expected-substring command...
+  local name="$1" expected="$2" answer
+  shift 2
+  answer="$("$@" 2>&1 | head -n 1)" || true
+  if [[ "$answer" == *"$expected"* ]]; then
+    printf '  %-14s %s\n' "$name" "$answer"
+  else
+    printf '  %-14s MISSING OR WRONG: expected %s, got: %s\n' "$name" "$expected" "${answer:-nothing}"
+    problems+=("$name")
+  fi
+}
+say "tools:"
+expect "cargo lambda" "cargo-lambda $(pinned cargo-lambda "$req")" "$TWINSHARE_VENV/bin/cargo-lambda" lambda --version
+expect "zig" "0." "$TWINSHARE_VENV/bin/python" -m ziglang version
+expect "sam" "version $(pinned aws-sam-cli "$req")" "$TWINSHARE_VENV/bin/sam" --version
+expect "cfn-lint" "cfn-lint $(pinned cfn-lint "$req")" "$TWINSHARE_VENV/bin/cfn-lint" --version
+expect "moto_server" "$(pinned 'moto\[server\]' "$req")" "$TWINSHARE_VENV/bin/python" -c \
+  'import moto, shutil, sys; assert shutil.which("moto_server", path=sys.prefix + "/bin"); print("moto", moto.__version__)'
+expect "checkov" "$(pinned checkov "$ROOT/infra/requirements-checkov.txt")" "$TWINSHARE_SCAN_VENV/bin/checkov" --version
+expect "trunk" "trunk $TRUNK_VERSION" "$TWINSHARE_TOOLS/bin/trunk" --version
+expect "wasm-bindgen" "wasm-bindgen $WASM_BINDGEN_VERSION" "$TWINSHARE_TOOLS/bin/wasm-bindgen" --version
+expect "chromium" "Chromium" /usr/bin/chromium --version
+expect "node" "v" node --version
+((${#problems[@]} == 0)) || fail "not installed as expected: ${problems[*]} (see above)"
 say "tools ready"
