@@ -1,0 +1,164 @@
+//! The API's use cases, generic over the ports, one module per capability:
+//! [`uploads`] (announce, complete, cancel), [`multipart`] (parts of large files) and [`files`]
+//! (the table, details, status and downloads). Each HTTP function calls the ones it serves.
+
+mod files;
+mod multipart;
+mod uploads;
+
+use std::time::Duration;
+
+use twinshare_api::{CopyRole, PresignedRequest};
+
+use crate::{
+    health,
+    ports::{Clock, MetadataStore, ObjectStore, Presigned},
+    record::FileRecord,
+    ApiError, FileId,
+};
+
+/// Tunables of the use cases, read from the function's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSettings {
+    pub max_upload_bytes: u64,
+    /// Lifetime of a presigned upload URL.
+    pub upload_url_ttl: Duration,
+    /// Lifetime of a presigned download URL.
+    pub download_url_ttl: Duration,
+    /// Longest a download waits for a region to confirm it holds the copy before trying the
+    /// other region.
+    pub copy_check_timeout: Duration,
+    /// How long a download waits for the preferred region to confirm its copy before asking the
+    /// other region too (hedging). Short: the normal case answers well within it.
+    pub hedge_after: Duration,
+    /// How old a probe result may be and still be trusted (a few probe intervals).
+    pub health_max_age: Duration,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            // Well above S3's 5 GiB limit of one PUT: larger files go in parts.
+            max_upload_bytes: 50 * 1024 * 1024 * 1024,
+            upload_url_ttl: Duration::from_secs(15 * 60),
+            download_url_ttl: Duration::from_secs(5 * 60),
+            copy_check_timeout: Duration::from_millis(400),
+            hedge_after: Duration::from_millis(50),
+            health_max_age: Duration::from_secs(180),
+        }
+    }
+}
+
+pub struct Service<S, M, C> {
+    pub primary: S,
+    /// Where the second copy of each file goes (written by replication, not here).
+    pub replica: S,
+    pub metadata: M,
+    pub clock: C,
+    pub settings: ServiceSettings,
+}
+
+impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
+    pub fn new(primary: S, replica: S, metadata: M, clock: C, settings: ServiceSettings) -> Self {
+        Service {
+            primary,
+            replica,
+            metadata,
+            clock,
+            settings,
+        }
+    }
+
+    /// Regions the probe recently marked down. Health is advice: if it cannot be read, every
+    /// region is tried.
+    pub(super) async fn down_regions(&self) -> Vec<CopyRole> {
+        match self.metadata.region_health().await {
+            Ok(health) => health::down_regions(&health, self.clock.now_ms(), self.settings.health_max_age),
+            Err(err) => {
+                tracing::warn!(error = %err, "region health unreadable; trying every region");
+                Vec::new()
+            }
+        }
+    }
+
+    pub(super) async fn find(&self, id: &str) -> Result<FileRecord, ApiError> {
+        let id = FileId::parse(id)?;
+        self.metadata
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::FileNotFound(id.to_string()))
+    }
+
+    pub(super) fn for_browser(&self, presigned: Presigned, now_ms: i64, ttl: Duration) -> PresignedRequest {
+        PresignedRequest {
+            method: presigned.method,
+            url: presigned.url,
+            // The browser computes content-length from the body and may not set it itself.
+            headers: presigned
+                .headers
+                .into_iter()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+                .collect(),
+            expires_at_ms: now_ms + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// What the use cases' tests share: a service on fakes with a fixed clock, and announcements.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use twinshare_api::{CopyRole, CopyState, CreateUploadRequest, Visibility};
+
+    use crate::{
+        fakes::{self, FakeService, FixedClock},
+        ports::MetadataStore,
+        validate::ListQuery,
+        FileId, Service,
+    };
+
+    pub const SHA_OF_ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+
+    pub fn service() -> FakeService {
+        Service {
+            clock: FixedClock(1_000),
+            ..fakes::service()
+        }
+    }
+
+    pub fn announce(name: &str, visibility: Visibility) -> CreateUploadRequest {
+        CreateUploadRequest {
+            name: name.into(),
+            size: 3,
+            content_type: "text/plain".into(),
+            sha256: Some(SHA_OF_ABC.into()),
+            uploader: None,
+            visibility,
+        }
+    }
+
+    /// What the public table shows.
+    pub async fn public_files(svc: &FakeService) -> Vec<twinshare_api::FileView> {
+        svc.list_files(&ListQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .files
+    }
+
+    /// A listed file whose two copies are verified.
+    pub async fn redundant(svc: &FakeService) -> FileId {
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let id = FileId::parse(&created.file.id).unwrap();
+        svc.primary.put(&id.object_key(), b"abc");
+        svc.replica.put(&id.object_key(), b"abc");
+        svc.complete_upload(&created.file.id).await.unwrap();
+        let guard = crate::ports::Guard::NotVerified;
+        svc.metadata
+            .set_copy_state(id, CopyRole::Replica, CopyState::Verified, 2_000, guard)
+            .await
+            .unwrap();
+        id
+    }
+}

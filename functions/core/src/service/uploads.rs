@@ -1,0 +1,288 @@
+//! Announcing, completing and cancelling an upload.
+
+use twinshare_api::{CopyRole, CreateUploadRequest, CreateUploadResponse, FileView, UploadPlan};
+
+use super::Service;
+use crate::{
+    ports::{Clock, MetadataStore, ObjectStore, PutSpec, Written},
+    record::{FileRecord, MultipartUpload, Placement, RecordState},
+    validate, ApiError, FileId,
+};
+
+impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
+    /// Validates the announcement, signs the upload (or starts the multipart upload), then
+    /// records it as `uploading`. Storage comes first so that a failure leaves no record behind;
+    /// a multipart upload whose record could not be written is aborted.
+    pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
+        let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
+        self.primary_accepts_uploads().await?;
+        let now = self.clock.now_ms();
+        let primary = Placement {
+            region: self.primary.region(),
+            bucket: self.primary.bucket(),
+        };
+        let replica = Placement {
+            region: self.replica.region(),
+            bucket: self.replica.bucket(),
+        };
+        let id = FileId::random();
+        let key = id.object_key();
+        let ttl = self.settings.upload_url_ttl;
+        let (plan, multipart) = match (upload.parts, &upload.sha256) {
+            (Some(plan), _) => {
+                let upload_id = self.primary.start_multipart(&key, &upload.content_type).await?;
+                (UploadPlan::Multipart(plan), Some(MultipartUpload { upload_id, plan }))
+            }
+            (None, Some(sha256)) => {
+                let spec = PutSpec {
+                    size: upload.size,
+                    content_type: upload.content_type.clone(),
+                    sha256: sha256.clone(),
+                };
+                let presigned = self.primary.presign_put(&key, &spec, ttl).await?;
+                (UploadPlan::Single(self.for_browser(presigned, now, ttl)), None)
+            }
+            (None, None) => return Err(ApiError::Internal("a single-PUT upload without its SHA-256".into())),
+        };
+        let record = FileRecord::new_upload(id, upload, multipart, primary, replica, now);
+        if let Err(err) = self.metadata.create(&record).await {
+            if let Some(multipart) = &record.multipart {
+                let _ = self.primary.abort_multipart(&key, &multipart.upload_id).await;
+            }
+            return Err(err.into());
+        }
+        tracing::info!(file_id = %record.id, size = record.size, parts = record.multipart.as_ref().map(|m| m.plan.part_count), "upload announced");
+        Ok(CreateUploadResponse {
+            file: record.view(),
+            upload: plan,
+        })
+    }
+
+    /// Cancels an upload that has not completed: its parts or object, and its record.
+    pub async fn abort_upload(&self, id: &str) -> Result<(), ApiError> {
+        let record = self.find(id).await?;
+        if record.state == RecordState::Available {
+            return Err(ApiError::AlreadyCompleted(record.id.to_string()));
+        }
+        match &record.multipart {
+            Some(multipart) => {
+                self.primary
+                    .abort_multipart(&record.object_key, &multipart.upload_id)
+                    .await?
+            }
+            None => self.primary.delete(&record.object_key).await?,
+        }
+        match self.metadata.delete_upload(record.id).await? {
+            Written::Done(_) => {
+                tracing::info!(file_id = %record.id, "upload cancelled");
+                Ok(())
+            }
+            // Completed between the read and the delete.
+            Written::ConditionFailed => Err(ApiError::AlreadyCompleted(record.id.to_string())),
+        }
+    }
+
+    /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
+    /// A multipart upload is first assembled from its parts, each checked by S3 against the
+    /// SHA-256 its URL was signed with. Calling it again on an available file answers the same.
+    pub async fn complete_upload(&self, id: &str) -> Result<FileView, ApiError> {
+        let record = self.find(id).await?;
+        let id = record.id;
+        if record.state == RecordState::Available {
+            return Ok(record.view());
+        }
+        if let Some(multipart) = &record.multipart {
+            // No upload any more: an earlier completion assembled it (checked below) or it was
+            // cancelled (then no object exists).
+            if let Some(stored) = self
+                .primary
+                .list_parts(&record.object_key, &multipart.upload_id)
+                .await?
+            {
+                let parts = Self::all_parts(&record, multipart, stored)?;
+                let assembled = self
+                    .primary
+                    .complete_multipart(&record.object_key, &multipart.upload_id, &parts)
+                    .await;
+                // An attempt whose answer was lost (a timeout, then a retry) may have assembled
+                // it already: then the object is there, and is checked below.
+                if let Err(err) = assembled {
+                    if self.primary.head(&record.object_key).await?.is_none() {
+                        return Err(err.into());
+                    }
+                    tracing::warn!(file_id = %id, error = %err, "completion answered an error, but the object is assembled");
+                }
+            }
+        }
+        let info = self
+            .primary
+            .head(&record.object_key)
+            .await?
+            .ok_or_else(|| match record.multipart {
+                Some(_) => ApiError::UploadGone(id.to_string()),
+                None => ApiError::UploadMissing(id.to_string()),
+            })?;
+        if info.size != record.size {
+            return Err(ApiError::SizeMismatch {
+                declared: record.size,
+                actual: info.size,
+            });
+        }
+        if let (Some(declared), Some(stored)) = (&record.sha256, &info.sha256) {
+            if declared != stored {
+                return Err(ApiError::ChecksumMismatch);
+            }
+        }
+        match self.metadata.mark_available(&record, self.clock.now_ms()).await? {
+            Written::Done(record) => {
+                tracing::info!(file_id = %id, "upload completed");
+                Ok(record.view())
+            }
+            // The record vanished between the read and the write (it expired).
+            Written::ConditionFailed => Err(ApiError::FileNotFound(id.to_string())),
+        }
+    }
+
+    /// Uploads go to the primary region only: when it is down, say so at once rather than
+    /// hand out a URL that cannot work.
+    async fn primary_accepts_uploads(&self) -> Result<(), ApiError> {
+        let paused = |why: String| {
+            ApiError::UploadsPaused(format!(
+                "the storage region {} is not answering ({why}); downloads still work",
+                self.primary.region()
+            ))
+        };
+        if self.down_regions().await.contains(&CopyRole::Primary) {
+            return Err(paused("marked down by the health probe".into()));
+        }
+        let canary = FileId::random().object_key();
+        match self.primary.check(&canary, self.settings.copy_check_timeout).await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                tracing::warn!(region = self.primary.region(), error = %err, "primary region not answering; uploads paused");
+                Err(paused(err.public_summary().into()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_api::{FileStatus, Visibility};
+
+    use super::*;
+    use twinshare_api::CopyState;
+
+    use crate::service::test_support::{announce, public_files, service, SHA_OF_ABC};
+
+    #[tokio::test]
+    async fn create_signs_the_exact_upload_and_records_it_as_uploading() {
+        let svc = service();
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let UploadPlan::Single(put) = &created.upload else {
+            panic!("{:?}", created.upload)
+        };
+        assert_eq!(put.method, "PUT");
+        assert!(put.url.contains(&format!("files/{}", created.file.id)));
+        assert_eq!(
+            put.headers.get("x-amz-checksum-sha256").map(String::as_str),
+            Some(SHA_OF_ABC)
+        );
+        assert_eq!(put.headers.get("content-type").map(String::as_str), Some("text/plain"));
+        assert!(
+            !put.headers.contains_key("content-length"),
+            "the browser sets content-length"
+        );
+        assert_eq!(put.expires_at_ms, 1_000 + 15 * 60 * 1000);
+        assert_eq!(created.file.status, FileStatus::Uploading);
+        let stored = svc
+            .metadata
+            .get(FileId::parse(&created.file.id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.state, RecordState::Uploading);
+    }
+
+    #[tokio::test]
+    async fn invalid_announcements_leave_no_record() {
+        let svc = service();
+        let mut bad = announce("a.txt", Visibility::Listed);
+        bad.size = 0;
+        assert!(matches!(
+            svc.create_upload(bad).await,
+            Err(ApiError::Invalid { field: "size", .. })
+        ));
+        assert_eq!(svc.metadata.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_signature_leaves_no_record() {
+        let svc = service();
+        svc.primary.fail_next("signing broke");
+        assert!(svc.create_upload(announce("a.txt", Visibility::Listed)).await.is_err());
+        assert_eq!(svc.metadata.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn complete_checks_the_object_and_is_idempotent() {
+        let svc = service();
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let id = created.file.id.clone();
+
+        assert!(matches!(
+            svc.complete_upload(&id).await,
+            Err(ApiError::UploadMissing(_))
+        ));
+        svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abcd");
+        assert!(matches!(
+            svc.complete_upload(&id).await,
+            Err(ApiError::SizeMismatch { declared: 3, actual: 4 })
+        ));
+        assert!(matches!(svc.download_url(&id).await, Err(ApiError::NotYetAvailable(_))));
+        assert!(public_files(&svc).await.is_empty());
+
+        svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
+        let done = svc.complete_upload(&id).await.unwrap();
+        assert_eq!(done.status, FileStatus::Available);
+        assert_eq!(done.copies[0].state, CopyState::Verified);
+        assert_eq!(svc.complete_upload(&id).await.unwrap(), done);
+    }
+
+    #[tokio::test]
+    async fn a_stored_checksum_that_differs_is_rejected() {
+        let svc = service();
+        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let key = FileId::parse(&created.file.id).unwrap().object_key();
+        svc.primary
+            .put_with_checksum(&key, b"xyz", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(
+            svc.complete_upload(&created.file.id).await,
+            Err(ApiError::ChecksumMismatch)
+        );
+    }
+
+    #[tokio::test]
+    async fn completing_an_unknown_or_malformed_id() {
+        let svc = service();
+        assert!(matches!(
+            svc.complete_upload(&FileId::random().to_string()).await,
+            Err(ApiError::FileNotFound(_))
+        ));
+        assert!(matches!(
+            svc.complete_upload("nope").await,
+            Err(ApiError::Invalid { field: "id", .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn uploads_fail_fast_when_the_primary_does_not_answer() {
+        let svc = service();
+        svc.primary.set_down(true);
+        assert!(matches!(
+            svc.create_upload(announce("a.txt", Visibility::Listed)).await,
+            Err(ApiError::UploadsPaused(_))
+        ));
+        assert_eq!(svc.metadata.len(), 0);
+    }
+}
