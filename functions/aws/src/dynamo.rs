@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    types::{AttributeValue, ReturnValue},
+    types::{AttributeValue, KeysAndAttributes, ReturnValue},
 };
 use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
 use twinshare_core::{
@@ -438,11 +438,39 @@ impl MetadataStore for DynamoMetadata {
         Ok((records, next))
     }
 
+    /// Both regions' rows in one BatchGetItem: every download reads them, so one round trip.
     async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        let roles = [CopyRole::Primary, CopyRole::Replica];
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(
+                roles
+                    .iter()
+                    .map(|role| HashMap::from([("name".to_owned(), s(health_name(*role)))]))
+                    .collect(),
+            ))
+            .consistent_read(false)
+            .build()
+            .map_err(|e| PortError::Other(format!("health keys: {e}")))?;
+        let answer = self
+            .client
+            .batch_get_item()
+            .request_items(&self.health_table, keys)
+            .send()
+            .await
+            .map_err(|e| port_error("BatchGetItem health", e))?;
+        let items = answer
+            .responses()
+            .and_then(|tables| tables.get(&self.health_table))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let mut all = Vec::new();
-        for role in [CopyRole::Primary, CopyRole::Replica] {
-            if let Some(item) = self.get_health_item(&health_name(role)).await? {
-                all.push(health_from_item(role, &item)?);
+        for role in roles {
+            let name = health_name(role);
+            if let Some(item) = items
+                .iter()
+                .find(|item| item.get("name").and_then(|v| v.as_s().ok()) == Some(&name))
+            {
+                all.push(health_from_item(role, item)?);
             }
         }
         Ok(all)

@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::Duration,
@@ -50,6 +50,9 @@ pub struct MemoryStore {
     uploads: Arc<Mutex<Uploads>>,
     fail_next: Arc<Mutex<Option<String>>>,
     down: Arc<AtomicBool>,
+    /// How long `check` takes to answer: a region that is slow or hangs.
+    check_delay: Arc<Mutex<Duration>>,
+    checks: Arc<AtomicUsize>,
 }
 
 impl MemoryStore {
@@ -61,6 +64,8 @@ impl MemoryStore {
             uploads: Arc::default(),
             fail_next: Arc::default(),
             down: Arc::default(),
+            check_delay: Arc::default(),
+            checks: Arc::default(),
         }
     }
 
@@ -113,6 +118,16 @@ impl MemoryStore {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// Makes `check` take this long (a hanging region: longer than any `within`).
+    pub fn set_check_delay(&self, delay: Duration) {
+        *self.check_delay.lock().unwrap() = delay;
+    }
+
+    /// How many times `check` was called.
+    pub fn checks(&self) -> usize {
+        self.checks.load(Ordering::SeqCst)
+    }
+
     fn check_failure(&self) -> Result<(), PortError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(PortError::Unavailable(format!("{} is down", self.region)));
@@ -125,7 +140,19 @@ impl MemoryStore {
 }
 
 impl ObjectStore for MemoryStore {
-    async fn check(&self, key: &ObjectKey, _within: Duration) -> Result<Option<ObjectInfo>, PortError> {
+    async fn check(&self, key: &ObjectKey, within: Duration) -> Result<Option<ObjectInfo>, PortError> {
+        self.checks.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.check_delay.lock().unwrap();
+        if delay >= within {
+            tokio::time::sleep(within).await;
+            return Err(PortError::Unavailable(format!(
+                "{} did not answer within {within:?}",
+                self.region
+            )));
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         self.head(key).await
     }
 

@@ -89,6 +89,7 @@ impl Config {
                     "COPY_CHECK_TIMEOUT_MS",
                     defaults.copy_check_timeout.as_millis() as u64,
                 )?),
+                hedge_after: Duration::from_millis(parsed("HEDGE_AFTER_MS", defaults.hedge_after.as_millis() as u64)?),
                 health_max_age: Duration::from_secs(parsed("HEALTH_MAX_AGE_SECS", defaults.health_max_age.as_secs())?),
             },
         })
