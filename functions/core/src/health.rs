@@ -91,7 +91,8 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
                         checked_at_ms: now,
                         latency_ms: u64::try_from(now - started).unwrap_or(0),
                         consecutive_failures: failures,
-                        last_error: Some(err.to_string()),
+                        // The status page is public: a stable sentence there, the detail in the log.
+                        last_error: Some(err.public_summary().to_owned()),
                     }
                 }
             };

@@ -23,6 +23,17 @@ pub enum PortError {
     Other(String),
 }
 
+impl PortError {
+    /// What may be shown to anyone: no SDK or emulator text, which can name endpoints,
+    /// buckets or tables.
+    pub fn public_summary(&self) -> &'static str {
+        match self {
+            PortError::Unavailable(_) => "not answering (refused or timed out)",
+            PortError::Other(_) => "answered with an error",
+        }
+    }
+}
+
 /// A request signed for the browser to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Presigned {

@@ -65,6 +65,8 @@ pub fn error(err: &ApiError) -> Response<Body> {
     let message = match err {
         // Details of internal failures go to the log, not to the client.
         ApiError::Internal(_) => "something went wrong on our side; try again, and report it if it persists".to_owned(),
+        // The detail is an SDK's or emulator's text: it names endpoints and tables.
+        ApiError::Unavailable(_) => "storage is unavailable right now; try again in a minute".to_owned(),
         other => other.to_string(),
     };
     if status >= 500 {
@@ -123,9 +125,13 @@ mod tests {
 
     #[test]
     fn unavailable_says_when_to_retry_and_internal_hides_details() {
-        let response = error(&ApiError::Unavailable("x".into()));
+        let response = error(&ApiError::Unavailable(
+            "dispatch failure: error trying to connect: tcp connect error: Connection refused (os error 111)".into(),
+        ));
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()["retry-after"], "5");
+        let message = body_of(&response).message;
+        assert!(!message.contains("dispatch") && !message.contains("111"), "{message}");
         let response = error(&ApiError::Internal("secret table name".into()));
         assert_eq!(response.status(), 500);
         assert!(!body_of(&response).message.contains("secret"));
