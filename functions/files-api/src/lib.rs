@@ -117,6 +117,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_route_that_does_not_exist_answers_the_api_json_error() {
+        // API Gateway's $default route sends every unmatched request here (template.yaml).
+        let response = handle(&service(), fixture("no-such-route.json")).await;
+        assert_eq!(response.status(), 404);
+        let error: ErrorBody = json(&response);
+        assert_eq!(error.error, "route_not_found");
+        assert!(error.message.contains("PUT /api/no-such-route"), "{}", error.message);
+    }
+
+    #[tokio::test]
     async fn fixtures_for_unknown_and_malformed_ids() {
         let svc = service();
         assert_eq!(handle(&svc, fixture("get-file.json")).await.status(), 404);
