@@ -1,0 +1,217 @@
+//! The share page: choose or drop files, watch them upload, get their links.
+
+use leptos::{prelude::*, task::spawn_local};
+use twinshare_api::{limits, Visibility};
+use wasm_bindgen::JsCast;
+use web_sys::{DragEvent, FileList, HtmlInputElement};
+
+use crate::{
+    format, multipart,
+    upload::{self, Phase},
+    widgets::{CopyLink, QrCode},
+};
+
+#[derive(Clone)]
+struct UploadRow {
+    key: usize,
+    name: String,
+    size: u64,
+    phase: RwSignal<Phase>,
+    paused: RwSignal<bool>,
+}
+
+#[component]
+pub fn UploadPage() -> impl IntoView {
+    let uploader = RwSignal::new(String::new());
+    let listed = RwSignal::new(true);
+    let rows = RwSignal::new(Vec::<UploadRow>::new());
+    let next_key = StoredValue::new(0usize);
+    let dragging = RwSignal::new(false);
+    // Uploads in parts that a reload (or a crash) interrupted: choosing the file resumes them.
+    let unfinished = RwSignal::new(multipart::unfinished());
+
+    let start = move |files: FileList| {
+        for index in 0..files.length() {
+            let Some(file) = files.get(index) else { continue };
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            // Choosing the file of an unfinished upload resumes it: it moves to the uploads below.
+            unfinished.update(|list| list.retain(|u| !u.is_file(&file)));
+            let phase = RwSignal::new(Phase::Hashing(0.0));
+            let paused = RwSignal::new(false);
+            rows.update(|rows| {
+                rows.push(UploadRow {
+                    key,
+                    name: file.name(),
+                    size: file.size() as u64,
+                    phase,
+                    paused,
+                })
+            });
+            let visibility = if listed.get_untracked() {
+                Visibility::Listed
+            } else {
+                Visibility::Unlisted
+            };
+            let who = uploader.get_untracked();
+            spawn_local(async move {
+                let outcome = upload::run(file, who, visibility, phase, paused).await;
+                unfinished.set(multipart::unfinished());
+                if let Err(message) = outcome {
+                    phase.set(Phase::Failed(message));
+                }
+            });
+        }
+    };
+
+    view! {
+        <h1>"Share files"</h1>
+        <form class="options" on:submit=|ev| ev.prevent_default()>
+            <label>
+                "Your name (optional)"
+                <input type="text" name="uploader" maxlength=limits::MAX_UPLOADER_CHARS.to_string() placeholder="anonymous"
+                    prop:value=uploader on:input=move |ev| uploader.set(event_target_value(&ev)) />
+            </label>
+            <label class="inline">
+                <input type="checkbox" name="listed" prop:checked=listed
+                    on:change=move |ev| listed.set(event_target_checked(&ev)) />
+                "List publicly (otherwise only people with the link can find it)"
+            </label>
+        </form>
+        <label class="dropzone" class:dragging=move || dragging.get()
+            on:dragover=move |ev: DragEvent| { ev.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev: DragEvent| {
+                ev.prevent_default();
+                dragging.set(false);
+                if let Some(files) = ev.data_transfer().and_then(|d| d.files()) { start(files); }
+            }>
+            <strong>"Drop files here"</strong>
+            <span>" or choose them: "</span>
+            <input type="file" multiple on:change=move |ev| {
+                let input: HtmlInputElement = ev.target().unwrap().unchecked_into();
+                if let Some(files) = input.files() { start(files); }
+                input.set_value("");
+            } />
+        </label>
+        <Show when=move || !unfinished.get().is_empty()>
+            <section class="unfinished">
+                <h2>"Unfinished uploads"</h2>
+                <p>"Choose or drop the same file again to resume where it stopped."</p>
+                <ul>
+                    <For each=move || unfinished.get() key=|u| u.id.clone() let:entry>
+                        <UnfinishedRow entry unfinished />
+                    </For>
+                </ul>
+            </section>
+        </Show>
+        <ul class="uploads">
+            <For each=move || rows.get() key=|row| row.key let:row>
+                <UploadRowView row />
+            </For>
+        </ul>
+    }
+}
+
+#[component]
+fn UnfinishedRow(entry: multipart::Unfinished, unfinished: RwSignal<Vec<multipart::Unfinished>>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let summary = format!(
+        "{} · {} of {} parts stored",
+        format::size(entry.size),
+        entry.parts_stored,
+        entry.part_count
+    );
+    let name = entry.name.clone();
+    let discard = move |_| {
+        let entry = entry.clone();
+        spawn_local(async move {
+            match multipart::discard(&entry).await {
+                Ok(()) => unfinished.set(multipart::unfinished()),
+                Err(message) => error.set(Some(message)),
+            }
+        });
+    };
+    view! {
+        <li class="upload unfinished-upload">
+            <span class="name">{name}</span>
+            <span class="size">{summary}</span>
+            <button type="button" class="secondary" on:click=discard>"Discard"</button>
+            {move || error.get().map(|m| view! { <span class="state error" role="alert">{m}</span> })}
+        </li>
+    }
+}
+
+#[component]
+fn UploadRowView(row: UploadRow) -> impl IntoView {
+    let (phase, paused) = (row.phase, row.paused);
+    // Outside the state, which redraws many times a second: a click must land on a stable button.
+    let in_parts = Memo::new(move |_| matches!(phase.get(), Phase::Uploading { parts: Some(_), .. }));
+    let state = move || match phase.get() {
+        Phase::Hashing(done) => view! {
+            <progress max="100" value=done * 100.0></progress>
+            <span class="state">{format!("Reading file… {:.0} %", done * 100.0)}</span>
+        }
+        .into_any(),
+        Phase::Uploading {
+            loaded,
+            total,
+            bytes_per_sec,
+            parts,
+            paused: is_paused,
+        } => {
+            let percent = if total > 0.0 { loaded / total * 100.0 } else { 0.0 };
+            let left = if bytes_per_sec > 0.0 {
+                format::duration((total - loaded) / bytes_per_sec)
+            } else {
+                "…".into()
+            };
+            let text = match (is_paused, parts) {
+                (true, Some((stored, count))) => format!("Paused at {percent:.0} % · {stored} of {count} parts stored"),
+                (false, Some((stored, count))) => format!(
+                    "Uploading {percent:.0} % · {}/s · {left} left · {stored} of {count} parts",
+                    format::size(bytes_per_sec as u64)
+                ),
+                _ => format!(
+                    "Uploading {percent:.0} % · {}/s · {left} left",
+                    format::size(bytes_per_sec as u64)
+                ),
+            };
+            view! {
+                <progress max="100" value=percent></progress>
+                <span class="state">{text}</span>
+            }
+            .into_any()
+        }
+        Phase::Completing => view! {
+            <progress max="100" value="100"></progress>
+            <span class="state">"Checking the upload…"</span>
+        }
+        .into_any(),
+        Phase::Done(file) => {
+            let link = format::share_link(&file.id);
+            view! {
+                <span class="state done">{format!("Shared · {}", format::copies(&file))}</span>
+                <span class="share">
+                    <a class="share-link" href=format!("/f/{}", file.id)>{link.clone()}</a>
+                    <CopyLink link=link.clone() />
+                </span>
+                <QrCode link />
+            }
+            .into_any()
+        }
+        Phase::Failed(message) => view! { <span class="state error" role="alert">{message}</span> }.into_any(),
+    };
+    view! {
+        <li class="upload">
+            <span class="name">{row.name}</span>
+            <span class="size">{format::size(row.size)}</span>
+            {state}
+            <Show when=move || in_parts.get()>
+                <button type="button" class="secondary pause" on:click=move |_| paused.update(|p| *p = !*p)>
+                    {move || if paused.get() { "Resume" } else { "Pause" }}
+                </button>
+            </Show>
+        </li>
+    }
+}
