@@ -77,10 +77,12 @@ problems=()
 expect() { # name expected-substring command...
   local name="$1" expected="$2" answer
   shift 2
-  answer="$("$@" 2>&1 | head -n 1)" || true
+  answer="$("$@" 2>&1)" || true
   if [[ "$answer" == *"$expected"* ]]; then
-    printf '  %-14s %s\n' "$name" "$answer"
+    # Some tools print warnings first (Debian's chromium wrapper): show the line that answered.
+    printf '  %-14s %s\n' "$name" "$(grep -m1 -F -- "$expected" <<<"$answer")"
   else
+    answer="$(head -n 3 <<<"$answer" | tr '\n' ' ')"
     printf '  %-14s MISSING OR WRONG: expected %s, got: %s\n' "$name" "$expected" "${answer:-nothing}"
     problems+=("$name")
   fi
