@@ -1,11 +1,13 @@
 //! twinshare's site: one module per page under [`pages`], shared pieces in [`widgets`], API
-//! calls in [`api`], the upload steps in [`upload`] and [`multipart`].
+//! calls in [`api`], the upload steps in [`upload`] and [`multipart`],
+//! on the bytes-sending pieces of [`transfer`].
 
 pub mod api;
 pub mod format;
 pub mod live;
 pub mod multipart;
 pub mod pages;
+pub mod transfer;
 pub mod upload;
 pub mod widgets;
 

@@ -23,7 +23,7 @@ use web_sys::{File, XmlHttpRequest};
 use crate::{
     api,
     live::sleep_ms,
-    upload::{now_ms, put_with_progress, sha256_base64, Phase, PutError},
+    transfer::{js_error, now_ms, put_with_progress, sha256_base64, Phase, PutError},
 };
 
 /// Parts sent at once.
@@ -334,7 +334,7 @@ async fn send_parts(
                     let (start, end) = plan.range(number, entry.size);
                     let slice = file
                         .slice_with_f64_and_f64(start as f64, end as f64)
-                        .map_err(crate::upload::js_error)?;
+                        .map_err(js_error)?;
                     let sha256 = sha256_base64(&slice, |_| {}).await?;
                     parts.borrow_mut().checksums.insert(number, sha256.clone());
                     sha256
@@ -367,7 +367,7 @@ async fn send_parts(
             let (start, end) = plan.range(number, entry.size);
             let slice = file
                 .slice_with_f64_and_f64(start as f64, end as f64)
-                .map_err(crate::upload::js_error)?;
+                .map_err(js_error)?;
             parts.borrow_mut().in_flight.insert(number, (None, 0.0));
             let shared = parts.clone();
             spawn_local(async move {

@@ -7,6 +7,26 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The one spelling of each variant of an enum, on the wire and in storage: `as_str`, `parse`
+/// and `ALL`. A test holds serde's `snake_case` names to these, so the two cannot drift.
+macro_rules! wire_names {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+        }
+    };
+}
+
 /// Whether a file appears in the public table or is reachable only by its link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -15,6 +35,8 @@ pub enum Visibility {
     Listed,
     Unlisted,
 }
+
+wire_names!(Visibility { Listed => "listed", Unlisted => "unlisted" });
 
 /// `POST /api/uploads`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +158,8 @@ pub enum FileStatus {
     Redundant,
 }
 
+wire_names!(FileStatus { Uploading => "uploading", Available => "available", Redundant => "redundant" });
+
 /// State of one stored copy of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -147,6 +171,8 @@ pub enum CopyState {
     Missing,
 }
 
+wire_names!(CopyState { Pending => "pending", Copying => "copying", Verified => "verified", Failed => "failed", Missing => "missing" });
+
 /// Which copy: the one uploaded to, or the one in the second region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -154,6 +180,8 @@ pub enum CopyRole {
     Primary,
     Replica,
 }
+
+wire_names!(CopyRole { Primary => "primary", Replica => "replica" });
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CopyView {
@@ -200,6 +228,8 @@ pub enum RegionStatus {
     /// Not probed recently: nothing is known.
     Unknown,
 }
+
+wire_names!(RegionStatus { Up => "up", Down => "down", Unknown => "unknown" });
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionView {
@@ -292,5 +322,28 @@ mod tests {
         let err = serde_json::from_str::<CreateUploadRequest>(r#"{"name":"a","size":1,"sha256":"x","colour":"red"}"#)
             .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod wire_name_tests {
+    use super::*;
+
+    fn serde_name<T: Serialize>(value: T) -> String {
+        serde_json::to_value(value).unwrap().as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn each_variant_has_one_spelling_in_serde_and_storage() {
+        macro_rules! check {
+            ($($ty:ident),+) => {$(
+                for v in $ty::ALL {
+                    assert_eq!(serde_name(*v), v.as_str(), "{}", stringify!($ty));
+                    assert_eq!($ty::parse(v.as_str()), Some(*v));
+                }
+            )+};
+        }
+        check!(Visibility, FileStatus, CopyState, CopyRole, RegionStatus);
+        assert_eq!(CopyState::parse("Verified"), None, "exact spelling only");
     }
 }

@@ -75,23 +75,11 @@ impl DynamoMetadata {
 const SUMMARY: &str = "replication-summary";
 
 fn health_name(role: CopyRole) -> String {
-    format!("region#{}", role_name(role))
-}
-
-fn region_status_name(status: RegionStatus) -> &'static str {
-    match status {
-        RegionStatus::Up => "up",
-        RegionStatus::Down => "down",
-        RegionStatus::Unknown => "unknown",
-    }
+    format!("region#{}", role.as_str())
 }
 
 fn health_from_item(role: CopyRole, item: &Item) -> Result<RegionHealth, PortError> {
-    let status = match get_s(item, "status")? {
-        "up" => RegionStatus::Up,
-        "down" => RegionStatus::Down,
-        _ => RegionStatus::Unknown,
-    };
+    let status = RegionStatus::parse(get_s(item, "status")?).unwrap_or(RegionStatus::Unknown);
     Ok(RegionHealth {
         role,
         region: get_s(item, "region")?.to_owned(),
@@ -111,35 +99,6 @@ fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
-fn role_name(role: CopyRole) -> &'static str {
-    match role {
-        CopyRole::Primary => "primary",
-        CopyRole::Replica => "replica",
-    }
-}
-
-fn copy_state_name(state: CopyState) -> &'static str {
-    match state {
-        CopyState::Pending => "pending",
-        CopyState::Copying => "copying",
-        CopyState::Verified => "verified",
-        CopyState::Failed => "failed",
-        CopyState::Missing => "missing",
-    }
-}
-
-fn parse_copy_state(text: &str) -> Option<CopyState> {
-    [
-        CopyState::Pending,
-        CopyState::Copying,
-        CopyState::Verified,
-        CopyState::Failed,
-        CopyState::Missing,
-    ]
-    .into_iter()
-    .find(|state| copy_state_name(*state) == text)
-}
-
 fn public_sort_key(record: &FileRecord) -> String {
     ListCursor {
         created_at_ms: record.created_at_ms,
@@ -156,10 +115,10 @@ fn to_item(record: &FileRecord) -> Item {
             let copy = HashMap::from([
                 ("region".to_owned(), s(&c.region)),
                 ("bucket".to_owned(), s(&c.bucket)),
-                ("state".to_owned(), s(copy_state_name(c.state))),
+                ("state".to_owned(), s(c.state.as_str())),
                 ("updated_at_ms".to_owned(), n(c.updated_at_ms)),
             ]);
-            (role_name(c.role).to_owned(), AttributeValue::M(copy))
+            (c.role.as_str().to_owned(), AttributeValue::M(copy))
         })
         .collect();
     let mut item = HashMap::from([
@@ -169,14 +128,7 @@ fn to_item(record: &FileRecord) -> Item {
         ("name_lower".to_owned(), s(record.name.to_lowercase())),
         ("size".to_owned(), n(record.size)),
         ("content_type".to_owned(), s(&record.content_type)),
-        (
-            "visibility".to_owned(),
-            s(if record.visibility == Visibility::Listed {
-                "listed"
-            } else {
-                "unlisted"
-            }),
-        ),
+        ("visibility".to_owned(), s(record.visibility.as_str())),
         ("state".to_owned(), s(record.state.as_str())),
         ("created_at_ms".to_owned(), n(record.created_at_ms)),
         ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
@@ -225,25 +177,21 @@ fn get_n<T: std::str::FromStr>(item: &Item, field: &str) -> Result<T, PortError>
 fn from_item(item: &Item) -> Result<FileRecord, PortError> {
     let id = FileId::parse(get_s(item, "id")?).map_err(|_| bad("id"))?;
     let object_key = ObjectKey::parse(get_s(item, "object_key")?).ok_or_else(|| bad("object_key"))?;
-    let visibility = match get_s(item, "visibility")? {
-        "listed" => Visibility::Listed,
-        "unlisted" => Visibility::Unlisted,
-        _ => return Err(bad("visibility")),
-    };
+    let visibility = Visibility::parse(get_s(item, "visibility")?).ok_or_else(|| bad("visibility"))?;
     let copies_map = item
         .get("copies")
         .and_then(|v| v.as_m().ok())
         .ok_or_else(|| bad("copies"))?;
     let mut copies = Vec::new();
     for role in [CopyRole::Primary, CopyRole::Replica] {
-        let Some(copy) = copies_map.get(role_name(role)).and_then(|v| v.as_m().ok()) else {
+        let Some(copy) = copies_map.get(role.as_str()).and_then(|v| v.as_m().ok()) else {
             continue;
         };
         copies.push(StoredCopy {
             role,
             region: get_s(copy, "region")?.to_owned(),
             bucket: get_s(copy, "bucket")?.to_owned(),
-            state: parse_copy_state(get_s(copy, "state")?).ok_or_else(|| bad("copies.state"))?,
+            state: CopyState::parse(get_s(copy, "state")?).ok_or_else(|| bad("copies.state"))?,
             updated_at_ms: get_n(copy, "updated_at_ms")?,
         });
     }
@@ -342,7 +290,7 @@ impl MetadataStore for DynamoMetadata {
         let mut values = HashMap::from([
             (":available".to_owned(), s(RecordState::Available.as_str())),
             (":uploading".to_owned(), s(RecordState::Uploading.as_str())),
-            (":verified".to_owned(), s(copy_state_name(CopyState::Verified))),
+            (":verified".to_owned(), s(CopyState::Verified.as_str())),
             (":now".to_owned(), n(now_ms)),
         ]);
         if record.visibility == Visibility::Listed {
@@ -384,13 +332,10 @@ impl MetadataStore for DynamoMetadata {
         now_ms: i64,
         guard: Guard,
     ) -> Result<Written, PortError> {
-        let mut values = HashMap::from([
-            (":state".to_owned(), s(copy_state_name(state))),
-            (":now".to_owned(), n(now_ms)),
-        ]);
+        let mut values = HashMap::from([(":state".to_owned(), s(state.as_str())), (":now".to_owned(), n(now_ms))]);
         let condition = match guard {
             Guard::NotVerified => {
-                values.insert(":verified".into(), s(copy_state_name(CopyState::Verified)));
+                values.insert(":verified".into(), s(CopyState::Verified.as_str()));
                 "attribute_exists(id) AND copies.#role.#state <> :verified"
             }
             Guard::Unchanged(seen) => {
@@ -405,7 +350,7 @@ impl MetadataStore for DynamoMetadata {
             .key("id", s(id.to_string()))
             .update_expression("SET copies.#role.#state = :state, copies.#role.updated_at_ms = :now")
             .condition_expression(condition)
-            .expression_attribute_names("#role", role_name(role))
+            .expression_attribute_names("#role", role.as_str())
             .expression_attribute_names("#state", "state")
             .set_expression_attribute_values(Some(values))
             .return_values(ReturnValue::AllNew)
@@ -480,7 +425,7 @@ impl MetadataStore for DynamoMetadata {
         let mut item = HashMap::from([
             ("name".to_owned(), s(health_name(health.role))),
             ("region".to_owned(), s(&health.region)),
-            ("status".to_owned(), s(region_status_name(health.status))),
+            ("status".to_owned(), s(health.status.as_str())),
             ("checked_at_ms".to_owned(), n(health.checked_at_ms)),
             ("latency_ms".to_owned(), n(health.latency_ms)),
             ("consecutive_failures".to_owned(), n(health.consecutive_failures)),

@@ -1,10 +1,9 @@
-//! Region health: what the probe records, and how downloads and uploads use it.
+//! Region health: what the probe records, and how downloads and uploads use it. Plain data and
+//! rules: the probe that measures it is in [`crate::probe`].
 
 use std::time::Duration;
 
 use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView};
-
-use crate::ports::{Clock, MetadataStore, ObjectStore, PortError};
 
 /// Failures in a row before a region is marked down: one lost probe is not an outage.
 pub const FAILURES_BEFORE_DOWN: u32 = 2;
@@ -43,64 +42,6 @@ pub fn down_regions(health: &[RegionHealth], now_ms: i64, max_age: Duration) -> 
         .filter(|h| h.is_down(now_ms, max_age))
         .map(|h| h.role)
         .collect()
-}
-
-/// Checks both regions with a small canary write and read, and records what it saw.
-pub struct Probe<S, M, C> {
-    pub primary: S,
-    pub replica: S,
-    pub metadata: M,
-    pub clock: C,
-    /// Longest a region may take to answer before the check counts as failed.
-    pub within: Duration,
-}
-
-impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
-    pub async fn run(&self) -> Result<Vec<RegionHealth>, PortError> {
-        let previous = self.metadata.region_health().await?;
-        let mut recorded = Vec::new();
-        for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
-            let started = self.clock.now_ms();
-            let outcome = store.canary(self.within).await;
-            let now = self.clock.now_ms();
-            let failures_before = previous
-                .iter()
-                .find(|h| h.role == role)
-                .map_or(0, |h| h.consecutive_failures);
-            let health = match outcome {
-                Ok(()) => RegionHealth {
-                    role,
-                    region: store.region().to_owned(),
-                    status: RegionStatus::Up,
-                    checked_at_ms: now,
-                    latency_ms: u64::try_from(now - started).unwrap_or(0),
-                    consecutive_failures: 0,
-                    last_error: None,
-                },
-                Err(err) => {
-                    let failures = failures_before + 1;
-                    tracing::warn!(region = store.region(), failures, error = %err, "region probe failed");
-                    RegionHealth {
-                        role,
-                        region: store.region().to_owned(),
-                        status: if failures >= FAILURES_BEFORE_DOWN {
-                            RegionStatus::Down
-                        } else {
-                            RegionStatus::Up
-                        },
-                        checked_at_ms: now,
-                        latency_ms: u64::try_from(now - started).unwrap_or(0),
-                        consecutive_failures: failures,
-                        // The status page is public: a stable sentence there, the detail in the log.
-                        last_error: Some(err.public_summary().to_owned()),
-                    }
-                }
-            };
-            self.metadata.record_region_health(&health).await?;
-            recorded.push(health);
-        }
-        Ok(recorded)
-    }
 }
 
 /// The status page's view: each region (unknown when never or not recently probed) and the

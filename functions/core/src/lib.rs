@@ -16,6 +16,7 @@ pub mod fakes;
 pub mod health;
 pub mod id;
 pub mod ports;
+pub mod probe;
 pub mod record;
 pub mod replication;
 pub mod service;

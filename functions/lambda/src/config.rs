@@ -6,7 +6,7 @@ use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
 use twinshare_aws::{clients, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
-use twinshare_core::{health::Probe, ports::SystemClock, replication::Replication, Service, ServiceSettings};
+use twinshare_core::{ports::SystemClock, probe::Probe, replication::Replication, Service, ServiceSettings};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {

@@ -1,8 +1,8 @@
 //! Handler of `probe`, generic over the ports. The answer is what was recorded.
 
 use twinshare_core::{
-    health::Probe,
     ports::{Clock, MetadataStore, ObjectStore},
+    probe::Probe,
 };
 
 pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
@@ -14,7 +14,7 @@ pub async fn handle<S: ObjectStore, M: MetadataStore, C: Clock>(
         .map(|h| {
             serde_json::json!({
                 "region": h.region,
-                "status": format!("{:?}", h.status).to_lowercase(),
+                "status": h.status.as_str(),
                 "latency_ms": h.latency_ms,
                 "consecutive_failures": h.consecutive_failures,
                 "last_error": h.last_error,
@@ -29,7 +29,7 @@ mod tests {
     use std::time::Duration;
 
     use twinshare_api::{CopyRole, RegionStatus};
-    use twinshare_core::{fakes::service, health::Probe, ports::MetadataStore};
+    use twinshare_core::{fakes::service, ports::MetadataStore, probe::Probe};
 
     use super::*;
 

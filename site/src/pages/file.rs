@@ -27,7 +27,7 @@ pub fn FilePage() -> impl IntoView {
             let copies = file
                 .copies
                 .iter()
-                .map(|c| format!("{:?} in {}: {:?}", c.role, c.region, c.state).to_lowercase())
+                .map(|c| format!("{} in {}: {}", c.role.as_str(), c.region, c.state.as_str()))
                 .collect::<Vec<_>>()
                 .join(", ");
             view! {

@@ -7,7 +7,8 @@ use web_sys::{DragEvent, FileList, HtmlInputElement};
 
 use crate::{
     format, multipart,
-    upload::{self, Phase},
+    transfer::Phase,
+    upload,
     widgets::{CopyLink, QrCode},
 };
 

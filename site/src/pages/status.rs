@@ -21,11 +21,11 @@ pub fn StatusPage() -> impl IntoView {
                     let latency = r.latency_ms.map_or("–".to_owned(), |ms| format!("{ms} ms"));
                     view! {
                         <tr class="region">
-                            <td data-label="Copy">{format!("{:?}", r.role).to_lowercase()}</td>
+                            <td data-label="Copy">{r.role.as_str()}</td>
                             <td data-label="Region">{r.region}</td>
                             <td data-label="Status">
                                 <span class="badge" class:bad=r.status == RegionStatus::Down class:unknown=r.status == RegionStatus::Unknown>
-                                    {format!("{:?}", r.status).to_lowercase()}
+                                    {r.status.as_str()}
                                 </span>
                             </td>
                             <td data-label="Checked">{checked}</td>
