@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::{
 };
 use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
 use twinshare_core::{
-    cursor::ListCursor,
+    cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
     ports::{Guard, MetadataStore, PortError, Written},
     record::{FileRecord, MultipartUpload, RecordState, StoredCopy},
@@ -25,9 +25,6 @@ use crate::errors::port_error;
 /// Name of the sparse index of public files (see `template.yaml`).
 pub const PUBLIC_INDEX: &str = "public-by-created";
 const PUBLIC: &str = "public";
-/// A page of the list reads at most this many index pages, so a rare search term costs a
-/// bounded time; the cursor then continues where the reading stopped.
-const MAX_INDEX_PAGES: usize = 10;
 
 type Item = HashMap<String, AttributeValue>;
 

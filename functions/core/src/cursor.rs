@@ -5,6 +5,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
 use crate::{ApiError, FileId};
 
+/// A page of the public listing reads at most this many index pages of `limit + 1` entries, so a
+/// rare search term costs a bounded time; the cursor then continues where the reading stopped
+/// (the page may hold fewer matches than asked, even none, with a cursor to go on).
+pub const MAX_INDEX_PAGES: usize = 10;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListCursor {
     pub created_at_ms: i64,

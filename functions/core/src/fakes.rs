@@ -13,7 +13,7 @@ use std::{
 use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
-    cursor::ListCursor,
+    cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
     ports::{
         Clock, Copied, Copier, GetSpec, Guard, MetadataStore, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned,
@@ -96,6 +96,48 @@ impl MemoryStore {
         let mut uploads = self.uploads.lock().unwrap();
         let (_, parts) = uploads.get_mut(upload_id).expect("no such multipart upload");
         parts.insert(number, bytes.to_vec());
+    }
+
+    /// Plays a browser sending `bytes` to a URL this store signed (as S3 does, a body that is
+    /// not the signed length or SHA-256 is refused). Whether the bytes were stored.
+    pub fn send(&self, presigned: &Presigned, bytes: &[u8]) -> bool {
+        use base64::Engine;
+        use sha2::Digest;
+        let prefix = format!("memory://{}/", self.bucket);
+        let Some(rest) = presigned.url.strip_prefix(&prefix) else {
+            return false;
+        };
+        let (key, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        };
+        let header = |name: &str| presigned.headers.get(name).map(String::as_str);
+        let sha256 = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
+        let length = bytes.len().to_string();
+        if presigned.method != "PUT"
+            || header("x-amz-checksum-sha256").is_some_and(|signed| signed != sha256)
+            || header("content-length").is_some_and(|signed| signed != length)
+            || self.down.load(Ordering::SeqCst)
+        {
+            return false;
+        }
+        let Some(key) = ObjectKey::parse(key) else {
+            return false;
+        };
+        match (param("uploadId"), param("partNumber").and_then(|n| n.parse().ok())) {
+            (Some(upload_id), Some(number)) => {
+                let mut uploads = self.uploads.lock().unwrap();
+                let Some((_, parts)) = uploads.get_mut(upload_id) else {
+                    return false;
+                };
+                parts.insert(number, bytes.to_vec());
+            }
+            _ if header("x-amz-checksum-sha256").is_some() => self.put_with_checksum(&key, bytes, &sha256),
+            _ => self.put(&key, bytes),
+        }
+        true
     }
 
     /// Multipart uploads not completed or aborted.
@@ -200,7 +242,7 @@ impl ObjectStore for MemoryStore {
     async fn start_multipart(&self, key: &ObjectKey, _content_type: &str) -> Result<String, PortError> {
         self.check_failure()?;
         let mut uploads = self.uploads.lock().unwrap();
-        let upload_id = format!("upload-{}", uploads.len() + 1);
+        let upload_id = format!("upload-{}", FileId::random());
         uploads.insert(upload_id.clone(), (key.to_string(), BTreeMap::new()));
         Ok(upload_id)
     }
@@ -449,27 +491,46 @@ impl MetadataStore for MemoryMetadata {
             }
             .sort_key()
         };
-        let mut matching: Vec<&FileRecord> = records
+        let cursor_of = |r: &FileRecord| ListCursor {
+            created_at_ms: r.created_at_ms,
+            id: r.id,
+        };
+        // The index: public files, newest first, after the cursor.
+        let mut index: Vec<&FileRecord> = records
             .values()
             .filter(|r| r.is_public())
-            .filter(|r| query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q)))
-            .filter(|r| {
-                query
+            .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
+            .collect();
+        index.sort_by_key(|r| std::cmp::Reverse(position(r)));
+        let matches = |r: &FileRecord| {
+            query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q))
+                && query
                     .uploader
                     .as_ref()
                     .is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u))
-            })
-            .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
-            .collect();
-        matching.sort_by_key(|r| std::cmp::Reverse(position(r)));
+        };
+        // Read as DynamoDB does (twinshare-aws): index pages of limit + 1, filtered, at most
+        // MAX_INDEX_PAGES of them; then the cursor continues after the last entry read.
         let limit = query.limit as usize;
-        let more = matching.len() > limit;
-        let page: Vec<FileRecord> = matching.into_iter().take(limit).cloned().collect();
-        let next = page.last().filter(|_| more).map(|r| ListCursor {
-            created_at_ms: r.created_at_ms,
-            id: r.id,
-        });
-        Ok((page, next))
+        let mut found: Vec<FileRecord> = Vec::new();
+        let mut index_pages = index.chunks(limit + 1);
+        for _ in 0..MAX_INDEX_PAGES {
+            let Some(index_page) = index_pages.next() else {
+                return Ok((found, None));
+            };
+            found.extend(index_page.iter().filter(|r| matches(r)).map(|r| (*r).clone()));
+            if found.len() > limit {
+                found.truncate(limit);
+                let next = found.last().map(cursor_of);
+                return Ok((found, next));
+            }
+            if index_page.len() <= limit {
+                return Ok((found, None));
+            }
+        }
+        let read = (limit + 1) * MAX_INDEX_PAGES;
+        let next = index.get(read - 1).filter(|_| index.len() > read).map(|r| cursor_of(r));
+        Ok((found, next))
     }
 }
 
@@ -500,5 +561,25 @@ pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
         },
         clock: FixedClock(now_ms),
         grace: Duration::from_secs(60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_port_contract() {
+        let store = MemoryStore::new("eu-west-1", "primary");
+        crate::contract::object_store(&store, |presigned, bytes| {
+            let stored = store.send(&presigned, &bytes);
+            async move { stored }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_metadata_keeps_the_port_contract() {
+        crate::contract::metadata_store(&MemoryMetadata::default()).await;
     }
 }

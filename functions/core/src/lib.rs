@@ -8,6 +8,8 @@
 //! - [`service`]: the API's use cases, generic over the ports;
 //! - [`error`]: the one error type the use cases return.
 
+#[cfg(any(test, feature = "fakes"))]
+pub mod contract;
 pub mod cursor;
 pub mod disposition;
 pub mod error;

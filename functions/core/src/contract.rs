@@ -1,0 +1,417 @@
+//! What every implementation of a port must do, written once and run against each: the
+//! in-memory fake here (unit tests) and the AWS adapter against moto (`integration-tests`). A
+//! fake that behaves otherwise than the adapter would let a unit test pass for a bug the real
+//! thing has; this suite is where the two are held to one behaviour.
+//!
+//! Each suite takes a store that holds nothing yet and panics on the first broken rule.
+
+use std::{future::Future, time::Duration};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use sha2::{Digest, Sha256};
+use twinshare_api::{CopyRole, CopyState, RegionStatus, Visibility};
+
+use crate::{
+    health::{RegionHealth, ReplicationSummary},
+    ports::{GetSpec, Guard, MetadataStore, ObjectStore, PartSpec, Presigned, PutSpec, Written},
+    record::{FileRecord, Placement, RecordState},
+    validate::{ListQuery, NewUpload},
+    FileId,
+};
+
+const PRIMARY: Placement<'static> = Placement {
+    region: "eu-west-1",
+    bucket: "primary",
+};
+const REPLICA: Placement<'static> = Placement {
+    region: "us-west-2",
+    bucket: "replica",
+};
+
+fn upload(name: &str, visibility: Visibility, uploader: Option<&str>, created_at_ms: i64) -> FileRecord {
+    let new = NewUpload {
+        name: name.into(),
+        size: 3,
+        content_type: "text/plain".into(),
+        sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
+        parts: None,
+        uploader: uploader.map(str::to_owned),
+        visibility,
+    };
+    FileRecord::new_upload(FileId::random(), new, None, PRIMARY, REPLICA, created_at_ms)
+}
+
+async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileRecord {
+    store.create(record).await.unwrap();
+    match store.mark_available(record, record.created_at_ms + 1).await.unwrap() {
+        Written::Done(record) => *record,
+        Written::ConditionFailed => panic!("marking a new upload available failed"),
+    }
+}
+
+/// Every page of the public listing for `query`, following the cursor to the end. Each page
+/// must hold at most `query.limit` files.
+async fn every_page<M: MetadataStore>(store: &M, mut query: ListQuery) -> Vec<Vec<FileRecord>> {
+    let mut pages = Vec::new();
+    loop {
+        let (page, next) = store.list_public(&query).await.unwrap();
+        assert!(
+            page.len() <= query.limit as usize,
+            "a page of {} over the limit {}",
+            page.len(),
+            query.limit
+        );
+        pages.push(page);
+        match next {
+            Some(cursor) => query.after = Some(cursor),
+            None => return pages,
+        }
+        assert!(pages.len() < 1_000, "the listing does not end");
+    }
+}
+
+fn ids(records: &[FileRecord]) -> Vec<FileId> {
+    records.iter().map(|r| r.id).collect()
+}
+
+/// The whole contract of [`MetadataStore`].
+pub async fn metadata_store<M: MetadataStore>(store: &M) {
+    records_are_created_once_and_read_back(store).await;
+    only_an_unfinished_upload_can_be_deleted(store).await;
+    copy_states_change_only_as_guarded(store).await;
+    scan_visits_every_record_once(store).await;
+    region_health_and_summary_round_trip(store).await;
+    // Last: it counts every public record in the store.
+    the_public_listing_is_newest_first_complete_and_filtered(store).await;
+}
+
+async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
+    let record = upload("Über Report.PDF", Visibility::Unlisted, Some("Zoë"), 1_000);
+    store.create(&record).await.unwrap();
+    assert_eq!(store.get(record.id).await.unwrap().as_ref(), Some(&record));
+    assert!(
+        store.create(&record).await.is_err(),
+        "a second create of the same id must fail"
+    );
+    assert_eq!(store.get(FileId::random()).await.unwrap(), None);
+
+    let Written::Done(done) = store.mark_available(&record, 2_000).await.unwrap() else {
+        panic!("mark_available of an upload")
+    };
+    assert_eq!(done.state, RecordState::Available);
+    assert_eq!(done.copy_state(CopyRole::Primary), Some(CopyState::Verified));
+    assert_eq!(store.get(record.id).await.unwrap().as_ref(), Some(&*done));
+    // Completing again answers the record as it is.
+    let Written::Done(again) = store.mark_available(&record, 3_000).await.unwrap() else {
+        panic!("mark_available of an available record")
+    };
+    assert_eq!(again.state, RecordState::Available);
+    let missing = upload("missing.txt", Visibility::Listed, None, 1_000);
+    assert_eq!(
+        store.mark_available(&missing, 2_000).await.unwrap(),
+        Written::ConditionFailed
+    );
+}
+
+async fn only_an_unfinished_upload_can_be_deleted<M: MetadataStore>(store: &M) {
+    let unfinished = upload("cancel me.txt", Visibility::Listed, None, 1_000);
+    store.create(&unfinished).await.unwrap();
+    assert!(matches!(
+        store.delete_upload(unfinished.id).await.unwrap(),
+        Written::Done(_)
+    ));
+    assert_eq!(store.get(unfinished.id).await.unwrap(), None);
+    assert_eq!(
+        store.delete_upload(unfinished.id).await.unwrap(),
+        Written::ConditionFailed
+    );
+
+    let done = available(store, &upload("keep me.txt", Visibility::Unlisted, None, 1_000)).await;
+    assert_eq!(store.delete_upload(done.id).await.unwrap(), Written::ConditionFailed);
+    assert!(
+        store.get(done.id).await.unwrap().is_some(),
+        "an available file was deleted"
+    );
+}
+
+async fn copy_states_change_only_as_guarded<M: MetadataStore>(store: &M) {
+    let record = available(store, &upload("copies.txt", Visibility::Unlisted, None, 1_000)).await;
+    let set = |state, now, guard| store.set_copy_state(record.id, CopyRole::Replica, state, now, guard);
+
+    let Written::Done(copying) = set(CopyState::Copying, 5_000, Guard::NotVerified).await.unwrap() else {
+        panic!("pending → copying")
+    };
+    assert_eq!(copying.copy_state(CopyRole::Replica), Some(CopyState::Copying));
+    // Written since it was read: refused.
+    assert_eq!(
+        set(CopyState::Failed, 6_000, Guard::Unchanged(4_999)).await.unwrap(),
+        Written::ConditionFailed
+    );
+    assert!(matches!(
+        set(CopyState::Verified, 6_000, Guard::Unchanged(5_000)).await.unwrap(),
+        Written::Done(_)
+    ));
+    // A late or repeated delivery does not regress a verified copy.
+    assert_eq!(
+        set(CopyState::Copying, 7_000, Guard::NotVerified).await.unwrap(),
+        Written::ConditionFailed
+    );
+    let stored = store.get(record.id).await.unwrap().unwrap();
+    assert_eq!(stored.copy_state(CopyRole::Replica), Some(CopyState::Verified));
+    assert_eq!(stored.copy(CopyRole::Replica).map(|c| c.updated_at_ms), Some(6_000));
+    // No record: nothing is written.
+    assert_eq!(
+        store
+            .set_copy_state(
+                FileId::random(),
+                CopyRole::Replica,
+                CopyState::Copying,
+                1,
+                Guard::NotVerified
+            )
+            .await
+            .unwrap(),
+        Written::ConditionFailed
+    );
+}
+
+async fn scan_visits_every_record_once<M: MetadataStore>(store: &M) {
+    for i in 0..5 {
+        store
+            .create(&upload(&format!("scan {i}.txt"), Visibility::Listed, None, 1_000 + i))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.scan(after, 2).await.unwrap();
+        assert!(page.len() <= 2, "a scan page over its limit");
+        seen.extend(ids(&page));
+        match next {
+            Some(id) => after = Some(id),
+            None => break,
+        }
+        assert!(seen.len() < 10_000, "the scan does not end");
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a record was visited twice");
+    let all = store.scan(None, 1_000).await.unwrap().0;
+    assert_eq!(unique.len(), all.len(), "paging missed records");
+}
+
+async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {
+    assert_eq!(store.replication_summary().await.unwrap(), None);
+    let health = RegionHealth {
+        role: CopyRole::Replica,
+        region: "us-west-2".into(),
+        status: RegionStatus::Down,
+        checked_at_ms: 9_000,
+        latency_ms: 401,
+        consecutive_failures: 2,
+        last_error: Some("not answering (refused or timed out)".into()),
+    };
+    store.record_region_health(&health).await.unwrap();
+    let up = RegionHealth {
+        role: CopyRole::Primary,
+        region: "eu-west-1".into(),
+        status: RegionStatus::Up,
+        latency_ms: 12,
+        consecutive_failures: 0,
+        last_error: None,
+        ..health.clone()
+    };
+    store.record_region_health(&up).await.unwrap();
+    let mut read = store.region_health().await.unwrap();
+    read.sort_by_key(|h| h.role.as_str());
+    assert_eq!(read, vec![up.clone(), health]);
+    // A newer probe replaces the region's row.
+    let recovered = RegionHealth {
+        role: CopyRole::Replica,
+        region: "us-west-2".into(),
+        ..up
+    };
+    store.record_region_health(&recovered).await.unwrap();
+    let read = store.region_health().await.unwrap();
+    assert_eq!(read.len(), 2);
+    assert!(read.contains(&recovered));
+
+    let summary = ReplicationSummary {
+        not_redundant: 3,
+        oldest_pending_since_ms: Some(4_000),
+        swept_at_ms: 9_000,
+    };
+    store.record_replication_summary(&summary).await.unwrap();
+    assert_eq!(store.replication_summary().await.unwrap(), Some(summary));
+}
+
+async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataStore>(store: &M) {
+    let already: usize = every_page(store, query(100)).await.iter().map(Vec::len).sum();
+    let mut listed = Vec::new();
+    // Far in the future, so that they are the newest records in the store.
+    let base = 4_000_000_000_000;
+    for i in 0..30 {
+        let name = if i == 0 { "Rare QUARTZ notes.txt" } else { "common.txt" };
+        let uploader = if i % 3 == 0 { Some("Ana") } else { None };
+        listed.push(available(store, &upload(name, Visibility::Listed, uploader, base + i)).await);
+    }
+    available(
+        store,
+        &upload("quartz unlisted.txt", Visibility::Unlisted, None, base + 100),
+    )
+    .await;
+    store
+        .create(&upload("quartz uploading.txt", Visibility::Listed, None, base + 101))
+        .await
+        .unwrap();
+
+    // Everything, newest first, each listed available file exactly once, in pages of 7.
+    let pages = every_page(store, query(7)).await;
+    let all: Vec<FileRecord> = pages.into_iter().flatten().collect();
+    assert_eq!(
+        all.len(),
+        already + listed.len(),
+        "unlisted or unfinished files were listed"
+    );
+    let newest: Vec<FileId> = listed.iter().rev().map(|r| r.id).collect();
+    assert_eq!(ids(&all[..listed.len()]), newest, "not newest first, or a file missed");
+
+    // A search finds every match however far down it is, following the cursor; case-insensitive.
+    let search = ListQuery {
+        search: Some("quartz".into()),
+        ..query(1)
+    };
+    let found: Vec<FileRecord> = every_page(store, search).await.into_iter().flatten().collect();
+    assert_eq!(ids(&found), vec![listed[0].id]);
+
+    let by_ana = ListQuery {
+        uploader: Some("ana".into()),
+        ..query(4)
+    };
+    let found: Vec<FileRecord> = every_page(store, by_ana).await.into_iter().flatten().collect();
+    assert_eq!(found.len(), 10);
+    assert!(found.iter().all(|r| r.uploader.as_deref() == Some("Ana")));
+}
+
+fn query(limit: u32) -> ListQuery {
+    ListQuery {
+        limit,
+        ..Default::default()
+    }
+}
+
+fn sha256_of(bytes: &[u8]) -> String {
+    STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// The whole contract of [`ObjectStore`]. `send` plays the browser: it sends the bytes to a
+/// presigned request and says whether storage accepted them.
+pub async fn object_store<S, F, Fut>(store: &S, send: F)
+where
+    S: ObjectStore,
+    F: Fn(Presigned, Vec<u8>) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let ttl = Duration::from_secs(60);
+    let within = Duration::from_secs(5);
+
+    // Nothing there yet.
+    let key = FileId::random().object_key();
+    assert_eq!(store.head(&key).await.unwrap(), None);
+    assert_eq!(store.check(&key, within).await.unwrap(), None);
+
+    // One PUT, bound to its length, type and SHA-256.
+    let bytes = b"twinshare contract".to_vec();
+    let spec = PutSpec {
+        size: bytes.len() as u64,
+        content_type: "text/plain".into(),
+        sha256: sha256_of(&bytes),
+    };
+    let put = store.presign_put(&key, &spec, ttl).await.unwrap();
+    assert_eq!(put.method, "PUT");
+    assert!(put.url.contains(key.as_str()), "{}", put.url);
+    assert_eq!(put.headers.get("x-amz-checksum-sha256"), Some(&spec.sha256));
+    assert_eq!(put.headers.get("content-length"), Some(&spec.size.to_string()));
+    let mut other = bytes.clone();
+    other[0] ^= 1;
+    assert!(
+        !send(put.clone(), other).await,
+        "bytes other than the signed SHA-256 were stored"
+    );
+    assert_eq!(store.head(&key).await.unwrap(), None);
+    assert!(send(put, bytes.clone()).await, "the signed PUT was refused");
+    let info = store
+        .check(&key, within)
+        .await
+        .unwrap()
+        .expect("the object after its PUT");
+    assert_eq!(info.size, bytes.len() as u64);
+    // S3 reports the stored SHA-256 (HeadObject with ChecksumMode); moto 5.2.1 reports none, so
+    // completion compares checksums only when storage reports one.
+    if let Some(stored) = &info.sha256 {
+        assert_eq!(stored, &spec.sha256);
+    }
+
+    let get = GetSpec {
+        content_disposition: "attachment; filename=\"a.txt\"".into(),
+        content_type: "text/plain".into(),
+    };
+    let signed_get = store.presign_get(&key, &get, ttl).await.unwrap();
+    assert_eq!(signed_get.method, "GET");
+    assert!(signed_get.url.contains(key.as_str()));
+
+    store.delete(&key).await.unwrap();
+    assert_eq!(store.head(&key).await.unwrap(), None);
+    store.delete(&key).await.expect("deleting what is gone is not an error");
+
+    // In parts: every part but the last at least 5 MiB, as S3 requires.
+    let key = FileId::random().object_key();
+    let upload_id = store.start_multipart(&key, "application/octet-stream").await.unwrap();
+    let parts = [vec![7u8; 5 * 1024 * 1024], b"end".to_vec()];
+    assert_eq!(store.list_parts(&key, &upload_id).await.unwrap(), Some(Vec::new()));
+    for (index, part) in parts.iter().enumerate().rev() {
+        let spec = PartSpec {
+            number: index as u32 + 1,
+            size: part.len() as u64,
+            sha256: sha256_of(part),
+        };
+        let signed = store.presign_part(&key, &upload_id, &spec, ttl).await.unwrap();
+        assert_eq!(signed.headers.get("x-amz-checksum-sha256"), Some(&spec.sha256));
+        assert!(send(signed, part.clone()).await, "part {} was refused", spec.number);
+    }
+    let stored = store
+        .list_parts(&key, &upload_id)
+        .await
+        .unwrap()
+        .expect("the open upload");
+    let numbers_and_sizes: Vec<(u32, u64)> = stored.iter().map(|p| (p.number, p.size)).collect();
+    assert_eq!(numbers_and_sizes, vec![(1, parts[0].len() as u64), (2, 3)]);
+    store.complete_multipart(&key, &upload_id, &stored).await.unwrap();
+    let info = store.head(&key).await.unwrap().expect("the assembled object");
+    assert_eq!(info.size, parts[0].len() as u64 + 3);
+    assert_eq!(
+        store.list_parts(&key, &upload_id).await.unwrap(),
+        None,
+        "a completed upload is gone"
+    );
+    store.delete(&key).await.unwrap();
+
+    // Aborted: its parts are gone, and aborting again is not an error.
+    let key = FileId::random().object_key();
+    let upload_id = store.start_multipart(&key, "text/plain").await.unwrap();
+    let spec = PartSpec {
+        number: 1,
+        size: 3,
+        sha256: sha256_of(b"abc"),
+    };
+    let signed = store.presign_part(&key, &upload_id, &spec, ttl).await.unwrap();
+    assert!(send(signed, b"abc".to_vec()).await);
+    store.abort_multipart(&key, &upload_id).await.unwrap();
+    assert_eq!(store.list_parts(&key, &upload_id).await.unwrap(), None);
+    store.abort_multipart(&key, &upload_id).await.unwrap();
+    assert_eq!(store.head(&key).await.unwrap(), None);
+
+    store.canary(within).await.expect("the canary round trip");
+}
