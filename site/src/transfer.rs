@@ -41,9 +41,62 @@ pub(crate) fn now_ms() -> f64 {
 }
 
 /// SHA-256 (base64) of a file or a slice of one, read a chunk at a time.
+///
+/// The bytes come through a BYOB ("bring your own buffer") reader into one buffer reused for
+/// every read, so hashing a 2 GiB file allocates no more than hashing a small one; a browser
+/// without byte streams reads chunk by chunk instead, each chunk a new buffer that the garbage
+/// collector frees later.
 pub async fn sha256_base64(file: &Blob, on_progress: impl Fn(f64)) -> Result<String, String> {
-    let size = file.size();
     let mut hasher = Sha256::new();
+    match web_sys::ReadableStreamByobReader::new(&file.stream()) {
+        Ok(reader) => {
+            let outcome = hash_from_reader(&reader, file.size(), &mut hasher, &on_progress).await;
+            reader.release_lock();
+            outcome?;
+        }
+        Err(_) => hash_by_chunks(file, &mut hasher, &on_progress).await?,
+    }
+    Ok(STANDARD.encode(hasher.finalize()))
+}
+
+async fn hash_from_reader(
+    reader: &web_sys::ReadableStreamByobReader,
+    size: f64,
+    hasher: &mut Sha256,
+    on_progress: &impl Fn(f64),
+) -> Result<(), String> {
+    let read_error = |e| format!("the file could not be read: {}", js_error(e));
+    // Each read transfers the buffer to the stream and hands it back filled: keep using it.
+    let mut buffer = js_sys::ArrayBuffer::new(HASH_CHUNK as u32);
+    let mut chunk = Vec::new();
+    let mut done_bytes = 0.0;
+    loop {
+        let view = js_sys::Uint8Array::new(&buffer);
+        let result = JsFuture::from(reader.read_with_array_buffer_view(&view))
+            .await
+            .map_err(read_error)?;
+        let done = js_sys::Reflect::get(&result, &"done".into()).map_err(read_error)?;
+        let value = js_sys::Reflect::get(&result, &"value".into()).map_err(read_error)?;
+        let Some(filled) = value.dyn_ref::<js_sys::Uint8Array>() else {
+            break;
+        };
+        chunk.resize(filled.length() as usize, 0);
+        filled.copy_to(&mut chunk);
+        hasher.update(&chunk);
+        done_bytes += f64::from(filled.length());
+        if size > 0.0 {
+            on_progress(done_bytes / size);
+        }
+        if done.as_bool() == Some(true) {
+            break;
+        }
+        buffer = filled.buffer();
+    }
+    Ok(())
+}
+
+async fn hash_by_chunks(file: &Blob, hasher: &mut Sha256, on_progress: &impl Fn(f64)) -> Result<(), String> {
+    let size = file.size();
     let mut chunk = Vec::new();
     let mut offset = 0.0;
     while offset < size {
@@ -59,7 +112,7 @@ pub async fn sha256_base64(file: &Blob, on_progress: impl Fn(f64)) -> Result<Str
         offset = end;
         on_progress(offset / size);
     }
-    Ok(STANDARD.encode(hasher.finalize()))
+    Ok(())
 }
 
 /// S3 answers errors in XML; pull out its message for the person.
