@@ -276,11 +276,13 @@ mod tests {
         assert!(public_files(&svc).await.is_empty());
     }
 
-    /// A redundant file, with the primary region answering after `primary_delay`.
-    async fn hedged_download(primary_delay: Duration) -> (String, Duration, FakeService) {
+    /// A redundant file downloaded with each region answering its check after a delay: which
+    /// bucket the download was signed for, how long it took (virtual time), and the service.
+    async fn hedged_download(primary_delay: Duration, replica_delay: Duration) -> (String, Duration, FakeService) {
         let svc = service();
         let id = redundant(&svc).await;
         svc.primary.set_check_delay(primary_delay);
+        svc.replica.set_check_delay(replica_delay);
         let started = tokio::time::Instant::now();
         let bucket = served_from(&svc, id).await;
         (bucket, started.elapsed(), svc)
@@ -288,7 +290,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_hanging_primary_costs_the_hedge_delay_not_the_check_timeout() {
-        let (bucket, waited, svc) = hedged_download(Duration::from_secs(30)).await;
+        let (bucket, waited, svc) = hedged_download(Duration::from_secs(30), Duration::ZERO).await;
         assert_eq!(bucket, "replica");
         // Virtual time: the replica was asked after 50 ms and answered at once; the primary's
         // 400 ms check timeout was not waited for.
@@ -298,7 +300,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_primary_that_answers_in_time_is_used_and_the_replica_is_not_asked() {
-        let (bucket, waited, svc) = hedged_download(Duration::from_millis(20)).await;
+        let (bucket, waited, svc) = hedged_download(Duration::from_millis(20), Duration::ZERO).await;
         assert_eq!(bucket, "primary");
         assert_eq!(waited, Duration::from_millis(20));
         assert_eq!(svc.replica.checks(), 0, "no hedge in the normal case");
@@ -306,13 +308,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn after_the_hedge_the_primary_still_wins_when_it_answers_first() {
-        let svc = service();
-        let id = redundant(&svc).await;
-        svc.primary.set_check_delay(Duration::from_millis(80));
-        svc.replica.set_check_delay(Duration::from_millis(100));
-        let started = tokio::time::Instant::now();
-        assert_eq!(served_from(&svc, id).await, "primary");
-        assert_eq!(started.elapsed(), Duration::from_millis(80));
+        let (bucket, waited, svc) = hedged_download(Duration::from_millis(80), Duration::from_millis(100)).await;
+        assert_eq!(bucket, "primary");
+        assert_eq!(waited, Duration::from_millis(80));
         assert_eq!(svc.replica.checks(), 1, "the replica was asked after the hedge delay");
     }
 
