@@ -70,6 +70,15 @@ if [ "$("$TWINSHARE_TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bin
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$TWINSHARE_TOOLS"
 fi
 
+# --- npm packages of the Chromium tests and the bench (playwright-core, jsqr) ----------------
+# Again whenever package-lock.json changes (the stamp is its hash).
+lock_hash="$(sha256sum < "$ROOT/site/end2end/package-lock.json")"
+if [ "$(cat "$ROOT/site/end2end/node_modules/.twinshare-stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  say "npm: site/end2end"
+  (cd "$ROOT/site/end2end" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$ROOT/site/end2end/node_modules/.twinshare-stamp"
+fi
+
 # --- every tool answers, from the project's own places ----------------------------------------
 pinned() { sed -n "s/^$1==\([^ ;]*\).*/\1/p" "$2"; }
 req="$ROOT/infra/requirements.txt"
@@ -99,5 +108,7 @@ expect "trunk" "trunk $TRUNK_VERSION" "$TWINSHARE_TOOLS/bin/trunk" --version
 expect "wasm-bindgen" "wasm-bindgen $WASM_BINDGEN_VERSION" "$TWINSHARE_TOOLS/bin/wasm-bindgen" --version
 expect "chromium" "Chromium" /usr/bin/chromium --version
 expect "node" "v" node --version
+expect "playwright" "1.64.1" node -e 'console.log(require(process.argv[1] + "/package.json").version)' \
+  "$ROOT/site/end2end/node_modules/playwright-core"
 ((${#problems[@]} == 0)) || fail "not installed as expected: ${problems[*]} (see above)"
 say "tools ready"

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import jsQR from 'jsqr';
 import { launch, BASE_URL } from './browser.mjs';
 
 // A token per run keeps this run's files apart from any already on a running stack.
@@ -38,7 +39,27 @@ async function share(file, { uploader = '', listed = true } = {}) {
   const row = page.locator('li.upload', { hasText: file.name });
   await row.locator('.state.done').waitFor({ timeout: 60_000 });
   assert.match(await row.locator('.state').innerText(), /Shared · (1 copy|copying|2 copies)/);
-  return row.locator('a.share-link').innerText();
+  const link = await row.locator('a.share-link').innerText();
+  assert.equal(await qrText(row.locator('figure.qr')), link, 'the QR code carries the share link');
+  return link;
+}
+
+/** What a QR code on the page says: its SVG drawn on a canvas in the page, decoded here. */
+async function qrText(figure) {
+  const image = await figure.evaluate(async (el) => {
+    const svg = new XMLSerializer().serializeToString(el.querySelector('svg'));
+    const img = new Image();
+    img.src = 'data:image/svg+xml;base64,' + btoa(svg);
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const context2d = canvas.getContext('2d');
+    context2d.drawImage(img, 0, 0);
+    const { data, width, height } = context2d.getImageData(0, 0, canvas.width, canvas.height);
+    return { data: Array.from(data), width, height };
+  });
+  return jsQR(Uint8ClampedArray.from(image.data), image.width, image.height)?.data;
 }
 
 /** Waits until the table shows exactly `count` rows (results replace the table asynchronously). */
@@ -94,6 +115,7 @@ test('a shared link opens the file page, which downloads the file', async () => 
   await page.goto(files.anonymous.link);
   await page.locator('h1.file-name').waitFor();
   assert.equal(await page.locator('h1.file-name').innerText(), files.anonymous.name);
+  assert.equal(await qrText(page.locator('figure.qr')), files.anonymous.link);
   const { bytes, name } = await downloadFrom(page.locator('a.download'));
   assert.ok(bytes.equals(files.anonymous.bytes));
   assert.equal(name, files.anonymous.name);
