@@ -180,8 +180,14 @@ def main():
                                  "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
         print(f"functions up: {api_url}", flush=True)
 
+        # Watch only the site's sources: cargo writing thousands of files under site/target (and
+        # the Chromium tests under end2end/) flooded trunk 0.21's watcher, whose debouncer then
+        # panicked ("index out of bounds") and took the site down in the middle of a build.
+        watched = [arg for path in ("src", "index.html", "style.css", "Cargo.toml", "Trunk.toml",
+                                    "../functions/api/src") for arg in ("--watch", path)]
         trunk = ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),
-                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect", "--disable-address-lookup"]
+                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect", "--disable-address-lookup",
+                 *watched]
         if args.release:
             trunk.append("--release")
         stack.start("site", trunk, cwd=ROOT / "site")
