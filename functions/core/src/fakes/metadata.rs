@@ -1,0 +1,193 @@
+//! A metadata table in memory, reading its public listing as DynamoDB does.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
+
+use twinshare_api::{CopyRole, CopyState};
+
+use crate::{
+    cursor::{ListCursor, MAX_INDEX_PAGES},
+    health::{RegionHealth, ReplicationSummary},
+    ports::{Guard, MetadataStore, PortError, Written},
+    record::{FileRecord, RecordState},
+    validate::ListQuery,
+    FileId,
+};
+
+/// A metadata table in memory. Clones share the table.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryMetadata {
+    records: Arc<Mutex<BTreeMap<FileId, FileRecord>>>,
+    health: Arc<Mutex<Vec<RegionHealth>>>,
+    summary: Arc<Mutex<Option<ReplicationSummary>>>,
+}
+
+impl MemoryMetadata {
+    pub fn len(&self) -> usize {
+        self.records.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn records_snapshot(&self) -> Vec<FileRecord> {
+        self.records.lock().unwrap().values().cloned().collect()
+    }
+}
+
+impl MetadataStore for MemoryMetadata {
+    async fn create(&self, record: &FileRecord) -> Result<(), PortError> {
+        let mut records = self.records.lock().unwrap();
+        if records.contains_key(&record.id) {
+            return Err(PortError::Other(format!("record {} exists", record.id)));
+        }
+        records.insert(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
+        Ok(self.records.lock().unwrap().get(&id).cloned())
+    }
+
+    async fn delete_upload(&self, id: FileId) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        match records.get(&id) {
+            Some(record) if record.state == RecordState::Uploading => Ok(records
+                .remove(&id)
+                .map_or(Written::ConditionFailed, |r| Written::Done(Box::new(r)))),
+            _ => Ok(Written::ConditionFailed),
+        }
+    }
+
+    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records.get_mut(&record.id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        if record.state == RecordState::Uploading {
+            record.state = RecordState::Available;
+            record.updated_at_ms = now_ms;
+            if let Some(primary) = record.copies.iter_mut().find(|c| c.role == CopyRole::Primary) {
+                primary.state = CopyState::Verified;
+                primary.updated_at_ms = now_ms;
+            }
+        }
+        Ok(Written::Done(Box::new(record.clone())))
+    }
+
+    async fn set_copy_state(
+        &self,
+        id: FileId,
+        role: CopyRole,
+        state: CopyState,
+        now_ms: i64,
+        guard: Guard,
+    ) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records.get_mut(&id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        let Some(copy) = record.copies.iter_mut().find(|c| c.role == role) else {
+            return Ok(Written::ConditionFailed);
+        };
+        let allowed = match guard {
+            Guard::NotVerified => copy.state != CopyState::Verified,
+            Guard::Unchanged(seen) => copy.updated_at_ms == seen,
+        };
+        if !allowed {
+            return Ok(Written::ConditionFailed);
+        }
+        copy.state = state;
+        copy.updated_at_ms = now_ms;
+        Ok(Written::Done(Box::new(record.clone())))
+    }
+
+    async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
+        let records = self.records.lock().unwrap();
+        let page: Vec<FileRecord> = records
+            .values()
+            .filter(|r| after.is_none_or(|a| r.id > a))
+            .take(limit as usize)
+            .cloned()
+            .collect();
+        let next = page
+            .last()
+            .map(|r| r.id)
+            .filter(|last| records.keys().any(|k| k > last));
+        Ok((page, next))
+    }
+
+    async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        Ok(self.health.lock().unwrap().clone())
+    }
+
+    async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
+        let mut all = self.health.lock().unwrap();
+        all.retain(|h| h.role != health.role);
+        all.push(health.clone());
+        Ok(())
+    }
+
+    async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
+        Ok(*self.summary.lock().unwrap())
+    }
+
+    async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
+        *self.summary.lock().unwrap() = Some(*summary);
+        Ok(())
+    }
+
+    async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
+        let records = self.records.lock().unwrap();
+        let position = |r: &FileRecord| {
+            ListCursor {
+                created_at_ms: r.created_at_ms,
+                id: r.id,
+            }
+            .sort_key()
+        };
+        let cursor_of = |r: &FileRecord| ListCursor {
+            created_at_ms: r.created_at_ms,
+            id: r.id,
+        };
+        // The index: public files, newest first, after the cursor.
+        let mut index: Vec<&FileRecord> = records
+            .values()
+            .filter(|r| r.is_public())
+            .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
+            .collect();
+        index.sort_by_key(|r| std::cmp::Reverse(position(r)));
+        let matches = |r: &FileRecord| {
+            query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q))
+                && query
+                    .uploader
+                    .as_ref()
+                    .is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u))
+        };
+        // Read as DynamoDB does (twinshare-aws): index pages of limit + 1, filtered, at most
+        // MAX_INDEX_PAGES of them; then the cursor continues after the last entry read.
+        let limit = query.limit as usize;
+        let mut found: Vec<FileRecord> = Vec::new();
+        let mut index_pages = index.chunks(limit + 1);
+        for _ in 0..MAX_INDEX_PAGES {
+            let Some(index_page) = index_pages.next() else {
+                return Ok((found, None));
+            };
+            found.extend(index_page.iter().filter(|r| matches(r)).map(|r| (*r).clone()));
+            if found.len() > limit {
+                found.truncate(limit);
+                let next = found.last().map(cursor_of);
+                return Ok((found, next));
+            }
+            if index_page.len() <= limit {
+                return Ok((found, None));
+            }
+        }
+        let read = (limit + 1) * MAX_INDEX_PAGES;
+        let next = index.get(read - 1).filter(|_| index.len() > read).map(|r| cursor_of(r));
+        Ok((found, next))
+    }
+}

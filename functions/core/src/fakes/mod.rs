@@ -1,0 +1,72 @@
+//! In-memory ports for fast tests of the use cases and handlers. They follow the same contracts
+//! as the AWS adapters, which the integration tests check against moto.
+
+mod metadata;
+mod store;
+
+pub use metadata::MemoryMetadata;
+pub use store::{MemoryCopier, MemoryStore};
+
+use std::time::Duration;
+
+use crate::ports::Clock;
+
+/// A clock that always says the same time.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
+    }
+}
+
+/// The use cases on in-memory ports, for handler tests.
+pub type FakeService = crate::Service<MemoryStore, MemoryMetadata, FixedClock>;
+
+pub fn service() -> FakeService {
+    crate::Service::new(
+        MemoryStore::new("eu-west-1", "primary"),
+        MemoryStore::new("us-west-2", "replica"),
+        MemoryMetadata::default(),
+        FixedClock(5),
+        crate::ServiceSettings::default(),
+    )
+}
+
+/// Replication on the same in-memory buckets and table as `service`, for tests of both.
+pub type FakeReplication = crate::replication::Replication<MemoryStore, MemoryMetadata, MemoryCopier, FixedClock>;
+
+pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
+    crate::replication::Replication {
+        primary: service.primary.clone(),
+        replica: service.replica.clone(),
+        metadata: service.metadata.clone(),
+        copier: MemoryCopier {
+            primary: service.primary.clone(),
+            replica: service.replica.clone(),
+        },
+        clock: FixedClock(now_ms),
+        grace: Duration::from_secs(60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_store_keeps_the_port_contract() {
+        let store = MemoryStore::new("eu-west-1", "primary");
+        crate::contract::object_store(&store, |presigned, bytes| {
+            let stored = store.send(&presigned, &bytes);
+            async move { stored }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_memory_metadata_keeps_the_port_contract() {
+        crate::contract::metadata_store(&MemoryMetadata::default()).await;
+    }
+}
