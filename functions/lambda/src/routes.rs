@@ -4,6 +4,22 @@
 use http::Method;
 use twinshare_core::ApiError;
 
+/// The Lambda functions that serve HTTP routes (their binary names, as in template.yaml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    UploadApi,
+    FilesApi,
+}
+
+impl Function {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Function::UploadApi => "upload-api",
+            Function::FilesApi => "files-api",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     CreateUpload,
@@ -17,24 +33,110 @@ pub enum Route {
     Status,
 }
 
+/// One route: its method and path as API Gateway writes them, the function serving it, and
+/// how the route is made from the path's `{id}` (empty when it has none).
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub function: Function,
+    make: fn(String) -> Route,
+}
+
+/// Every route of the API, the one place that says which function serves which route. The
+/// `cargo lambda watch` router in Cargo.toml and the `HttpApi` events in template.yaml are
+/// checked against it (tests/route_table.rs); the local harness dispatches with it.
+pub static ROUTES: &[RouteSpec] = &[
+    spec(Method::POST, "/api/uploads", Function::UploadApi, |_| {
+        Route::CreateUpload
+    }),
+    spec(
+        Method::POST,
+        "/api/uploads/{id}/complete",
+        Function::UploadApi,
+        Route::CompleteUpload,
+    ),
+    spec(
+        Method::POST,
+        "/api/uploads/{id}/parts",
+        Function::UploadApi,
+        Route::PartUrls,
+    ),
+    spec(
+        Method::GET,
+        "/api/uploads/{id}/parts",
+        Function::UploadApi,
+        Route::StoredParts,
+    ),
+    spec(
+        Method::DELETE,
+        "/api/uploads/{id}",
+        Function::UploadApi,
+        Route::AbortUpload,
+    ),
+    spec(Method::GET, "/api/files", Function::FilesApi, |_| Route::ListFiles),
+    spec(Method::GET, "/api/files/{id}", Function::FilesApi, Route::GetFile),
+    spec(
+        Method::GET,
+        "/api/files/{id}/download",
+        Function::FilesApi,
+        Route::Download,
+    ),
+    spec(Method::GET, "/api/status", Function::FilesApi, |_| Route::Status),
+];
+
+/// The function that answers what no route matches (API Gateway's `$default` route, and the
+/// local router's catch-all): with the API's own JSON 404.
+pub const FALLBACK_FUNCTION: Function = Function::FilesApi;
+
+const fn spec(method: Method, path: &'static str, function: Function, make: fn(String) -> Route) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        function,
+        make,
+    }
+}
+
+impl RouteSpec {
+    /// The route if `method` and `path` match this spec, with the `{id}` taken from the path.
+    fn matches(&self, method: &Method, path: &str) -> Option<Route> {
+        if method != self.method {
+            return None;
+        }
+        let mut pattern = self.path.trim_matches('/').split('/');
+        let mut given = path.trim_matches('/').split('/');
+        let mut id = String::new();
+        loop {
+            match (pattern.next(), given.next()) {
+                (None, None) => return Some((self.make)(id)),
+                (Some("{id}"), Some(value)) if !value.is_empty() => id = value.to_owned(),
+                (Some(expected), Some(value)) if expected == value => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
+impl Route {
+    /// The function API Gateway sends this route to.
+    pub fn function(&self) -> Function {
+        let kind = std::mem::discriminant(self);
+        ROUTES
+            .iter()
+            .find(|spec| std::mem::discriminant(&(spec.make)(String::new())) == kind)
+            .map(|spec| spec.function)
+            .expect("every route is in ROUTES")
+    }
+}
+
 pub fn route(method: &Method, path: &str) -> Result<Route, ApiError> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let found = match (method, segments.as_slice()) {
-        (&Method::POST, ["api", "uploads"]) => Some(Route::CreateUpload),
-        (&Method::POST, ["api", "uploads", id, "complete"]) => Some(Route::CompleteUpload((*id).to_owned())),
-        (&Method::POST, ["api", "uploads", id, "parts"]) => Some(Route::PartUrls((*id).to_owned())),
-        (&Method::GET, ["api", "uploads", id, "parts"]) => Some(Route::StoredParts((*id).to_owned())),
-        (&Method::DELETE, ["api", "uploads", id]) => Some(Route::AbortUpload((*id).to_owned())),
-        (&Method::GET, ["api", "files"]) => Some(Route::ListFiles),
-        (&Method::GET, ["api", "files", id]) => Some(Route::GetFile((*id).to_owned())),
-        (&Method::GET, ["api", "files", id, "download"]) => Some(Route::Download((*id).to_owned())),
-        (&Method::GET, ["api", "status"]) => Some(Route::Status),
-        _ => None,
-    };
-    found.ok_or_else(|| ApiError::RouteNotFound {
-        method: method.to_string(),
-        path: path.to_owned(),
-    })
+    ROUTES
+        .iter()
+        .find_map(|spec| spec.matches(method, path))
+        .ok_or_else(|| ApiError::RouteNotFound {
+            method: method.to_string(),
+            path: path.to_owned(),
+        })
 }
 
 /// The error for a route that exists but is served by another function.
@@ -81,5 +183,19 @@ mod tests {
         assert!(route(&Method::DELETE, "/api/files/abc").is_err());
         assert!(route(&Method::GET, "/api/uploads").is_err());
         assert!(route(&Method::GET, "/etc/passwd").is_err());
+        assert!(route(&Method::GET, "/api/files//download").is_err());
+        assert!(route(&Method::POST, "/api/uploads/a/b/complete").is_err());
+    }
+
+    #[test]
+    fn each_route_knows_its_function() {
+        assert_eq!(Route::CreateUpload.function(), Function::UploadApi);
+        assert_eq!(Route::AbortUpload("x".into()).function(), Function::UploadApi);
+        assert_eq!(Route::Download("x".into()).function(), Function::FilesApi);
+        for spec in ROUTES {
+            let path = spec.path.replace("{id}", "abc");
+            let found = route(&spec.method, &path).unwrap();
+            assert_eq!(found.function(), spec.function, "{} {}", spec.method, spec.path);
+        }
     }
 }

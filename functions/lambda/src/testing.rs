@@ -51,3 +51,19 @@ fn decode(text: &str) -> String {
         .decode_utf8_lossy()
         .into_owned()
 }
+
+/// One request per route in [`crate::routes::ROUTES`], with the function that must serve it.
+pub fn one_request_per_route() -> Vec<(crate::routes::Function, Request)> {
+    crate::routes::ROUTES
+        .iter()
+        .map(|spec| {
+            let path = spec.path.replace("{id}", "0123456789abcdef0123456789abcdef");
+            (spec.function, request(spec.method.as_str(), &path, None))
+        })
+        .collect()
+}
+
+/// Whether a handler's answer says it does not serve the route.
+pub fn not_routed(response: &Response<Body>) -> bool {
+    response.status() == 404 && String::from_utf8_lossy(response.body().as_ref()).contains("route_not_found")
+}
