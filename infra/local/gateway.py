@@ -1,5 +1,10 @@
 #!/usr/bin/env python3
-"""A small HTTP gateway in front of one region's moto S3.
+"""A small HTTP gateway in front of a moto server: one region's S3, or the metadata's DynamoDB.
+
+It holds every signed call to the calling function's own policy from template.yaml, as IAM does
+on AWS (iam.py: exact tables, indexes, buckets and key prefixes; presigned URLs are held to the
+policy of the function that signed them). A refused call gets AWS's AccessDenied answer and
+never reaches moto; every decision is recorded for the tests (`--record`).
 
 It streams every request to moto and back, and makes moto answer as S3 does where it differs:
 - on a GET, the `response-content-disposition` / `response-content-type` / … query parameters of
@@ -16,15 +21,21 @@ down on its own while the metadata stays up:
     curl -X PUT --data hang http://127.0.0.1:4567/__twinshare/fault   # accept, never answer
     curl -X PUT --data ok   http://127.0.0.1:4567/__twinshare/fault   # back to normal
 
-    s3_gateway.py --listen 4567 --upstream 4667
+    gateway.py --listen 4567 --upstream 4667 --policies policies.json --record calls.jsonl
 """
 import argparse
 import base64
 import hashlib
 import http.client
+import json
+import pathlib
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import iam  # noqa: E402
 
 CHUNK = 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
@@ -62,7 +73,9 @@ class Fault:
             self.changed.wait_for(lambda: self.mode != "hang", timeout=limit)
 
 
-def make_handler(upstream_port, fault):
+def make_handler(upstream_port, fault, policies=None, recorder=None):
+    """policies (iam.PolicyBook) and recorder (iam.Recorder): None to let every call through."""
+
     class Gateway(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -97,13 +110,18 @@ def make_handler(upstream_port, fault):
                 # As a dead region: the connection ends without an answer.
                 self.close_connection = True
                 return
+            body = self.read_body_if_needed()
+            if not self.authorized(body):
+                return
             upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
                 if name.lower() not in HOP_BY_HOP:
                     upstream.putheader(name, value)
             upstream.endheaders()
-            if not self.send_body(upstream):
+            if body is not None:
+                upstream.send(body)
+            elif not self.send_body(upstream):
                 return
             answer = upstream.getresponse()
 
@@ -138,6 +156,53 @@ def make_handler(upstream_port, fault):
                 while chunk := answer.read(CHUNK):
                     self.wfile.write(chunk)
             upstream.close()
+
+        def read_body_if_needed(self):
+            """The body, read whole when the decision depends on it (a DynamoDB call names its
+            table there; S3's multi-object delete its keys); None when it can stream."""
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+            if policies is None or not ("X-Amz-Target" in self.headers or (self.command == "POST" and "delete" in query)):
+                return None
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def authorized(self, body):
+            """Holds the call to its function's policy; answers AccessDenied (False) if refused."""
+            if policies is None:
+                return True
+            key, calls = iam.classify(self.command, self.path, self.headers, body or b"")
+            function = iam.function_of(key)
+            if function is None or not calls:  # the operator, or nothing IAM authorizes
+                return True
+            refused = None
+            for action, resource in calls:
+                allowed = policies.decide(function, action, resource)
+                recorder.record(function=function, action=action, resource=resource, allowed=allowed,
+                                request=f"{self.command} {self.path.split('?', 1)[0]}")
+                if not allowed and refused is None:
+                    refused = (action, resource)
+            if refused is None:
+                return True
+            if body is None:  # the connection cannot be reused with an unread body
+                self.close_connection = True
+            action, resource = refused
+            message = f"User: {function} is not authorized to perform: {action} on resource: {resource}"
+            if "X-Amz-Target" in self.headers:
+                status, content_type = 400, "application/x-amz-json-1.0"
+                answer = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+                                     "message": message}).encode()
+            else:
+                status, content_type = 403, "application/xml"
+                answer = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>'
+                          + message.encode() + b"</Message></Error>")
+            self.send_response_only(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(answer)))
+            self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin") or "*")
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(answer)
+            return False
 
         def send_body(self, upstream):
             """Streams the request body to moto. With a SHA-256 to match, the last chunk is held
@@ -182,8 +247,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", type=int, required=True)
     parser.add_argument("--upstream", type=int, required=True, help="port of moto on 127.0.0.1")
+    parser.add_argument("--policies", help="the functions' resolved policies (iam.py policies); re-read when changed")
+    parser.add_argument("--record", help="append every decision to this JSON-lines file")
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.listen), make_handler(args.upstream, Fault()))
+    policies = iam.PolicyBook(args.policies) if args.policies else None
+    if policies:
+        iam.allows([], "s3:GetObject", "*")  # loads moto's evaluator (a second) before any call waits on it
+    recorder = iam.Recorder(args.record or "/dev/null") if policies else None
+    server = ThreadingHTTPServer(("127.0.0.1", args.listen), make_handler(args.upstream, Fault(), policies, recorder))
     server.daemon_threads = True
     server.serve_forever()
 

@@ -8,9 +8,13 @@ runs locally cannot drift from what is deployed. Idempotent: existing resources 
 import json
 import argparse
 import pathlib
+import sys
 
 import boto3
 import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import iam  # noqa: E402
 
 TEMPLATE = pathlib.Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -61,7 +65,8 @@ def cors_rules(template, bucket_resource, origins):
     ]
 
 
-CREDENTIALS = {"aws_access_key_id": "twinshare-local", "aws_secret_access_key": "twinshare-local"}
+# The operator's own key (iam.py lets it do anything): the provisioner is not a function.
+CREDENTIALS = {"aws_access_key_id": iam.OPERATOR_KEY, "aws_secret_access_key": iam.OPERATOR_KEY}
 
 
 def queue_attributes(template, resource):

@@ -2,9 +2,11 @@
 """Starts twinshare on this machine: emulated AWS, the functions and the site, on loopback.
 
 - moto servers: one for the metadata (DynamoDB), one per region's S3, so that a region's
-  storage can go down on its own while metadata stays up; each region's S3 is reached through
-  s3_gateway.py, which adds the S3 behaviour moto lacks (presigned response headers);
-- provisioning from template.yaml (provision.py);
+  storage can go down on its own while metadata stays up; each is reached through gateway.py,
+  which holds every call to the calling function's policy in template.yaml (as IAM does on
+  AWS) and adds the S3 behaviour moto lacks (presigned response headers);
+- provisioning from template.yaml (provision.py), and each function's resolved policy (iam.py);
+- each function signs as itself: credentials.py is its credential_process;
 - `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths;
 - triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`;
 - `trunk serve` serving the site, proxying /api/ to the functions.
@@ -13,6 +15,7 @@ Prints the site's URL when everything answers. Ctrl-C (or SIGTERM) stops every p
 started. Ports come from the options or TWINSHARE_*_PORT variables.
 """
 import argparse
+import json
 import os
 import pathlib
 import signal
@@ -34,7 +37,12 @@ REPLICA_BUCKET = "twinshare-replica"
 QUEUE = "twinshare-replication"
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import iam  # noqa: E402
 import provision  # noqa: E402
+
+# What the functions must not inherit from the shell: they sign only with their own identity.
+CALLER_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                      "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 
 
 class Stack:
@@ -42,10 +50,11 @@ class Stack:
         self.log_dir = log_dir
         self.processes = []
 
-    def start(self, name, command, cwd=ROOT, env=None):
+    def start(self, name, command, cwd=ROOT, env=None, drop=()):
         log = open(self.log_dir / f"{name}.log", "w", encoding="utf-8")
+        inherited = {k: v for k, v in os.environ.items() if k not in drop}
         process = subprocess.Popen(
-            command, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            command, cwd=cwd, env={**inherited, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so its children stop with it
         )
         self.processes.append((name, process))
@@ -121,13 +130,21 @@ def main():
     # own queues); the SQS clients talk to that moto directly.
     primary_moto_url = f"http://127.0.0.1:{args.primary_s3_port + 100}"
     api_url = f"http://127.0.0.1:{args.api_port}"
+    policies = STATE / "policies.json"
+    calls = STATE / "calls"
     try:
-        stack.start("moto-metadata", ["moto_server", "-H", "127.0.0.1", "-p", str(args.metadata_port)])
-        # Each region's S3: moto 100 ports above its gateway, which is the region's endpoint.
-        for region, port in (("primary", args.primary_s3_port), ("replica", args.replica_s3_port)):
-            stack.start(f"moto-{region}", ["moto_server", "-H", "127.0.0.1", "-p", str(port + 100)])
-            stack.start(f"s3-gateway-{region}", [sys.executable, str(ROOT / "infra/local/s3_gateway.py"),
-                                                  "--listen", str(port), "--upstream", str(port + 100)])
+        names = iam.LocalNames(region=REGION, replica_region=REPLICA_REGION, table=TABLE, health_table=HEALTH_TABLE,
+                               bucket=PRIMARY_BUCKET, replica_bucket=REPLICA_BUCKET)
+        policies.write_text(json.dumps(iam.resolved_policies(names), indent=2))
+        for old in calls.glob("*.jsonl"):
+            old.unlink()
+        # Each emulator: moto 100 ports above its gateway, which is the endpoint the functions use.
+        for name, port in (("metadata", args.metadata_port), ("primary", args.primary_s3_port),
+                           ("replica", args.replica_s3_port)):
+            stack.start(f"moto-{name}", ["moto_server", "-H", "127.0.0.1", "-p", str(port + 100)])
+            stack.start(f"gateway-{name}", [sys.executable, str(ROOT / "infra/local/gateway.py"),
+                                            "--listen", str(port), "--upstream", str(port + 100),
+                                            "--policies", str(policies), "--record", str(calls / f"{name}.jsonl")])
         for name, url in (("metadata emulator", metadata_url), ("primary S3", primary_s3_url),
                           ("replica S3", replica_s3_url)):
             wait_for(stack, name, url + "/moto-api/", timeout=60)
@@ -144,10 +161,13 @@ def main():
         print(f"emulators up: metadata {metadata_url}, primary S3 {primary_s3_url} (queue {primary_moto_url}), "
               f"replica S3 {replica_s3_url}", flush=True)
 
+        # Each function's own credentials, as Lambda gives each its role's.
+        aws_config = STATE / "functions-aws-config"
+        aws_config.write_text(f"[default]\ncredential_process = {sys.executable} {ROOT / 'infra/local/credentials.py'}\n")
         env_file = STATE / "functions.env"
         env_file.write_text("\n".join([
-            "AWS_ACCESS_KEY_ID=twinshare-local",
-            "AWS_SECRET_ACCESS_KEY=twinshare-local",
+            f"AWS_CONFIG_FILE={aws_config}",
+            f"AWS_SHARED_CREDENTIALS_FILE={STATE / 'no-shared-credentials'}",
             f"AWS_REGION={REGION}",
             f"PRIMARY_REGION={REGION}",
             f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
@@ -166,7 +186,7 @@ def main():
         watch = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.api_port), "--env-file", str(env_file)]
         if args.release:
             watch.append("--release")
-        stack.start("functions", watch)
+        stack.start("functions", watch, drop=CALLER_CREDENTIALS)
         print("building and starting the functions (the first build takes a few minutes)…", flush=True)
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use aws_config::{timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
+pub use aws_sdk_s3::config::Credentials;
 
 /// Where the AWS services are. `None` means the real AWS endpoint of the region.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,6 +16,16 @@ pub struct AwsEndpoints {
 /// Loads credentials and region the usual way (environment, Lambda role) with timeouts that
 /// fail fast: a region that does not answer must not hold a request for the SDK's default.
 pub async fn sdk_config(region: &str) -> SdkConfig {
+    loader(region).load().await
+}
+
+/// As [`sdk_config`], signing with the given credentials instead: the integration tests run
+/// each function as its own local identity, held to its own policy by the local gateways.
+pub async fn sdk_config_as(region: &str, credentials: Credentials) -> SdkConfig {
+    loader(region).credentials_provider(credentials).load().await
+}
+
+fn loader(region: &str) -> aws_config::ConfigLoader {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(5))
@@ -23,8 +34,31 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .timeout_config(timeouts)
-        .load()
-        .await
+}
+
+/// The SDK configuration of each region a function talks to, loaded once per cold start.
+#[derive(Debug, Clone)]
+pub struct RegionsSdk {
+    pub primary: SdkConfig,
+    pub replica: SdkConfig,
+}
+
+impl RegionsSdk {
+    /// The function's own credentials (its Lambda role), in each region.
+    pub async fn load(primary_region: &str, replica_region: &str) -> RegionsSdk {
+        RegionsSdk {
+            primary: sdk_config(primary_region).await,
+            replica: sdk_config(replica_region).await,
+        }
+    }
+
+    /// Given credentials, in each region (see [`sdk_config_as`]).
+    pub async fn load_as(primary_region: &str, replica_region: &str, credentials: Credentials) -> RegionsSdk {
+        RegionsSdk {
+            primary: sdk_config_as(primary_region, credentials.clone()).await,
+            replica: sdk_config_as(replica_region, credentials).await,
+        }
+    }
 }
 
 /// For S3 calls that do real work server-side and answer only when done (CopyObject,

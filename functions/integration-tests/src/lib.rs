@@ -4,24 +4,26 @@
 //! route them; the bytes go to the presigned URLs over HTTP, as a browser sends them; queue
 //! messages reach `replicate` as Lambda's SQS integration hands them over.
 
-use std::{
-    net::TcpListener,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::Once,
-    time::{Duration, Instant},
-};
+use std::{process::Command, sync::Once, time::Duration};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_http::{Body, Response};
 use twinshare_api::{limits, CopyRole, CreateUploadResponse, FileView, PartUrls, PresignedRequest, UploadPlan};
-use twinshare_aws::{AwsEndpoints, CopyMode};
+use twinshare_aws::{
+    clients::{Credentials, RegionsSdk},
+    AwsEndpoints, CopyMode,
+};
 use twinshare_core::ServiceSettings;
 use twinshare_lambda::{
-    routes::{route, Route},
-    Config, LiveReplication, LiveService,
+    routes::{route, Function, FALLBACK_FUNCTION},
+    Config, LiveProbe, LiveReplication, LiveService,
 };
 
+mod emulators;
+mod iam;
+use emulators::repo_root;
+pub use emulators::{Emulator, Moto};
+pub use iam::Iam;
 pub use twinshare_lambda::testing::json;
 
 pub const REGION: &str = "eu-west-1";
@@ -31,155 +33,25 @@ pub const BUCKET: &str = "twinshare-primary";
 pub const REPLICA_REGION: &str = "us-west-2";
 pub const REPLICA_BUCKET: &str = "twinshare-replica";
 pub const QUEUE: &str = "twinshare-replication";
+/// The provisioner's and the tests' own key: the gateways let it do anything.
+const OPERATOR_KEY: &str = "twinshare-local";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// One `moto_server` process on a loopback port.
-pub struct Moto {
-    child: Child,
-    pub url: String,
-}
-
-impl Moto {
-    pub fn start() -> Moto {
-        Self::start_on(
-            TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port(),
-        )
-    }
-
-    /// Starts (or restarts, after `stop`) an empty moto on `port`.
-    pub fn start_on(port: u16) -> Moto {
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is installed (infra/install.sh)");
-        wait_for_port(port);
-        Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("url ends in a port")
-    }
-
-    /// Takes this emulator down, as a region outage would.
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// One region's S3 as the local stack runs it: moto behind `infra/local/s3_gateway.py`,
-/// which makes moto answer as S3 does where they differ.
-pub struct S3Region {
-    pub moto: Moto,
-    gateway: Child,
-    pub url: String,
-}
-
-impl S3Region {
-    pub fn start() -> S3Region {
-        Self::start_on(free_port())
-    }
-
-    pub fn start_on(port: u16) -> S3Region {
-        let moto = Moto::start();
-        let gateway = Command::new("python3")
-            .arg(repo_root().join("infra/local/s3_gateway.py"))
-            .args(["--listen", &port.to_string(), "--upstream", &moto.port().to_string()])
-            .spawn()
-            .expect("python3 runs");
-        wait_for_port(port);
-        S3Region {
-            moto,
-            gateway,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    pub fn port(&self) -> u16 {
-        port_of(&self.url)
-    }
-
-    /// Sets the region's fault: "down" (connections dropped), "hang" (no answer) or "ok".
-    pub async fn set_fault(&self, mode: &str) {
-        let answer = reqwest::Client::new()
-            .put(format!("{}/__twinshare/fault", self.url))
-            .body(mode.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            answer.status().is_success(),
-            "setting fault {mode}: {}",
-            answer.status()
-        );
-    }
-
-    /// Takes this region's storage down.
-    pub fn stop(&mut self) {
-        let _ = self.gateway.kill();
-        let _ = self.gateway.wait();
-        self.moto.stop();
-    }
-}
-
-impl Drop for S3Region {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("url ends in a port")
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on port {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A provisioned emulated AWS and the functions' use cases wired to it.
+/// A provisioned emulated AWS and each function's use cases wired to it, each signing as its
+/// own identity: every call a function makes is held to its own policy in template.yaml, and a
+/// refused call fails the test that made it (checked when the stack is dropped).
 pub struct Stack {
-    pub metadata: Moto,
+    pub metadata: Emulator,
     /// The primary region: its S3 and the replication queue (moto notifies only its own queues,
     /// so the queue lives in the moto behind the primary's gateway).
-    pub primary: S3Region,
-    pub replica: S3Region,
-    pub service: LiveService,
-    pub replication: LiveReplication,
+    pub primary: Emulator,
+    pub replica: Emulator,
+    pub upload_api: LiveService,
+    pub files_api: LiveService,
+    pub replicate: LiveReplication,
+    pub sweep: LiveReplication,
+    /// The adapters with the operator's unrestricted identity: for the port contracts, which
+    /// exercise every port operation (no one function may do them all).
+    pub operator: LiveService,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
@@ -188,9 +60,30 @@ pub struct Stack {
     pub http: reqwest::Client,
     /// What the functions were configured with, to build more of them (e.g. the probe).
     pub config: Config,
+    /// The functions' resolved policies (iam.py), which the gateways re-read when it changes,
+    /// and the gateways' records of every decision.
+    pub iam: Iam,
 }
 
-fn provision(metadata: &Moto, primary: &S3Region, replica: &S3Region) {
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let refused = self.iam.refused();
+        let _ = std::fs::remove_dir_all(&self.iam.dir);
+        if std::thread::panicking() {
+            if !refused.is_empty() {
+                eprintln!("calls refused by their function's policy:\n{}", refused.join("\n"));
+            }
+        } else {
+            assert!(
+                refused.is_empty(),
+                "calls refused by the calling function's policy in template.yaml:\n{}",
+                refused.join("\n")
+            );
+        }
+    }
+}
+
+fn provision(metadata: &Emulator, primary: &Emulator, replica: &Emulator) {
     let status = Command::new("python3")
         .arg(repo_root().join("infra/local/provision.py"))
         .args([
@@ -225,20 +118,33 @@ fn provision(metadata: &Moto, primary: &S3Region, replica: &S3Region) {
 
 static CREDENTIALS: Once = Once::new();
 
+/// The identity a function signs with locally (iam.py's `access_key`).
+fn identity(function: &str) -> Credentials {
+    Credentials::new(
+        format!("twinshare-fn-{function}"),
+        "local",
+        None,
+        None,
+        "twinshare-tests",
+    )
+}
+
 pub async fn stack(settings: ServiceSettings) -> Stack {
-    // The SDK's default chain reads these, as in Lambda; set once before any client exists.
+    // The SDK's default chain reads these: the operator's identity, for the tests' own clients.
     CREDENTIALS.call_once(|| {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "twinshare-local");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "twinshare-local");
+        std::env::set_var("AWS_ACCESS_KEY_ID", OPERATOR_KEY);
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", OPERATOR_KEY);
         // The functions' logs, shown with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("info")
             .try_init();
     });
-    let metadata = Moto::start();
-    let primary = S3Region::start();
-    let replica = S3Region::start();
+    let iam = Iam::create();
+    let policies = iam.policies_path();
+    let metadata = Emulator::start(&policies, &iam.record("metadata"));
+    let primary = Emulator::start(&policies, &iam.record("primary"));
+    let replica = Emulator::start(&policies, &iam.record("replica"));
     provision(&metadata, &primary, &replica);
     let config = Config {
         primary_region: REGION.into(),
@@ -256,8 +162,11 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         copy_mode: CopyMode::Stream,
         sweep_grace: Duration::ZERO,
     };
-    let service = config.service().await;
-    let replication = config.replication().await;
+    let upload_api = config.service(&function_sdk("upload-api").await);
+    let files_api = config.service(&function_sdk("files-api").await);
+    let replicate = config.replication(&function_sdk("replicate").await);
+    let sweep = config.replication(&function_sdk("sweep").await);
+    let operator = config.service(&RegionsSdk::load(REGION, REPLICA_REGION).await);
     let sdk = twinshare_aws::clients::sdk_config(REGION).await;
     let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
     let sqs = aws_sdk_sqs::Client::from_conf(
@@ -285,8 +194,11 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         metadata,
         primary,
         replica,
-        service,
-        replication,
+        upload_api,
+        files_api,
+        replicate,
+        sweep,
+        operator,
         dynamodb,
         sqs,
         queue_url,
@@ -294,23 +206,31 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         replica_s3,
         http,
         config,
+        iam,
     }
+}
+
+/// A function's SDK configuration in both regions, signing as that function.
+async fn function_sdk(function: &str) -> RegionsSdk {
+    RegionsSdk::load_as(REGION, REPLICA_REGION, identity(function)).await
 }
 
 impl Stack {
     /// Sends a request to the function API Gateway would route it to.
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {
         let request = twinshare_lambda::testing::request(method, path_and_query, body);
-        match route(request.method(), request.uri().path()) {
-            Ok(
-                Route::CreateUpload
-                | Route::CompleteUpload(_)
-                | Route::PartUrls(_)
-                | Route::StoredParts(_)
-                | Route::AbortUpload(_),
-            ) => upload_api::handle(&self.service, request).await,
-            _ => files_api::handle(&self.service, request).await,
+        let function = route(request.method(), request.uri().path())
+            .map(|found| found.function())
+            .unwrap_or(FALLBACK_FUNCTION);
+        match function {
+            Function::UploadApi => upload_api::handle(&self.upload_api, request).await,
+            Function::FilesApi => files_api::handle(&self.files_api, request).await,
         }
+    }
+
+    /// The region probe, signing as the probe function.
+    pub async fn probe(&self, within: Duration) -> LiveProbe {
+        self.config.probe(&function_sdk("probe").await, within)
     }
 
     /// Announces an upload and returns the API's answer.
@@ -507,7 +427,7 @@ impl Stack {
             if messages.is_empty() {
                 return (handled, failed);
             }
-            let response = replicate::handle(&self.replication, sqs_event(messages)).await;
+            let response = replicate::handle(&self.replicate, sqs_event(messages)).await;
             for message in messages {
                 let id = message.message_id().unwrap_or_default();
                 if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
@@ -531,7 +451,7 @@ impl Stack {
     pub fn restart_replica_empty(&mut self) {
         let port = self.replica.port();
         self.replica.stop();
-        self.replica = S3Region::start_on(port);
+        self.replica = Emulator::start_on(port, &self.iam.policies_path(), &self.iam.record("replica"));
         provision(&self.metadata, &self.primary, &self.replica);
     }
 

@@ -6,14 +6,14 @@ use twinshare_core::{contract, ports::Presigned, ServiceSettings};
 #[tokio::test]
 async fn the_dynamodb_metadata_keeps_the_port_contract() {
     let stack = integration_tests::stack(ServiceSettings::default()).await;
-    contract::metadata_store(&stack.service.metadata).await;
+    contract::metadata_store(&stack.operator.metadata).await;
 }
 
 #[tokio::test]
 async fn the_s3_store_keeps_the_port_contract() {
     let stack = integration_tests::stack(ServiceSettings::default()).await;
     let http = stack.http.clone();
-    contract::object_store(&stack.service.primary, |presigned: Presigned, bytes| {
+    contract::object_store(&stack.operator.primary, |presigned: Presigned, bytes| {
         let http = http.clone();
         async move {
             let mut request = http

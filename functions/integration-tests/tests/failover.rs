@@ -122,7 +122,7 @@ async fn uploads_are_refused_at_once_while_the_primary_is_down() {
 async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_shows_it() {
     let stack = stack(ServiceSettings::default()).await;
     let files = redundant_files(&stack, 1).await;
-    let probe = stack.config.probe(Duration::from_millis(500)).await;
+    let probe = stack.probe(Duration::from_millis(500)).await;
 
     probe.run().await.unwrap();
     let status: twinshare_api::StatusView = json(&stack.api("GET", "/api/status", None).await);

@@ -51,12 +51,12 @@ async fn the_same_event_three_times_gives_one_copy_and_one_record() {
         .unwrap()
         .clone();
 
-    let response = replicate::handle(&stack.replication, sqs_event(std::slice::from_ref(&message))).await;
+    let response = replicate::handle(&stack.replicate, sqs_event(std::slice::from_ref(&message))).await;
     assert!(response.batch_item_failures.is_empty());
     let after_first = stack.file(&file.id).await;
     // Twice more, once concurrently with itself.
     let twice = sqs_event(&[message.clone(), message.clone()]);
-    assert!(replicate::handle(&stack.replication, twice)
+    assert!(replicate::handle(&stack.replicate, twice)
         .await
         .batch_item_failures
         .is_empty());
@@ -112,7 +112,7 @@ async fn a_replica_outage_during_a_burst_loses_nothing() {
     }
 
     stack.restart_replica_empty();
-    let report = sweep::handle(&stack.replication).await.unwrap();
+    let report = sweep::handle(&stack.sweep).await.unwrap();
     assert_eq!(report["replicas_copied"], 10, "{report}");
     for file in &files {
         assert_eq!(stack.file(&file.id).await.status, FileStatus::Redundant);
@@ -126,7 +126,7 @@ async fn the_sweep_restores_a_replica_deleted_behind_our_back() {
     let stack = stack(ServiceSettings::default()).await;
     let file = shared_and_replicated(&stack, "r.txt", b"replica bytes").await;
     stack.delete_object(CopyRole::Replica, &file.id).await;
-    let report = sweep::handle(&stack.replication).await.unwrap();
+    let report = sweep::handle(&stack.sweep).await.unwrap();
     assert_eq!(report["replicas_copied"], 1, "{report}");
     assert_eq!(
         stack.object(CopyRole::Replica, &file.id).await.unwrap(),
@@ -140,7 +140,7 @@ async fn the_sweep_restores_a_primary_deleted_behind_our_back() {
     let stack = stack(ServiceSettings::default()).await;
     let file = shared_and_replicated(&stack, "p.txt", b"primary bytes").await;
     stack.delete_object(CopyRole::Primary, &file.id).await;
-    let report = sweep::handle(&stack.replication).await.unwrap();
+    let report = sweep::handle(&stack.sweep).await.unwrap();
     assert_eq!(report["primaries_restored"], 1, "{report}");
     assert_eq!(
         stack.object(CopyRole::Primary, &file.id).await.unwrap(),
@@ -149,7 +149,7 @@ async fn the_sweep_restores_a_primary_deleted_behind_our_back() {
     // Restoring the primary notifies the queue again: that event must change nothing.
     stack.deliver_events().await;
     assert_eq!(stack.file(&file.id).await.status, FileStatus::Redundant);
-    let report = sweep::handle(&stack.replication).await.unwrap();
+    let report = sweep::handle(&stack.sweep).await.unwrap();
     assert_eq!(
         (
             report["replicas_copied"].as_u64(),

@@ -5,7 +5,7 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
-use twinshare_aws::{clients, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
+use twinshare_aws::{clients, clients::RegionsSdk, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
 use twinshare_core::{ports::SystemClock, probe::Probe, replication::Replication, Service, ServiceSettings};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,13 +95,16 @@ impl Config {
         })
     }
 
-    /// The SDK clients, built once per cold start: each bucket through its own region.
-    async fn adapters(&self) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
-        let primary_sdk = clients::sdk_config(&self.primary_region).await;
-        let replica_sdk = clients::sdk_config(&self.replica_region).await;
-        let primary = clients::s3_client(&primary_sdk, self.endpoints.primary_s3.as_deref());
-        let replica = clients::s3_client(&replica_sdk, self.endpoints.replica_s3.as_deref());
-        let dynamodb = clients::dynamodb_client(&primary_sdk, self.endpoints.dynamodb.as_deref());
+    /// The function's credentials (its Lambda role) in each region, loaded once per cold start.
+    pub async fn sdk(&self) -> RegionsSdk {
+        RegionsSdk::load(&self.primary_region, &self.replica_region).await
+    }
+
+    /// The SDK clients: each bucket through its own region.
+    fn adapters(&self, sdk: &RegionsSdk) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
+        let primary = clients::s3_client(&sdk.primary, self.endpoints.primary_s3.as_deref());
+        let replica = clients::s3_client(&sdk.replica, self.endpoints.replica_s3.as_deref());
+        let dynamodb = clients::dynamodb_client(&sdk.primary, self.endpoints.dynamodb.as_deref());
         (
             S3ObjectStore::new(primary, &self.primary_region, &self.primary_bucket),
             S3ObjectStore::new(replica, &self.replica_region, &self.replica_bucket),
@@ -110,14 +113,14 @@ impl Config {
     }
 
     /// The API's use cases on AWS.
-    pub async fn service(&self) -> LiveService {
-        let (primary, replica, metadata) = self.adapters().await;
+    pub fn service(&self, sdk: &RegionsSdk) -> LiveService {
+        let (primary, replica, metadata) = self.adapters(sdk);
         Service::new(primary, replica, metadata, SystemClock, self.settings.clone())
     }
 
     /// The region probe on AWS: a region has `within` to answer the canary.
-    pub async fn probe(&self, within: Duration) -> LiveProbe {
-        let (primary, replica, metadata) = self.adapters().await;
+    pub fn probe(&self, sdk: &RegionsSdk, within: Duration) -> LiveProbe {
+        let (primary, replica, metadata) = self.adapters(sdk);
         Probe {
             primary,
             replica,
@@ -128,8 +131,8 @@ impl Config {
     }
 
     /// Replication and repair on AWS.
-    pub async fn replication(&self) -> LiveReplication {
-        let (primary, replica, metadata) = self.adapters().await;
+    pub fn replication(&self, sdk: &RegionsSdk) -> LiveReplication {
+        let (primary, replica, metadata) = self.adapters(sdk);
         let copier = S3Copier::new(primary.clone(), replica.clone(), self.copy_mode);
         Replication {
             primary,

@@ -15,6 +15,6 @@ const CANARY_TIMEOUT: Duration = Duration::from_secs(2);
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()?;
-    let probe = config.probe(CANARY_TIMEOUT).await;
+    let probe = config.probe(&config.sdk().await, CANARY_TIMEOUT);
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| probe::handle(&probe))).await
 }

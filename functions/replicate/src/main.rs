@@ -10,7 +10,7 @@ use twinshare_lambda::{logging, Config};
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()?;
-    let replication = config.replication().await;
+    let replication = config.replication(&config.sdk().await);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let replication = &replication;
         async move { Ok::<_, Error>(replicate::handle(replication, event.payload).await) }

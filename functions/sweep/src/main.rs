@@ -9,7 +9,7 @@ use twinshare_lambda::{logging, Config};
 async fn main() -> Result<(), Error> {
     logging::init();
     let config = Config::from_env()?;
-    let replication = config.replication().await;
+    let replication = config.replication(&config.sdk().await);
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| {
         sweep::handle(&replication)
     }))

@@ -7,6 +7,6 @@ use twinshare_lambda::{logging, serve, Config};
 async fn main() -> Result<(), lambda_http::Error> {
     logging::init();
     let config = Config::from_env()?;
-    let service = config.service().await;
+    let service = config.service(&config.sdk().await);
     serve(&service, upload_api::handle).await
 }

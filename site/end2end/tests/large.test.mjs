@@ -1,6 +1,6 @@
 // A large file through the page: sent in parts, interrupted by a reload half-way, resumed by
 // choosing the file again (only the missing parts are sent), paused and resumed, and downloaded
-// byte-identical.
+// byte-identical; a part that fails is sent again; an unfinished upload discarded is cancelled.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -153,4 +153,33 @@ test('a part whose PUT fails is sent again after a backoff, and the upload compl
   await row.locator('.state.done').waitFor({ timeout: 60_000 });
   assert.equal(attempts.get(3), 2, 'part 3 was sent once more after its failure');
   await retryPage.close();
+});
+
+test('an unfinished upload discarded on the page is cancelled on the server (upload-api\'s own permissions)', async () => {
+  const abandoned = { name: `abandoned ${run}.bin`, path: join(dir, `abandoned ${run}.bin`) };
+  const fd = openSync(abandoned.path, 'w');
+  writeSync(fd, randomBytes(40 * MIB));
+  closeSync(fd);
+  const discardPage = await context.newPage();
+  // No part reaches storage: the upload stays unfinished.
+  await discardPage.route((url) => url.searchParams.has('partNumber'), (route) => route.abort('connectionreset'));
+  await discardPage.goto(BASE_URL + '/');
+  const [created] = await Promise.all([
+    discardPage.waitForResponse((r) => r.url().endsWith('/api/uploads') && r.request().method() === 'POST'),
+    discardPage.setInputFiles('input[type=file]', abandoned.path),
+  ]);
+  const { file: { id } } = await created.json();
+  await discardPage.reload();
+  const unfinished = discardPage.locator('.unfinished-upload', { hasText: abandoned.name });
+  await unfinished.waitFor({ timeout: 10_000 });
+  const [cancelled] = await Promise.all([
+    discardPage.waitForResponse((r) => r.url().endsWith(`/api/uploads/${id}`) && r.request().method() === 'DELETE'),
+    unfinished.locator('button', { hasText: 'Discard' }).click(),
+  ]);
+  assert.equal(cancelled.status(), 204);
+  await unfinished.waitFor({ state: 'detached', timeout: 10_000 });
+  // Gone on the server too: its record and its parts.
+  const after = await discardPage.request.get(`${BASE_URL}/api/uploads/${id}/parts`);
+  assert.equal(after.status(), 404, await after.text());
+  await discardPage.close();
 });

@@ -1,0 +1,86 @@
+"""Unit tests of iam.py: the template's policies resolved to local names, requests classified as
+IAM authorizes them, and the evaluator refusing what a narrowed policy no longer allows."""
+import pathlib
+import sys
+import unittest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import iam  # noqa: E402
+
+NAMES = iam.LocalNames(region="eu-west-1", replica_region="us-west-2", table="files", health_table="health",
+                       bucket="primary", replica_bucket="replica")
+FILES_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/files"
+
+
+def signed(function, service, region="eu-west-1"):
+    credential = f"{iam.access_key(function)}/20261125/{region}/{service}/aws4_request"
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"}
+
+
+class ResolvedPolicies(unittest.TestCase):
+    policies = iam.resolved_policies(NAMES)
+
+    def test_every_function_has_its_policies_with_local_names(self):
+        self.assertEqual(set(self.policies), {"upload-api", "files-api", "replicate", "sweep", "probe"})
+        text = repr(self.policies)
+        self.assertNotIn("${", text)
+        self.assertNotIn("123456789012-eu-west-1-primary", text)  # renamed to the local bucket
+        self.assertIn("arn:aws:s3:::replica/files/*", repr(self.policies["files-api"]))
+
+    def test_index_and_prefix_are_exact(self):
+        files = self.policies["files-api"]
+        self.assertTrue(iam.allows(files, "dynamodb:Query", FILES_TABLE + "/index/public-by-created"))
+        self.assertFalse(iam.allows(files, "dynamodb:Query", FILES_TABLE + "/index/other"))
+        self.assertTrue(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/files/abc"))
+        self.assertFalse(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/health/abc"))
+        self.assertFalse(iam.allows(files, "s3:PutObject", "arn:aws:s3:::primary/files/abc"))
+
+    def test_removing_an_action_or_narrowing_a_resource_refuses_the_call(self):
+        upload = self.policies["upload-api"]
+        self.assertTrue(iam.allows(upload, "dynamodb:DeleteItem", FILES_TABLE))
+        self.assertFalse(iam.allows(iam.without_action(upload, "dynamodb:DeleteItem"), "dynamodb:DeleteItem", FILES_TABLE))
+        narrowed = iam.with_resource_replaced(upload, "arn:aws:s3:::primary/files/*", "arn:aws:s3:::primary/files/x/*")
+        self.assertFalse(iam.allows(narrowed, "s3:AbortMultipartUpload", "arn:aws:s3:::primary/files/abc"))
+        self.assertTrue(iam.allows(narrowed, "s3:AbortMultipartUpload", "arn:aws:s3:::primary/files/x/abc"))
+
+
+class Classify(unittest.TestCase):
+    def test_dynamodb_calls_name_their_table_and_index(self):
+        headers = signed("files-api", "dynamodb") | {"X-Amz-Target": "DynamoDB_20120810.Query"}
+        key, calls = iam.classify("POST", "/", headers, b'{"TableName":"files","IndexName":"public-by-created"}')
+        self.assertEqual(iam.function_of(key), "files-api")
+        self.assertEqual(calls, [("dynamodb:Query", FILES_TABLE + "/index/public-by-created")])
+        headers["X-Amz-Target"] = "DynamoDB_20120810.BatchGetItem"
+        _, calls = iam.classify("POST", "/", headers, b'{"RequestItems":{"health":{},"files":{}}}')
+        self.assertEqual([a for a, _ in calls], ["dynamodb:BatchGetItem"] * 2)
+        headers["X-Amz-Target"] = "DynamoDB_20120810.TransactWriteItems"
+        body = b'{"TransactItems":[{"Delete":{"TableName":"files"}},{"ConditionCheck":{"TableName":"health"}}]}'
+        _, calls = iam.classify("POST", "/", headers, body)
+        self.assertEqual([a for a, _ in calls], ["dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"])
+
+    def test_s3_requests_and_presigned_urls(self):
+        headers = signed("upload-api", "s3")
+        cases = [
+            ("HEAD", "/primary/files/a", {}, [("s3:GetObject", "arn:aws:s3:::primary/files/a")]),
+            ("DELETE", "/primary/files/a?uploadId=1", {}, [("s3:AbortMultipartUpload", "arn:aws:s3:::primary/files/a")]),
+            ("GET", "/primary/files/a?uploadId=1", {}, [("s3:ListMultipartUploadParts", "arn:aws:s3:::primary/files/a")]),
+            ("POST", "/primary/files/a?uploads", {}, [("s3:PutObject", "arn:aws:s3:::primary/files/a")]),
+            ("GET", "/primary?list-type=2&prefix=files/", {}, [("s3:ListBucket", "arn:aws:s3:::primary")]),
+            ("PUT", "/replica/files/a", {"x-amz-copy-source": "/primary/files/a"},
+             [("s3:PutObject", "arn:aws:s3:::replica/files/a"), ("s3:GetObject", "arn:aws:s3:::primary/files/a")]),
+        ]
+        for method, path, extra, expected in cases:
+            with self.subTest(f"{method} {path}"):
+                self.assertEqual(iam.classify(method, path, headers | extra, b"")[1], expected)
+        presigned = "/primary/files/a?X-Amz-Credential=twinshare-fn-upload-api%2F20261125%2Feu-west-1%2Fs3%2Faws4_request"
+        key, calls = iam.classify("PUT", presigned, {}, b"")
+        self.assertEqual((iam.function_of(key), calls), ("upload-api", [("s3:PutObject", "arn:aws:s3:::primary/files/a")]))
+
+    def test_who_is_not_checked(self):
+        self.assertEqual(iam.classify("OPTIONS", "/primary/files/a", {}, b"")[1], [])
+        self.assertIsNone(iam.function_of(iam.OPERATOR_KEY))
+        self.assertEqual(iam.function_of(None), "anonymous")
+
+
+if __name__ == "__main__":
+    unittest.main()
