@@ -3,6 +3,7 @@ and cache headers, index.html last, and a second publish removes what the new bu
 
     python3 -m unittest infra/test_publish_site.py
 """
+import gzip
 import pathlib
 import socket
 import subprocess
@@ -61,6 +62,10 @@ class PublishSite(unittest.TestCase):
         wasm = self.s3.head_object(Bucket="site", Key="app-1a2b.wasm")
         self.assertEqual(wasm["ContentType"], "application/wasm")
         self.assertEqual(wasm["CacheControl"], publish_site.IMMUTABLE)
+        self.assertEqual(wasm["ContentEncoding"], "gzip")
+        stored = self.s3.get_object(Bucket="site", Key="app-1a2b.wasm")["Body"].read()
+        self.assertEqual(gzip.decompress(stored), b"\0asm")
+        self.assertNotIn("ContentEncoding", self.s3.head_object(Bucket="site", Key="app-1a2b.js"))
         index = self.s3.head_object(Bucket="site", Key="index.html")
         self.assertEqual(index["ContentType"], "text/html; charset=utf-8")
         self.assertEqual(index["CacheControl"], "no-cache")

@@ -187,7 +187,7 @@ def main():
         if args.release:
             watch.append("--release")
         stack.start("functions", watch, drop=CALLER_CREDENTIALS)
-        print("building and starting the functions (the first build takes a few minutes)…", flush=True)
+        print("building and starting the functions (the first build takes several minutes)…", flush=True)
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")
         wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400,))

@@ -17,6 +17,15 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// `done` of `total` as a percentage in 0..=100, never "-0" (a negative zero prints its sign).
+pub fn percent(done: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        (done / total * 100.0).clamp(0.0, 100.0) + 0.0
+    } else {
+        0.0
+    }
+}
+
 pub fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
     match s {
@@ -53,6 +62,26 @@ pub fn copies(file: &FileView) -> &'static str {
         (FileStatus::Available, Some(CopyState::Missing)) => "replica missing",
         (FileStatus::Available, _) => "1 copy",
     }
+}
+
+/// Where the file is kept, in a person's words (the regions' names are shown on demand).
+pub fn stored_in(file: &FileView) -> &'static str {
+    match (file.status, replica_state(file)) {
+        (FileStatus::Uploading, _) => "Still uploading",
+        (FileStatus::Redundant, _) => "Stored in 2 regions",
+        (FileStatus::Available, Some(CopyState::Copying)) => "Stored in 1 region; copying to a second",
+        (FileStatus::Available, Some(CopyState::Failed | CopyState::Missing)) => {
+            "Stored in 1 region; the second copy failed and is being repaired"
+        }
+        (FileStatus::Available, _) => "Stored in 1 region",
+    }
+}
+
+/// A SHA-256 sent as base64 (as S3 takes it) in hex, as `sha256sum` prints it.
+pub fn sha256_hex(base64_digest: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(base64_digest).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A copy failed or vanished: shown as a warning.

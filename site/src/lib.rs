@@ -13,11 +13,11 @@ pub mod widgets;
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Route, Router, Routes, A},
     path,
 };
 use pages::{file::FilePage, files::FilesPage, share::UploadPage, status::StatusPage};
-use widgets::OutageBanner;
+use widgets::{OutageBanner, PageHeading};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -25,15 +25,16 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="top">
                 <a class="brand" href="/">"twinshare"</a>
-                <nav>
-                    <a href="/">"Share"</a>
-                    <a href="/files">"Files"</a>
-                    <a href="/status">"Status"</a>
+                // `A` marks the current page's link with aria-current="page".
+                <nav aria-label="Pages">
+                    <A href="/" exact=true>"Share"</A>
+                    <A href="/files">"Files"</A>
+                    <A href="/status">"Status"</A>
                 </nav>
             </header>
             <OutageBanner />
             <main>
-                <Routes fallback=|| view! { <p class="error">"There is no page here. Check the link."</p> }>
+                <Routes fallback=NotFound>
                     <Route path=path!("/") view=UploadPage />
                     <Route path=path!("/files") view=FilesPage />
                     <Route path=path!("/f/:id") view=FilePage />
@@ -41,5 +42,13 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <PageHeading text="Not found" />
+        <p class="error">"There is no page here. Check the link, or "<a href="/">"share a file"</a>"."</p>
     }
 }

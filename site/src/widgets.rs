@@ -1,19 +1,64 @@
-//! Pieces that several pages show: copying a link, a link's QR code, the outage banner.
+//! Pieces that several pages show: each page's heading and title, copying a link or a hash, a
+//! link's QR code, the outage banner.
 
-use leptos::{prelude::*, task::spawn_local};
+use std::cell::RefCell;
+
+use leptos::{html, prelude::*, task::spawn_local};
 use qrcode::{render::svg, EcLevel, QrCode as Code};
 use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView};
 
 use crate::{api, live};
 
+/// The page's heading, which also names the browser tab ("… · twinshare"). After a navigation
+/// inside the site (not on the first load) focus moves to it, so keyboard and screen reader
+/// users start on the new page rather than on what they clicked, as after a full page load.
+#[component]
+pub fn PageHeading(#[prop(into)] text: String, #[prop(optional, into)] class: String) -> impl IntoView {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(&format!("{text} · twinshare"));
+    }
+    let heading = NodeRef::<html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            if arrived_by_navigation() {
+                let _ = heading.focus();
+            }
+        }
+    });
+    view! { <h1 tabindex="-1" class=class node_ref=heading>{text}</h1> }
+}
+
+thread_local! {
+    /// The path whose heading was last shown; `None` before the first page.
+    static LAST_PAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// True once per page reached by a navigation inside the site: false on the first page, and
+/// when a page redraws its heading (a live refresh) without the path changing.
+fn arrived_by_navigation() -> bool {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    LAST_PAGE.with(|last| {
+        let previous = last.replace(Some(path.clone()));
+        previous.is_some_and(|previous| previous != path)
+    })
+}
+
 /// A button that copies a link and says so.
 #[component]
 pub fn CopyLink(link: String) -> impl IntoView {
+    view! { <CopyButton text=link label="Copy link" /> }
+}
+
+/// A button that copies `text` to the clipboard and says so.
+#[component]
+pub fn CopyButton(text: String, label: &'static str) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy = move |_| {
-        let link = link.clone();
+        let text = text.clone();
         if let Some(window) = web_sys::window() {
-            let promise = window.navigator().clipboard().write_text(&link);
+            let promise = window.navigator().clipboard().write_text(&text);
             spawn_local(async move {
                 if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
                     copied.set(true);
@@ -23,7 +68,7 @@ pub fn CopyLink(link: String) -> impl IntoView {
     };
     view! {
         <button type="button" class="secondary copy-link" on:click=copy>
-            {move || if copied.get() { "Copied" } else { "Copy link" }}
+            {move || if copied.get() { "Copied" } else { label }}
         </button>
     }
 }

@@ -151,7 +151,7 @@ test('with the primary region down, a banner says so and the page still download
   const fault = (mode) => fetch(`${gateway}/__twinshare/fault`, { method: 'PUT', body: mode });
   await page.goto(files.named.link);
   await page.locator('h1.file-name').waitFor();
-  await page.waitForFunction(() => document.querySelector('.file-page .badge')?.textContent === '2 copies', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('.file-page .badge')?.textContent === 'Stored in 2 regions', null, { timeout: 30_000 });
   assert.equal((await fault('down')).status, 200);
   try {
     await page.locator('.banner').waitFor({ timeout: 45_000 });

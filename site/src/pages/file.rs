@@ -3,9 +3,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use twinshare_api::Visibility;
+
 use crate::{
     api, format, live,
-    widgets::{CopyLink, QrCode},
+    widgets::{CopyButton, CopyLink, PageHeading, QrCode},
 };
 
 #[component]
@@ -21,25 +23,48 @@ pub fn FilePage() -> impl IntoView {
     );
     move || match file.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Err(message)) => view! {
+            <PageHeading text="File not found" />
+            <p class="error" role="alert">{message}</p>
+            <p><a href="/files">"See the shared files"</a>" or "<a href="/">"share one"</a>"."</p>
+        }
+        .into_any(),
         Some(Ok(file)) => {
             let link = format::share_link(&file.id);
-            let copies = file
+            let regions = file
                 .copies
                 .iter()
-                .map(|c| format!("{} in {}: {}", c.role.as_str(), c.region, c.state.as_str()))
+                .map(|c| format!("{}: {}", c.region, c.state.as_str()))
                 .collect::<Vec<_>>()
-                .join(", ");
+                .join(" · ");
+            let listing = match file.visibility {
+                Visibility::Listed => "Listed: anyone can find it in the table",
+                Visibility::Unlisted => "Unlisted: only people with the link can open it",
+            };
+            let hash = match file.sha256.as_deref().and_then(format::sha256_hex) {
+                Some(hex) => view! {
+                    <code class="hash">{hex.clone()}</code>" "<CopyButton text=hex label="Copy SHA-256" />
+                }
+                .into_any(),
+                None => view! { <span class="muted">"checked part by part on upload"</span> }.into_any(),
+            };
             view! {
                 <article class="file-page">
-                    <h1 class="file-name">{file.name.clone()}</h1>
+                    <PageHeading text=file.name.clone() class="file-name" />
                     <dl>
                         <dt>"Size"</dt><dd>{format::size(file.size)}</dd>
                         <dt>"Shared by"</dt><dd>{format::uploader(&file)}</dd>
                         <dt>"Shared"</dt><dd>{format::age(file.created_at_ms, js_sys::Date::now())}</dd>
-                        <dt>"Copies"</dt><dd><span class="badge" class:bad=format::copies_at_risk(&file)>{format::copies(&file)}</span>" "{copies}</dd>
+                        <dt>"Visibility"</dt><dd>{listing}</dd>
+                        <dt>"Safety"</dt>
+                        <dd>
+                            <details class="regions">
+                                <summary><span class="badge" class:bad=format::copies_at_risk(&file)>{format::stored_in(&file)}</span></summary>
+                                {regions}
+                            </details>
+                        </dd>
                         <dt>"Type"</dt><dd>{file.content_type.clone()}</dd>
-                        <dt>"SHA-256"</dt><dd class="hash">{file.sha256.clone().unwrap_or_else(|| "checked part by part".into())}</dd>
+                        <dt>"SHA-256"</dt><dd>{hash}</dd>
                     </dl>
                     <p class="actions">
                         <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>

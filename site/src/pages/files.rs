@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use twinshare_api::FileView;
 
-use crate::{api, format, live, widgets::CopyLink};
+use crate::{
+    api, format, live,
+    widgets::{CopyLink, PageHeading},
+};
 
 const PAGE_SIZE: u32 = 20;
 
@@ -29,13 +32,16 @@ pub fn FilesPage() -> impl IntoView {
         Some(Ok(list)) if list.files.is_empty() => view! { <p class="muted">"No files match."</p> }.into_any(),
         Some(Ok(list)) => {
             let next = list.next_cursor.clone();
+            // Paging only when there is somewhere to go.
+            let has_next = next.is_some();
             view! {
                 <table class="files">
-                    <thead><tr><th>"Name"</th><th>"Size"</th><th>"Shared by"</th><th>"Age"</th><th>"Copies"</th><th></th></tr></thead>
+                    <thead><tr><th>"Name"</th><th>"Size"</th><th>"Shared by"</th><th>"Age"</th><th>"Copies"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
                     <tbody>
                         {list.files.into_iter().map(|file| view! { <FileRow file now /> }).collect_view()}
                     </tbody>
                 </table>
+                {(has_next || !previous.with_untracked(Vec::is_empty)).then(|| view! {
                 <div class="pager">
                     <button type="button" class="secondary" disabled=move || previous.with(Vec::is_empty)
                         on:click=move |_| { if let Some(before) = previous.try_update(Vec::pop).flatten() { cursor.set(before); } }>
@@ -51,12 +57,13 @@ pub fn FilesPage() -> impl IntoView {
                         "Next"
                     </button>
                 </div>
+                })}
             }.into_any()
         }
     };
 
     view! {
-        <h1>"Shared files"</h1>
+        <PageHeading text="Shared files" />
         <input type="search" class="search" placeholder="Search by file name" aria-label="Search by file name"
             prop:value=search
             on:input=move |ev| {

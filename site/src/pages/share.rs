@@ -9,7 +9,7 @@ use crate::{
     format, multipart,
     transfer::Phase,
     upload,
-    widgets::{CopyLink, QrCode},
+    widgets::{CopyLink, PageHeading, QrCode},
 };
 
 #[derive(Clone)]
@@ -30,6 +30,8 @@ pub fn UploadPage() -> impl IntoView {
     let dragging = RwSignal::new(false);
     // Uploads in parts that a reload (or a crash) interrupted: choosing the file resumes them.
     let unfinished = RwSignal::new(multipart::unfinished());
+    // What a screen reader says, politely, about the uploads: a start, each quarter, the end.
+    let announcement = RwSignal::new(String::new());
 
     let start = move |files: FileList| {
         for index in 0..files.length() {
@@ -55,18 +57,26 @@ pub fn UploadPage() -> impl IntoView {
                 Visibility::Unlisted
             };
             let who = uploader.get_untracked();
+            let name = file.name();
+            announcement.set(format!("Uploading {name}."));
             spawn_local(async move {
                 let outcome = upload::run(file, who, visibility, phase, paused).await;
                 unfinished.set(multipart::unfinished());
-                if let Err(message) = outcome {
-                    phase.set(Phase::Failed(message));
+                match outcome {
+                    Ok(()) => announcement.set(format!("{name}: Shared. Its link is ready to copy.")),
+                    // Failures are announced at once by the row's alert.
+                    Err(message) => phase.set(Phase::Failed(message)),
                 }
             });
         }
     };
 
     view! {
-        <h1>"Share files"</h1>
+        <PageHeading text="Share files" />
+        <p class="intro">
+            "Send anyone a link to your files. twinshare keeps every file in two regions, so its link keeps working when one is down. No account needed."
+        </p>
+        <p class="visually-hidden" aria-live="polite">{announcement}</p>
         <form class="options" on:submit=|ev| ev.prevent_default()>
             <label>
                 "Your name (optional)"
@@ -161,7 +171,7 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
             parts,
             paused: is_paused,
         } => {
-            let percent = if total > 0.0 { loaded / total * 100.0 } else { 0.0 };
+            let percent = format::percent(loaded, total);
             let left = if bytes_per_sec > 0.0 {
                 format::duration((total - loaded) / bytes_per_sec)
             } else {

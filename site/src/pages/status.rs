@@ -3,12 +3,12 @@
 use leptos::prelude::*;
 use twinshare_api::{RegionStatus, StatusView};
 
-use crate::{api, format, live};
+use crate::{api, format, live, widgets::PageHeading};
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let status = live::live(api::get_status, |_: &StatusView| true, 3_000);
-    move || match status.get() {
+    let body = move || match status.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
         Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
         Some(Ok(status)) => {
@@ -48,7 +48,6 @@ pub fn StatusPage() -> impl IntoView {
                 _ => "Replication has not been checked yet.".to_owned(),
             };
             view! {
-                <h1>"Status"</h1>
                 <table class="files regions">
                     <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Status"</th><th>"Checked"</th><th>"Latency"</th><th>"Failures in a row"</th><th>"Last error"</th></tr></thead>
                     <tbody>{regions}</tbody>
@@ -57,5 +56,9 @@ pub fn StatusPage() -> impl IntoView {
             }
             .into_any()
         }
+    };
+    view! {
+        <PageHeading text="Status" />
+        {body}
     }
 }
