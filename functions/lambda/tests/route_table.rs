@@ -103,3 +103,29 @@ fn api_gateway_routes_as_the_table_says() {
     );
     assert_eq!(fallback, vec![("ANY".to_owned(), FALLBACK_FUNCTION.name().to_owned())]);
 }
+
+/// The README's table of routes: rows like "| `GET /api/files/{id}` | files-api | … |".
+fn readme_routes() -> Routes {
+    repo_file("README.md")
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.split('|').map(str::trim).skip(1);
+            let route = cells.next()?.strip_prefix('`')?.strip_suffix('`')?;
+            let (method, path) = route.split_once(' ')?;
+            let function = cells.next()?;
+            path.starts_with("/api/").then(|| {
+                let path = path.split('?').next().unwrap_or(path);
+                (method.to_owned(), path.to_owned(), function.to_owned())
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_documents_the_table() {
+    assert_eq!(
+        readme_routes(),
+        table(),
+        "README.md's routes differ from routes::ROUTES"
+    );
+}
