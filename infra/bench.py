@@ -5,6 +5,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench                      # everything
     infra/bench --burst 50           # a smaller burst
     infra/bench --browser-gib 0      # without the browser memory measurement
+    infra/bench --lighthouse-runs 0  # without Lighthouse
 """
 import argparse
 import base64
@@ -240,12 +241,19 @@ def main():
     parser.add_argument("--multipart-mib", type=int, default=1024, help="size of the multipart vs single PUT file")
     parser.add_argument("--multipart-runs", type=int, default=3, help="paired runs of the multipart comparison")
     parser.add_argument("--browser-gib", type=float, default=2, help="size of the file uploaded through Chromium")
+    parser.add_argument("--lighthouse-runs", type=int, default=3, help="Lighthouse runs of each page")
     args = parser.parse_args()
 
     print("starting a release stack (the first release build takes several minutes)…", flush=True)
     stack = start_stack()
     rows = []
     try:
+        # The site on a simulated phone, first, while the machine is otherwise quiet.
+        if args.lighthouse_runs > 0:
+            shown, *_ = share("lighthouse.txt", b"a file for Lighthouse to open\n")
+            rows.extend(lighthouse_rows(f"http://127.0.0.1:{PORTS['SITE']}", shown, args.lighthouse_runs))
+            print_table(rows)
+
         # Upload: twinshare's whole path vs a raw presigned PUT of the same bytes to the same S3.
         data = os.urandom(100 * MIB)
         s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{PORTS['PRIMARY_S3']}",
@@ -400,6 +408,56 @@ def main():
         stack.terminate()
         stack.wait(30)
         print_table(rows)
+
+
+LIGHTHOUSE = ROOT / "infra" / "lighthouse"
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+
+
+def lighthouse_cli():
+    """Lighthouse from infra/lighthouse's lockfile, installed when the lockfile changes."""
+    lock = LIGHTHOUSE / "package-lock.json"
+    stamp = LIGHTHOUSE / "node_modules" / ".twinshare-lock-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=LIGHTHOUSE, check=True,
+                       stdout=subprocess.DEVNULL)
+        stamp.write_text(digest)
+    return LIGHTHOUSE / "node_modules" / ".bin" / "lighthouse"
+
+
+def lighthouse_scores(cli, url):
+    """Lighthouse's mobile scores (its default: a mid-range phone on a slow 4G network,
+    simulated) of one page, 0–100 per category, and its largest contentful paint in seconds."""
+    with tempfile.TemporaryDirectory() as profile:
+        answer = subprocess.run(
+            [str(cli), url, "--output=json", "--quiet", f"--only-categories={','.join(CATEGORIES)}",
+             "--chrome-path=" + os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+             f"--chrome-flags=--headless=new --no-sandbox --disable-gpu --user-data-dir={profile}"],
+            capture_output=True, text=True, timeout=300)
+    if answer.returncode != 0:
+        raise SystemExit(f"lighthouse failed on {url}: {answer.stderr[-500:]}")
+    report = json.loads(answer.stdout)
+    scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
+    return scores, report["audits"]["largest-contentful-paint"]["numericValue"] / 1000
+
+
+def lighthouse_rows(site_url, file_id, runs):
+    """Each page `runs` times, interleaved; the median and range of each category."""
+    cli = lighthouse_cli()
+    pages = {"upload page": "/", "table of files": "/files", "a file page": f"/f/{file_id}"}
+    results = {page: [] for page in pages}
+    for _ in range(runs):
+        for page, path in pages.items():
+            results[page].append(lighthouse_scores(cli, site_url + path))
+    rows = []
+    for page, measured in results.items():
+        perf = [scores["performance"] for scores, _ in measured]
+        others = " · ".join(f"{c} {statistics.median([s[c] for s, _ in measured]):.0f}" for c in CATEGORIES[1:])
+        rows.append((f"Lighthouse mobile, {page} (release build, {runs} runs)",
+                     f"performance {spread(perf, '', digits=0)} · LCP {spread([l for _, l in measured])} · {others}",
+                     "performance ≥ 90"))
+    return rows
 
 
 def print_table(rows):

@@ -9,7 +9,8 @@
 - each function signs as itself: credentials.py is its credential_process;
 - `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths;
 - triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`;
-- `trunk serve` serving the site, proxying /api/ to the functions.
+- `trunk serve` serving the site, proxying /api/ to the functions (with --release: a release
+  build served as CloudFront serves it, compressed, by site_server.py).
 
 Prints the site's URL when everything answers. Ctrl-C (or SIGTERM) stops every process it
 started. Ports come from the options or TWINSHARE_*_PORT variables.
@@ -200,17 +201,21 @@ def main():
                                  "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
         print(f"functions up: {api_url}", flush=True)
 
-        # Watch only the site's sources: cargo writing thousands of files under site/target (and
-        # the Chromium tests under end2end/) flooded trunk 0.21's watcher, whose debouncer then
-        # panicked ("index out of bounds") and took the site down in the middle of a build.
-        watched = [arg for path in ("src", "index.html", "style.css", "Cargo.toml", "Trunk.toml",
-                                    "../functions/api/src") for arg in ("--watch", path)]
-        trunk = ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),
-                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect", "--disable-address-lookup",
-                 *watched]
         if args.release:
-            trunk.append("--release")
-        stack.start("site", trunk, cwd=ROOT / "site")
+            # As deployed: built once, served compressed with CloudFront's cache lives.
+            subprocess.run(["trunk", "build", "--release"], cwd=ROOT / "site", check=True,
+                           stdout=open(log_dir / "site-build.log", "w"), stderr=subprocess.STDOUT)
+            stack.start("site", [sys.executable, str(ROOT / "infra/local/site_server.py"), "--port",
+                                 str(args.site_port), "--dist", str(ROOT / "site/dist"), "--api", api_url])
+        else:
+            # Watch only the site's sources: cargo writing thousands of files under site/target
+            # (and the Chromium tests under end2end/) flooded trunk 0.21's watcher, whose
+            # debouncer then panicked ("index out of bounds") and took the site down mid-build.
+            watched = [arg for path in ("src", "index.html", "style.css", "Cargo.toml", "Trunk.toml",
+                                        "../functions/api/src") for arg in ("--watch", path)]
+            stack.start("site", ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),
+                                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect",
+                                 "--disable-address-lookup", *watched], cwd=ROOT / "site")
         wait_for(stack, "site", site_url + "/")
         wait_for(stack, "site's API proxy", site_url + "/api/files")
         print(f"\ntwinshare is running: {site_url}\nlogs: {log_dir}\nCtrl-C stops it.", flush=True)
