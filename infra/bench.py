@@ -6,6 +6,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench --burst 50           # a smaller burst
     infra/bench --browser-gib 0      # without the browser memory measurement
     infra/bench --lighthouse-runs 0  # without Lighthouse
+    infra/bench --lighthouse-only    # only Lighthouse
 """
 import argparse
 import base64
@@ -242,6 +243,7 @@ def main():
     parser.add_argument("--multipart-runs", type=int, default=3, help="paired runs of the multipart comparison")
     parser.add_argument("--browser-gib", type=float, default=2, help="size of the file uploaded through Chromium")
     parser.add_argument("--lighthouse-runs", type=int, default=3, help="Lighthouse runs of each page")
+    parser.add_argument("--lighthouse-only", action="store_true", help="measure the site with Lighthouse, nothing else")
     args = parser.parse_args()
 
     print("starting a release stack (the first release build takes several minutes)…", flush=True)
@@ -252,6 +254,8 @@ def main():
         if args.lighthouse_runs > 0:
             shown, *_ = share("lighthouse.txt", b"a file for Lighthouse to open\n")
             rows.extend(lighthouse_rows(f"http://127.0.0.1:{PORTS['SITE']}", shown, args.lighthouse_runs))
+            if args.lighthouse_only:
+                return
             print_table(rows)
 
         # Upload: twinshare's whole path vs a raw presigned PUT of the same bytes to the same S3.
