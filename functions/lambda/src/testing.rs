@@ -52,18 +52,23 @@ fn decode(text: &str) -> String {
         .into_owned()
 }
 
-/// One request per route in [`crate::routes::ROUTES`], with the function that must serve it.
-pub fn one_request_per_route() -> Vec<(crate::routes::Function, Request)> {
-    crate::routes::ROUTES
-        .iter()
-        .map(|spec| {
-            let path = spec.path.replace("{id}", "0123456789abcdef0123456789abcdef");
-            (spec.function, request(spec.method.as_str(), &path, None))
-        })
-        .collect()
-}
-
-/// Whether a handler's answer says it does not serve the route.
-pub fn not_routed(response: &Response<Body>) -> bool {
-    response.status() == 404 && String::from_utf8_lossy(response.body().as_ref()).contains("route_not_found")
+/// Sends one request per route of [`crate::routes::ROUTES`] to a handler and checks that it
+/// serves exactly the routes the table gives `function`, and answers `route_not_found` to the rest.
+pub async fn assert_serves_exactly_its_routes<F, Answer>(function: crate::routes::Function, handle: F)
+where
+    F: Fn(Request) -> Answer,
+    Answer: std::future::Future<Output = Response<Body>>,
+{
+    for spec in crate::routes::ROUTES {
+        let path = spec.path.replace("{id}", "0123456789abcdef0123456789abcdef");
+        let response = handle(request(spec.method.as_str(), &path, None)).await;
+        let not_routed =
+            response.status() == 404 && String::from_utf8_lossy(response.body().as_ref()).contains("route_not_found");
+        let ours = spec.function == function;
+        assert_eq!(
+            !not_routed, ours,
+            "{} {}: served by {function:?}?",
+            spec.method, spec.path
+        );
+    }
 }

@@ -52,16 +52,8 @@ mod tests {
     #[tokio::test]
     async fn serves_exactly_the_routes_the_table_gives_it() {
         let svc = service();
-        for (function, request) in twinshare_lambda::testing::one_request_per_route() {
-            let route = format!("{} {}", request.method(), request.uri().path());
-            let response = handle(&svc, request).await;
-            let served = !twinshare_lambda::testing::not_routed(&response);
-            let ours = function == twinshare_lambda::routes::Function::UploadApi;
-            assert_eq!(
-                served, ours,
-                "{route}: served here: {served}, the table says {function:?}"
-            );
-        }
+        let function = twinshare_lambda::routes::Function::UploadApi;
+        twinshare_lambda::testing::assert_serves_exactly_its_routes(function, |request| handle(&svc, request)).await;
     }
 
     /// The committed fixture, as `cargo lambda invoke --data-file` sends it.

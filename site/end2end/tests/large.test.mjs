@@ -34,6 +34,15 @@ function writeLargeFile(path) {
   return hash.digest('hex');
 }
 
+/** A file of `size` random bytes in the test's folder: { name, path }. */
+function randomFile(name, size) {
+  const path = join(dir, name);
+  const fd = openSync(path, 'w');
+  writeSync(fd, randomBytes(size));
+  closeSync(fd);
+  return { name, path };
+}
+
 async function sha256OfFile(path) {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk);
@@ -134,10 +143,7 @@ test('a large file resumes after a reload, sending only the missing parts, and d
 });
 
 test('a part whose PUT fails is sent again after a backoff, and the upload completes', async () => {
-  const small = { name: `retried ${run}.bin`, path: join(dir, `retried ${run}.bin`) };
-  const fd = openSync(small.path, 'w');
-  writeSync(fd, randomBytes(40 * MIB));
-  closeSync(fd);
+  const small = randomFile(`retried ${run}.bin`, 40 * MIB);
   const retryPage = await context.newPage();
   const attempts = new Map();
   // The first attempt at part 3 dies with the connection; the others go through untouched.
@@ -156,10 +162,7 @@ test('a part whose PUT fails is sent again after a backoff, and the upload compl
 });
 
 test('an unfinished upload discarded on the page is cancelled on the server (upload-api\'s own permissions)', async () => {
-  const abandoned = { name: `abandoned ${run}.bin`, path: join(dir, `abandoned ${run}.bin`) };
-  const fd = openSync(abandoned.path, 'w');
-  writeSync(fd, randomBytes(40 * MIB));
-  closeSync(fd);
+  const abandoned = randomFile(`abandoned ${run}.bin`, 40 * MIB);
   const discardPage = await context.newPage();
   // No part reaches storage: the upload stays unfinished.
   await discardPage.route((url) => url.searchParams.has('partNumber'), (route) => route.abort('connectionreset'));
