@@ -97,6 +97,8 @@ test('a large file resumes after a reload, sending only the missing parts, and d
   for (let i = 0; i < LONG_WAIT / 100 && stored.before.size < third; i++) await page.waitForTimeout(100);
   assert.ok(stored.before.size >= third, `only ${stored.before.size} parts stored`);
   assert.ok(stored.before.size < plan.part_count, 'the whole file was sent before the reload');
+  // A screen reader hears how far it has come, a quarter at a time.
+  assert.match(await page.locator('[aria-live=polite]').textContent(), /: (25|50|75) % uploaded\./);
   await page.reload();
   stored.phase = 'after';
   await throttle(page);

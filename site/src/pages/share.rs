@@ -19,6 +19,8 @@ struct UploadRow {
     size: u64,
     phase: RwSignal<Phase>,
     paused: RwSignal<bool>,
+    /// The page's polite live region, where the row says how far it has come.
+    announcement: RwSignal<String>,
 }
 
 #[component]
@@ -49,6 +51,7 @@ pub fn UploadPage() -> impl IntoView {
                     size: file.size() as u64,
                     phase,
                     paused,
+                    announcement,
                 })
             });
             let visibility = if listed.get_untracked() {
@@ -156,6 +159,24 @@ fn UnfinishedRow(entry: multipart::Unfinished, unfinished: RwSignal<Vec<multipar
 #[component]
 fn UploadRowView(row: UploadRow) -> impl IntoView {
     let (phase, paused) = (row.phase, row.paused);
+    // Each quarter of the way is said once, politely; the start and the end are said by the page.
+    let quarter_said = StoredValue::new(0u32);
+    let (name, announcement) = (row.name.clone(), row.announcement);
+    Effect::new(move |_| {
+        if let Phase::Uploading {
+            loaded,
+            total,
+            paused: false,
+            ..
+        } = phase.get()
+        {
+            let quarter = (format::percent(loaded, total) / 25.0) as u32;
+            if (1..=3).contains(&quarter) && quarter > quarter_said.get_value() {
+                quarter_said.set_value(quarter);
+                announcement.set(format!("{name}: {} % uploaded.", quarter * 25));
+            }
+        }
+    });
     // Outside the state, which redraws many times a second: a click must land on a stable button.
     let in_parts = Memo::new(move |_| matches!(phase.get(), Phase::Uploading { parts: Some(_), .. }));
     let state = move || match phase.get() {
