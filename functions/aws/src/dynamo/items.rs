@@ -1,0 +1,228 @@
+//! A file record and a region's health as DynamoDB items, and back.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
+use twinshare_core::{
+    cursor::ListCursor,
+    health::RegionHealth,
+    ports::PortError,
+    record::{FileRecord, MultipartUpload, RecordState, StoredCopy},
+    FileId, ObjectKey,
+};
+
+use super::{Item, PUBLIC};
+
+pub(super) const SUMMARY: &str = "replication-summary";
+
+pub(super) fn health_name(role: CopyRole) -> String {
+    format!("region#{}", role.as_str())
+}
+
+pub(super) fn health_from_item(role: CopyRole, item: &Item) -> Result<RegionHealth, PortError> {
+    let status = RegionStatus::parse(get_s(item, "status")?).unwrap_or(RegionStatus::Unknown);
+    Ok(RegionHealth {
+        role,
+        region: get_s(item, "region")?.to_owned(),
+        status,
+        checked_at_ms: get_n(item, "checked_at_ms")?,
+        latency_ms: get_n(item, "latency_ms")?,
+        consecutive_failures: get_n(item, "consecutive_failures")?,
+        last_error: item.get("last_error").and_then(|v| v.as_s().ok()).cloned(),
+    })
+}
+
+pub(super) fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+pub(super) fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+pub(super) fn public_sort_key(record: &FileRecord) -> String {
+    ListCursor {
+        created_at_ms: record.created_at_ms,
+        id: record.id,
+    }
+    .sort_key()
+}
+
+pub(super) fn to_item(record: &FileRecord) -> Item {
+    let copies: Item = record
+        .copies
+        .iter()
+        .map(|c| {
+            let copy = HashMap::from([
+                ("region".to_owned(), s(&c.region)),
+                ("bucket".to_owned(), s(&c.bucket)),
+                ("state".to_owned(), s(c.state.as_str())),
+                ("updated_at_ms".to_owned(), n(c.updated_at_ms)),
+            ]);
+            (c.role.as_str().to_owned(), AttributeValue::M(copy))
+        })
+        .collect();
+    let mut item = HashMap::from([
+        ("id".to_owned(), s(record.id.to_string())),
+        ("object_key".to_owned(), s(record.object_key.as_str())),
+        ("name".to_owned(), s(&record.name)),
+        ("name_lower".to_owned(), s(record.name.to_lowercase())),
+        ("size".to_owned(), n(record.size)),
+        ("content_type".to_owned(), s(&record.content_type)),
+        ("visibility".to_owned(), s(record.visibility.as_str())),
+        ("state".to_owned(), s(record.state.as_str())),
+        ("created_at_ms".to_owned(), n(record.created_at_ms)),
+        ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
+        ("copies".to_owned(), AttributeValue::M(copies)),
+    ]);
+    if let Some(sha256) = &record.sha256 {
+        item.insert("sha256".into(), s(sha256));
+    }
+    if let Some(multipart) = &record.multipart {
+        item.insert("multipart_upload_id".into(), s(&multipart.upload_id));
+        item.insert("part_size".into(), n(multipart.plan.part_size));
+        item.insert("part_count".into(), n(multipart.plan.part_count));
+    }
+    if let Some(uploader) = &record.uploader {
+        item.insert("uploader".into(), s(uploader));
+        item.insert("uploader_lower".into(), s(uploader.to_lowercase()));
+    }
+    if let Some(expiry) = record.abandoned_expiry_secs() {
+        item.insert("expires_at".into(), n(expiry));
+    }
+    if record.is_public() {
+        item.insert("list_pk".into(), s(PUBLIC));
+        item.insert("list_sk".into(), s(public_sort_key(record)));
+    }
+    item
+}
+
+pub(super) fn bad(field: &str) -> PortError {
+    PortError::Other(format!("metadata item has a missing or malformed {field}"))
+}
+
+pub(super) fn get_s<'a>(item: &'a Item, field: &str) -> Result<&'a str, PortError> {
+    item.get(field)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| bad(field))
+}
+
+pub(super) fn get_n<T: std::str::FromStr>(item: &Item, field: &str) -> Result<T, PortError> {
+    item.get(field)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad(field))
+}
+
+pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
+    let id = FileId::parse(get_s(item, "id")?).map_err(|_| bad("id"))?;
+    let object_key = ObjectKey::parse(get_s(item, "object_key")?).ok_or_else(|| bad("object_key"))?;
+    let visibility = Visibility::parse(get_s(item, "visibility")?).ok_or_else(|| bad("visibility"))?;
+    let copies_map = item
+        .get("copies")
+        .and_then(|v| v.as_m().ok())
+        .ok_or_else(|| bad("copies"))?;
+    let mut copies = Vec::new();
+    for role in [CopyRole::Primary, CopyRole::Replica] {
+        let Some(copy) = copies_map.get(role.as_str()).and_then(|v| v.as_m().ok()) else {
+            continue;
+        };
+        copies.push(StoredCopy {
+            role,
+            region: get_s(copy, "region")?.to_owned(),
+            bucket: get_s(copy, "bucket")?.to_owned(),
+            state: CopyState::parse(get_s(copy, "state")?).ok_or_else(|| bad("copies.state"))?,
+            updated_at_ms: get_n(copy, "updated_at_ms")?,
+        });
+    }
+    let multipart = match item.get("multipart_upload_id").and_then(|v| v.as_s().ok()) {
+        Some(upload_id) => Some(MultipartUpload {
+            upload_id: upload_id.clone(),
+            plan: MultipartPlan {
+                part_size: get_n(item, "part_size")?,
+                part_count: get_n(item, "part_count")?,
+            },
+        }),
+        None => None,
+    };
+    Ok(FileRecord {
+        id,
+        object_key,
+        name: get_s(item, "name")?.to_owned(),
+        size: get_n(item, "size")?,
+        content_type: get_s(item, "content_type")?.to_owned(),
+        sha256: item.get("sha256").and_then(|v| v.as_s().ok()).cloned(),
+        multipart,
+        uploader: item.get("uploader").and_then(|v| v.as_s().ok()).cloned(),
+        visibility,
+        state: RecordState::parse(get_s(item, "state")?).ok_or_else(|| bad("state"))?,
+        created_at_ms: get_n(item, "created_at_ms")?,
+        updated_at_ms: get_n(item, "updated_at_ms")?,
+        copies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_core::validate::NewUpload;
+
+    use super::*;
+    use twinshare_core::record::MultipartUpload;
+
+    fn record(visibility: Visibility, uploader: Option<&str>) -> FileRecord {
+        let upload = NewUpload {
+            name: "Über Report.PDF".into(),
+            size: 42,
+            content_type: "application/pdf".into(),
+            sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
+            parts: None,
+            uploader: uploader.map(str::to_owned),
+            visibility,
+        };
+        let primary = twinshare_core::record::Placement {
+            region: "eu-west-1",
+            bucket: "primary",
+        };
+        let replica = twinshare_core::record::Placement {
+            region: "us-west-2",
+            bucket: "replica",
+        };
+        FileRecord::new_upload(FileId::random(), upload, None, primary, replica, 1_700_000_000_000)
+    }
+
+    #[test]
+    fn items_round_trip() {
+        let mut multipart = record(Visibility::Listed, None);
+        multipart.sha256 = None;
+        multipart.multipart = Some(MultipartUpload {
+            upload_id: "upload-1".into(),
+            plan: MultipartPlan {
+                part_size: 8 << 20,
+                part_count: 12,
+            },
+        });
+        for r in [
+            record(Visibility::Listed, Some("Alice")),
+            record(Visibility::Unlisted, None),
+            multipart,
+        ] {
+            assert_eq!(from_item(&to_item(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn only_public_records_enter_the_index_and_only_uploads_expire() {
+        let mut r = record(Visibility::Listed, Some("Alice"));
+        let item = to_item(&r);
+        assert!(!item.contains_key("list_pk"));
+        assert_eq!(item["expires_at"], n(1_700_000_000 + 24 * 3600));
+        assert_eq!(item["name_lower"], s("über report.pdf"));
+        assert_eq!(item["uploader_lower"], s("alice"));
+        r.state = RecordState::Available;
+        let item = to_item(&r);
+        assert_eq!(item["list_pk"], s("public"));
+        assert!(!item.contains_key("expires_at"));
+    }
+}
