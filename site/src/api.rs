@@ -1,36 +1,70 @@
 //! Calls to twinshare's API. The API is on the site's own origin under `/api` (API Gateway
 //! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally).
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use twinshare_api::{
-    CreateUploadRequest, CreateUploadResponse, ErrorBody, FileList, FileView, PartUrls, PartUrlsRequest, StatusView,
-    StoredParts,
+    CreateUploadRequest, CreateUploadResponse, EditFileRequest, ErrorBody, FileList, FileView, PartUrls,
+    PartUrlsRequest, StatusView, StoredParts,
 };
 
 /// An error a person can read.
 pub type ApiResult<T> = Result<T, String>;
 
-async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> ApiResult<T> {
+/// An answer that was not a success: its stable code (for the page to choose what to show) and
+/// the server's sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+async fn refusal(response: Response) -> Refusal {
+    let status = response.status();
+    match response.json::<ErrorBody>().await {
+        Ok(body) => Refusal {
+            status,
+            code: body.error,
+            message: body.message,
+        },
+        Err(_) => Refusal {
+            status,
+            code: String::new(),
+            message: format!("the server answered {status} {}", response.status_text()),
+        },
+    }
+}
+
+/// A success read as `T`, or the refusal with its code.
+async fn read<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Refusal> {
     if response.ok() {
         return response
             .json::<T>()
             .await
-            .map_err(|e| format!("the server's answer could not be read: {e}"));
+            .map_err(|e| local_refusal(format!("the server's answer could not be read: {e}")));
     }
-    let status = response.status();
-    match response.json::<ErrorBody>().await {
-        Ok(body) => Err(body.message),
-        Err(_) => Err(format!("the server answered {status} {}", response.status_text())),
-    }
+    Err(refusal(response).await)
+}
+
+async fn decode<T: serde::de::DeserializeOwned>(response: Response) -> ApiResult<T> {
+    read(response).await.map_err(|refused| refused.message)
+}
+
+/// An owner's call: the file's manage token as a bearer token.
+fn owner(request: RequestBuilder, token: &str) -> RequestBuilder {
+    request.header("Authorization", &format!("Bearer {token}"))
 }
 
 fn network(err: gloo_net::Error) -> String {
     format!("the server could not be reached ({err}); check your connection and try again")
 }
 
-/// POSTs `body` as JSON and reads the answer.
-async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    let response = Request::post(path)
+/// Sends `body` as JSON and reads the answer.
+async fn send_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    request: RequestBuilder,
+    body: &B,
+) -> ApiResult<T> {
+    let response = request
         .json(body)
         .map_err(|e| e.to_string())?
         .send()
@@ -40,25 +74,29 @@ async fn post_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(path: &s
 }
 
 pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
-    post_json("/api/uploads", request).await
+    send_json(Request::post("/api/uploads"), request).await
 }
 
-pub async fn complete_upload(id: &str) -> ApiResult<FileView> {
-    let response = Request::post(&format!("/api/uploads/{id}/complete"))
+pub async fn complete_upload(id: &str, token: &str) -> ApiResult<FileView> {
+    let response = owner(Request::post(&format!("/api/uploads/{id}/complete")), token)
         .send()
         .await
         .map_err(network)?;
     decode(response).await
 }
 
-pub async fn part_urls(id: &str, request: &PartUrlsRequest) -> ApiResult<PartUrls> {
-    post_json(&format!("/api/uploads/{id}/parts"), request).await
+pub async fn part_urls(id: &str, token: &str, request: &PartUrlsRequest) -> ApiResult<PartUrls> {
+    send_json(
+        owner(Request::post(&format!("/api/uploads/{id}/parts")), token),
+        request,
+    )
+    .await
 }
 
 /// The parts stored so far; `None` when the upload cannot be resumed (it completed, was
 /// cancelled or expired).
-pub async fn stored_parts(id: &str) -> ApiResult<Option<StoredParts>> {
-    let response = Request::get(&format!("/api/uploads/{id}/parts"))
+pub async fn stored_parts(id: &str, token: &str) -> ApiResult<Option<StoredParts>> {
+    let response = owner(Request::get(&format!("/api/uploads/{id}/parts")), token)
         .send()
         .await
         .map_err(network)?;
@@ -69,15 +107,52 @@ pub async fn stored_parts(id: &str) -> ApiResult<Option<StoredParts>> {
 }
 
 /// Cancels an unfinished upload; one that no longer exists is already cancelled.
-pub async fn abort_upload(id: &str) -> ApiResult<()> {
-    let response = Request::delete(&format!("/api/uploads/{id}"))
+pub async fn abort_upload(id: &str, token: &str) -> ApiResult<()> {
+    let response = owner(Request::delete(&format!("/api/uploads/{id}")), token)
         .send()
         .await
         .map_err(network)?;
-    if response.ok() || response.status() == 404 {
+    if response.ok() || matches!(response.status(), 404 | 410) {
         return Ok(());
     }
     decode::<()>(response).await
+}
+
+/// The owner's edit; a refusal keeps its code (a deleted file is 410 `file_deleted`).
+pub async fn edit_file(id: &str, token: &str, edit: &EditFileRequest) -> Result<FileView, Refusal> {
+    let request = owner(Request::patch(&format!("/api/manage/{id}")), token)
+        .json(edit)
+        .map_err(|e| local_refusal(e.to_string()))?;
+    read(request.send().await.map_err(|e| local_refusal(network(e)))?).await
+}
+
+/// Deletes the file in both regions; deleting it again answers the same.
+pub async fn delete_file(id: &str, token: &str) -> ApiResult<()> {
+    let response = owner(Request::delete(&format!("/api/manage/{id}")), token)
+        .send()
+        .await
+        .map_err(network)?;
+    if response.ok() {
+        return Ok(());
+    }
+    decode::<()>(response).await
+}
+
+fn local_refusal(message: String) -> Refusal {
+    Refusal {
+        status: 0,
+        code: String::new(),
+        message,
+    }
+}
+
+/// A file, or why it cannot be shown (its code: `file_deleted`, `file_expired`, …).
+pub async fn find_file(id: &str) -> Result<FileView, Refusal> {
+    let response = Request::get(&format!("/api/files/{id}"))
+        .send()
+        .await
+        .map_err(|e| local_refusal(network(e)))?;
+    read(response).await
 }
 
 pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiResult<FileList> {
@@ -94,11 +169,7 @@ pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiRe
 }
 
 pub async fn get_file(id: &str) -> ApiResult<FileView> {
-    let response = Request::get(&format!("/api/files/{id}"))
-        .send()
-        .await
-        .map_err(network)?;
-    decode(response).await
+    find_file(id).await.map_err(|refused| refused.message)
 }
 
 pub async fn get_status() -> ApiResult<StatusView> {

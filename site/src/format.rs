@@ -35,6 +35,38 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// When a file stops being shared, in words: "in 3 days", "in 5 h", "never".
+pub fn expiry(expires_at_ms: Option<i64>, now_ms: f64) -> String {
+    let Some(at) = expires_at_ms else {
+        return "never (until deleted)".into();
+    };
+    let seconds = (at as f64 - now_ms) / 1000.0;
+    match seconds {
+        s if s <= 0.0 => "expired".into(),
+        s if s < 3600.0 => format!("in {} min", (s / 60.0).ceil() as u64),
+        s if s < 2.0 * 86_400.0 => format!("in {} h", (s / 3600.0).round() as u64),
+        s => format!("in {} days", (s / 86_400.0).round() as u64),
+    }
+}
+
+/// The download limit in words: "2 of 3 downloads left", or "unlimited".
+pub fn downloads_left(file: &FileView) -> String {
+    match (file.downloads_left, file.max_downloads) {
+        (Some(left), Some(max)) => format!("{left} of {max} download{} left", if max == 1 { "" } else { "s" }),
+        _ => "unlimited".into(),
+    }
+}
+
+/// What a refused file says to whoever holds its link: why it cannot be had, nothing more.
+pub fn gone_heading(code: &str) -> Option<&'static str> {
+    match code {
+        "file_deleted" => Some("This file was deleted"),
+        "file_expired" => Some("This file has expired"),
+        "upload_gone" => Some("This upload was cancelled"),
+        _ => None,
+    }
+}
+
 pub fn age(created_at_ms: i64, now_ms: f64) -> String {
     let seconds = ((now_ms - created_at_ms as f64) / 1000.0).max(0.0) as u64;
     match seconds {
@@ -100,8 +132,12 @@ pub fn uploader(file: &FileView) -> String {
 
 /// The link that opens a file's page.
 pub fn share_link(id: &str) -> String {
-    let origin = web_sys::window()
+    format!("{}/f/{id}", origin())
+}
+
+/// The site's origin, as the browser sees it.
+pub fn origin() -> String {
+    web_sys::window()
         .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    format!("{origin}/f/{id}")
+        .unwrap_or_default()
 }

@@ -1,11 +1,12 @@
 //! twinshare's site: one module per page under [`pages`], shared pieces in [`widgets`], API
-//! calls in [`api`], the upload steps in [`upload`] and [`multipart`],
+//! calls in [`api`], this browser's manage tokens in [`owned`], the upload steps in [`upload`] and [`multipart`],
 //! on the bytes-sending pieces of [`transfer`].
 
 pub mod api;
 pub mod format;
 pub mod live;
 pub mod multipart;
+pub mod owned;
 pub mod pages;
 pub mod transfer;
 pub mod upload;
@@ -16,7 +17,9 @@ use leptos_router::{
     components::{Route, Router, Routes, A},
     path,
 };
-use pages::{file::FilePage, files::FilesPage, share::UploadPage, status::StatusPage};
+use pages::{
+    file::FilePage, files::FilesPage, manage::ManagePage, mine::MinePage, share::UploadPage, status::StatusPage,
+};
 use widgets::{OutageBanner, PageHeading};
 
 #[component]
@@ -29,6 +32,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Pages">
                     <A href="/" exact=true>"Share"</A>
                     <A href="/files">"Files"</A>
+                    <A href="/mine">"My uploads"</A>
                     <A href="/status">"Status"</A>
                 </nav>
             </header>
@@ -38,6 +42,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=UploadPage />
                     <Route path=path!("/files") view=FilesPage />
                     <Route path=path!("/f/:id") view=FilePage />
+                    <Route path=path!("/mine") view=MinePage />
+                    <Route path=path!("/manage/:id") view=ManagePage />
                     <Route path=path!("/status") view=StatusPage />
                 </Routes>
             </main>

@@ -8,14 +8,15 @@ use leptos::{prelude::*, task::spawn_local};
 /// value may still change by itself (a copy being made), fetches it again every `every_ms`.
 /// The last value stays shown while the next one loads, and an answer that arrives after a
 /// newer request was made is dropped.
-pub fn live<T, Fut>(
+pub fn live<T, E, Fut>(
     fetch: impl Fn() -> Fut + 'static,
     settling: impl Fn(&T) -> bool + Send + Sync + 'static,
     every_ms: u64,
-) -> RwSignal<Option<Result<T, String>>>
+) -> RwSignal<Option<Result<T, E>>>
 where
     T: Send + Sync + 'static,
-    Fut: Future<Output = Result<T, String>> + 'static,
+    E: Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + 'static,
 {
     let shown = RwSignal::new(None);
     let tick = RwSignal::new(0u64);

@@ -44,6 +44,9 @@ pub struct Unfinished {
     pub started_at_ms: f64,
     pub parts_stored: u32,
     pub part_count: u32,
+    /// The upload's manage token: resuming, completing and cancelling need it.
+    #[serde(default)]
+    pub token: String,
 }
 
 impl Unfinished {
@@ -107,7 +110,8 @@ fn forget(entry: &Unfinished) {
 
 /// Cancels an unfinished upload on the server and forgets it here.
 pub async fn discard(entry: &Unfinished) -> Result<(), String> {
-    api::abort_upload(&entry.id).await?;
+    api::abort_upload(&entry.id, &entry.token).await?;
+    crate::owned::forget(&entry.id);
     forget(entry);
     Ok(())
 }
@@ -184,7 +188,7 @@ pub async fn run(
     let remembered = unfinished().into_iter().find(|u| u.key() == key);
     let mut resumed = None;
     if let Some(entry) = remembered {
-        match api::stored_parts(&entry.id).await? {
+        match api::stored_parts(&entry.id, &entry.token).await? {
             Some(stored) => resumed = Some((entry, stored)),
             None => {
                 // Completed before the page went away, or cancelled or expired on the server.
@@ -224,7 +228,9 @@ pub async fn run(
                 started_at_ms: now_ms(),
                 parts_stored: 0,
                 part_count: plan.part_count,
+                token: announced.manage_token.clone(),
             };
+            crate::owned::remember(&entry.id, &entry.token, &entry.name);
             remember(&entry);
             (entry, plan, BTreeSet::new())
         }
@@ -235,12 +241,12 @@ pub async fn run(
     for _ in 0..2 {
         send_parts(file, &mut entry, plan, &stored, phase, paused).await?;
         phase.set(Phase::Completing);
-        match api::complete_upload(&entry.id).await {
+        match api::complete_upload(&entry.id, &entry.token).await {
             Ok(done) => {
                 forget(&entry);
                 return Ok(done);
             }
-            Err(message) => match api::stored_parts(&entry.id).await? {
+            Err(message) => match api::stored_parts(&entry.id, &entry.token).await? {
                 Some(now) => stored = now.parts.iter().map(|p| p.number).collect(),
                 None => {
                     forget(&entry);
@@ -342,7 +348,7 @@ async fn send_parts(
             };
             checksums.push(PartChecksum { number, sha256 });
         }
-        let signed = match api::part_urls(&entry.id, &PartUrlsRequest { parts: checksums }).await {
+        let signed = match api::part_urls(&entry.id, &entry.token, &PartUrlsRequest { parts: checksums }).await {
             Ok(signed) => signed,
             Err(message) => {
                 // The API is unreachable: wait and try these parts again.

@@ -11,15 +11,20 @@ use crate::{
     transfer::{now_ms, put_with_progress, sha256_base64, Phase},
 };
 
+/// What the person chose on the share page, for every file they drop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choices {
+    pub uploader: String,
+    pub visibility: Visibility,
+    /// How long the files are shared.
+    pub expires_in_secs: u64,
+    /// Downloads allowed; `None`: unlimited.
+    pub max_downloads: Option<u32>,
+}
+
 /// The whole upload of one file, reporting each step through `phase`. Large files go in parts,
 /// which `paused` pauses and resumes.
-pub async fn run(
-    file: File,
-    uploader: String,
-    visibility: Visibility,
-    phase: RwSignal<Phase>,
-    paused: RwSignal<bool>,
-) -> Result<(), String> {
+pub async fn run(file: File, choices: Choices, phase: RwSignal<Phase>, paused: RwSignal<bool>) -> Result<(), String> {
     if file.size() == 0.0 {
         return Err("this file is empty; choose a file with content".into());
     }
@@ -28,8 +33,11 @@ pub async fn run(
         size: file.size() as u64,
         content_type: file.type_(),
         sha256: None,
-        uploader: Some(uploader).filter(|u| !u.trim().is_empty()),
-        visibility,
+        uploader: Some(choices.uploader).filter(|u| !u.trim().is_empty()),
+        visibility: choices.visibility,
+        expires_in_secs: Some(choices.expires_in_secs),
+        never_expires: false,
+        max_downloads: choices.max_downloads,
     };
     let file_view = if request.size > limits::MULTIPART_THRESHOLD {
         multipart::run(&file, &request, phase, paused).await?
@@ -43,6 +51,7 @@ pub async fn run(
 
 async fn single(file: &File, request: &CreateUploadRequest, phase: RwSignal<Phase>) -> Result<FileView, String> {
     let announced = api::create_upload(request).await?;
+    crate::owned::remember(&announced.file.id, &announced.manage_token, &announced.file.name);
     let UploadPlan::Single(put) = &announced.upload else {
         return Err("the server planned this small file in parts; reload the page and try again".into());
     };
@@ -68,7 +77,7 @@ async fn single(file: &File, request: &CreateUploadRequest, phase: RwSignal<Phas
     .await
     .map_err(|e| e.to_string())?;
     phase.set(Phase::Completing);
-    api::complete_upload(&announced.file.id).await
+    api::complete_upload(&announced.file.id, &announced.manage_token).await
 }
 
 /// Shows the file as shared, then follows replication until it has its second copy.

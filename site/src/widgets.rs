@@ -45,6 +45,18 @@ fn arrived_by_navigation() -> bool {
     })
 }
 
+/// The page of a file that cannot be shown: why (deleted, expired, not found), as a heading and
+/// the server's sentence, then where to go (`children`).
+#[component]
+pub fn RefusedFile(refused: api::Refusal, children: Children) -> impl IntoView {
+    let heading = crate::format::gone_heading(&refused.code).unwrap_or("File not found");
+    view! {
+        <PageHeading text=heading />
+        <p class="error" role="alert">{refused.message}</p>
+        <p>{children()}</p>
+    }
+}
+
 /// A button that copies a link and says so.
 #[component]
 pub fn CopyLink(link: String) -> impl IntoView {

@@ -39,7 +39,7 @@ pub enum Visibility {
 wire_names!(Visibility { Listed => "listed", Unlisted => "unlisted" });
 
 /// `POST /api/uploads`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
     /// The file's name as the person sees it; metadata only, never part of a storage key.
@@ -59,6 +59,41 @@ pub struct CreateUploadRequest {
     pub uploader: Option<String>,
     #[serde(default)]
     pub visibility: Visibility,
+    /// Seconds until the file stops being shared; absent: the operator's default. At most the
+    /// operator's maximum.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+    /// Shared until deleted; refused unless the operator allows files that never expire.
+    #[serde(default)]
+    pub never_expires: bool,
+    /// Successful downloads allowed; absent: unlimited.
+    #[serde(default)]
+    pub max_downloads: Option<u32>,
+}
+
+/// `PATCH /api/manage/{id}`: what the owner changes; every field left out stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditFileRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    /// A new expiry, this many seconds from now (within the operator's maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<u64>,
+    /// `true`: never expires (if the operator allows it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub never_expires: bool,
+    /// A number sets the limit of successful downloads (downloads already made count towards
+    /// it); `null` removes the limit.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub max_downloads: Option<Option<u32>>,
+}
+
+/// For fields where `null` means something: present (even as `null`) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// How the browser sends the bytes, chosen by the server from the file's size.
@@ -144,6 +179,9 @@ pub struct PresignedRequest {
 pub struct CreateUploadResponse {
     pub file: FileView,
     pub upload: UploadPlan,
+    /// The owner's secret, given this once (only a hash is stored): completing, cancelling,
+    /// editing and deleting the file need it as `Authorization: Bearer <manage_token>`.
+    pub manage_token: String,
 }
 
 /// Where a file stands, as a person would say it.
@@ -209,6 +247,15 @@ pub struct FileView {
     pub copies: Vec<CopyView>,
     /// Path of the download endpoint, relative to the API's origin.
     pub download_path: String,
+    /// When the file stops being shared; absent: never.
+    #[serde(default)]
+    pub expires_at_ms: Option<i64>,
+    /// The limit of successful downloads; absent: unlimited.
+    #[serde(default)]
+    pub max_downloads: Option<u32>,
+    /// Downloads left before the limit is reached.
+    #[serde(default)]
+    pub downloads_left: Option<u32>,
 }
 
 /// Answer to `GET /api/files`.
@@ -322,6 +369,17 @@ mod tests {
         let err = serde_json::from_str::<CreateUploadRequest>(r#"{"name":"a","size":1,"sha256":"x","colour":"red"}"#)
             .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn an_edit_tells_a_removed_limit_from_an_untouched_one() {
+        let edit: EditFileRequest = serde_json::from_str(r#"{"max_downloads":null}"#).unwrap();
+        assert_eq!(edit.max_downloads, Some(None));
+        let edit: EditFileRequest = serde_json::from_str(r#"{"max_downloads":3}"#).unwrap();
+        assert_eq!(edit.max_downloads, Some(Some(3)));
+        let edit: EditFileRequest = serde_json::from_str(r#"{"name":"b"}"#).unwrap();
+        assert_eq!(edit.max_downloads, None);
+        assert_eq!(serde_json::to_string(&edit).unwrap(), r#"{"name":"b"}"#);
     }
 }
 

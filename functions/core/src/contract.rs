@@ -14,8 +14,8 @@ use twinshare_api::{CopyRole, CopyState, RegionStatus, Visibility};
 use crate::{
     health::{RegionHealth, ReplicationSummary},
     ports::{GetSpec, Guard, MetadataStore, ObjectStore, PartSpec, Presigned, PutSpec, Written},
-    record::{FileRecord, Placement, RecordState},
-    validate::{ListQuery, NewUpload},
+    record::{FileRecord, Placement, RecordState, Removal, RemovalReason},
+    validate::{Edit, ListQuery, NewUpload},
     FileId,
 };
 
@@ -37,9 +37,15 @@ fn upload(name: &str, visibility: Visibility, uploader: Option<&str>, created_at
         parts: None,
         uploader: uploader.map(str::to_owned),
         visibility,
+        expires_in_ms: None,
+        max_downloads: None,
     };
-    FileRecord::new_upload(FileId::random(), new, None, PRIMARY, REPLICA, created_at_ms)
+    let hash = "ab".repeat(32);
+    FileRecord::new_upload(FileId::random(), new, None, [PRIMARY, REPLICA], hash, created_at_ms)
 }
+
+/// "now" for the listing: after every record the suite creates.
+const LIST_NOW: i64 = 5_000_000_000_000;
 
 async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileRecord {
     store.create(record).await.unwrap();
@@ -54,7 +60,7 @@ async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileReco
 async fn every_page<M: MetadataStore>(store: &M, mut query: ListQuery) -> Vec<Vec<FileRecord>> {
     let mut pages = Vec::new();
     loop {
-        let (page, next) = store.list_public(&query).await.unwrap();
+        let (page, next) = store.list_public(&query, LIST_NOW).await.unwrap();
         assert!(
             page.len() <= query.limit as usize,
             "a page of {} over the limit {}",
@@ -77,7 +83,8 @@ fn ids(records: &[FileRecord]) -> Vec<FileId> {
 /// The whole contract of [`MetadataStore`].
 pub async fn metadata_store<M: MetadataStore>(store: &M) {
     records_are_created_once_and_read_back(store).await;
-    only_an_unfinished_upload_can_be_deleted(store).await;
+    a_removal_is_written_once_and_stops_every_other_write(store).await;
+    edits_and_download_counts_are_conditional(store).await;
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
     region_health_and_summary_round_trip(store).await;
@@ -113,24 +120,125 @@ async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
     );
 }
 
-async fn only_an_unfinished_upload_can_be_deleted<M: MetadataStore>(store: &M) {
+fn removal(reason: RemovalReason, at_ms: i64) -> Removal {
+    Removal {
+        reason,
+        at_ms,
+        bytes_gone_at_ms: None,
+    }
+}
+
+async fn a_removal_is_written_once_and_stops_every_other_write<M: MetadataStore>(store: &M) {
     let unfinished = upload("cancel me.txt", Visibility::Listed, None, 1_000);
     store.create(&unfinished).await.unwrap();
-    assert!(matches!(
-        store.delete_upload(unfinished.id).await.unwrap(),
-        Written::Done(_)
-    ));
-    assert_eq!(store.get(unfinished.id).await.unwrap(), None);
+    let id = unfinished.id;
+    let first = removal(RemovalReason::Cancelled, 2_000);
+    let Written::Done(removed) = store.remove(id, first).await.unwrap() else {
+        panic!("removing an upload")
+    };
+    assert_eq!(removed.removal, Some(first));
+    // Again, for another reason: the first removal stands, and the answer is the same.
+    let Written::Done(again) = store.remove(id, removal(RemovalReason::Deleted, 3_000)).await.unwrap() else {
+        panic!("removing a removed file")
+    };
+    assert_eq!(again.removal, Some(first));
+    assert_eq!(store.get(id).await.unwrap().unwrap().removal, Some(first));
+    // Nothing else may write to it any more.
     assert_eq!(
-        store.delete_upload(unfinished.id).await.unwrap(),
+        store.mark_available(&unfinished, 4_000).await.unwrap(),
         Written::ConditionFailed
     );
+    assert_eq!(
+        store
+            .set_copy_state(id, CopyRole::Replica, CopyState::Copying, 4_000, Guard::NotVerified)
+            .await
+            .unwrap(),
+        Written::ConditionFailed
+    );
+    let rename = Edit {
+        name: Some("revived.txt".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.edit(&unfinished, &rename, 4_000).await.unwrap(),
+        Written::ConditionFailed
+    );
+    assert_eq!(store.get(id).await.unwrap().unwrap().state, RecordState::Uploading);
 
-    let done = available(store, &upload("keep me.txt", Visibility::Unlisted, None, 1_000)).await;
-    assert_eq!(store.delete_upload(done.id).await.unwrap(), Written::ConditionFailed);
-    assert!(
-        store.get(done.id).await.unwrap().is_some(),
-        "an available file was deleted"
+    let Written::Done(settled) = store.settle_removal(id, 5_000).await.unwrap() else {
+        panic!("settling a removal")
+    };
+    assert_eq!(settled.removal.and_then(|r| r.bytes_gone_at_ms), Some(5_000));
+    assert_eq!(store.get(id).await.unwrap().unwrap().removal, settled.removal);
+
+    let nobody = FileId::random();
+    let deleted = removal(RemovalReason::Deleted, 1);
+    assert_eq!(store.remove(nobody, deleted).await.unwrap(), Written::ConditionFailed);
+    assert_eq!(store.settle_removal(nobody, 1).await.unwrap(), Written::ConditionFailed);
+    let live = available(store, &upload("live.txt", Visibility::Unlisted, None, 1_000)).await;
+    assert_eq!(
+        store.settle_removal(live.id, 1).await.unwrap(),
+        Written::ConditionFailed,
+        "only a removed file settles"
+    );
+}
+
+async fn edits_and_download_counts_are_conditional<M: MetadataStore>(store: &M) {
+    let file = available(store, &upload("edit me.txt", Visibility::Listed, Some("Ana"), 1_000)).await;
+    let edit = Edit {
+        name: Some("Edited NAME.txt".into()),
+        visibility: Some(Visibility::Unlisted),
+        expiry_ms: Some(Some(9_000_000_000_000)),
+        max_downloads: Some(Some(2)),
+    };
+    let Written::Done(edited) = store.edit(&file, &edit, 3_000).await.unwrap() else {
+        panic!("editing a file")
+    };
+    assert_eq!(edited.name, "Edited NAME.txt");
+    assert_eq!(edited.visibility, Visibility::Unlisted);
+    assert_eq!(edited.expiry_ms, Some(9_000_000_000_000));
+    assert_eq!(edited.max_downloads, Some(2));
+    assert_eq!(edited.uploader.as_deref(), Some("Ana"), "untouched fields stay");
+    assert_eq!(store.get(file.id).await.unwrap().as_ref(), Some(&*edited));
+
+    // Exactly the downloads allowed are counted.
+    for _ in 0..2 {
+        assert!(matches!(store.count_download(file.id).await.unwrap(), Written::Done(_)));
+    }
+    assert_eq!(store.count_download(file.id).await.unwrap(), Written::ConditionFailed);
+    assert_eq!(store.get(file.id).await.unwrap().unwrap().downloads, 2);
+
+    let unlimit = Edit {
+        expiry_ms: Some(None),
+        max_downloads: Some(None),
+        ..Default::default()
+    };
+    let Written::Done(unlimited) = store.edit(&file, &unlimit, 4_000).await.unwrap() else {
+        panic!("removing the limits")
+    };
+    assert_eq!((unlimited.expiry_ms, unlimited.max_downloads), (None, None));
+    assert_eq!(
+        store.count_download(file.id).await.unwrap(),
+        Written::ConditionFailed,
+        "only limited files count downloads"
+    );
+    assert_eq!(
+        store
+            .edit(
+                &upload("never created.txt", Visibility::Listed, None, 1),
+                &unlimit,
+                4_000
+            )
+            .await
+            .unwrap(),
+        Written::ConditionFailed
+    );
+    // Read while uploading, edited after it completed: refused, to be read again.
+    let racing = upload("racing.txt", Visibility::Unlisted, None, 1_000);
+    available(store, &racing).await;
+    assert_eq!(
+        store.edit(&racing, &unlimit, 4_000).await.unwrap(),
+        Written::ConditionFailed
     );
 }
 
@@ -266,6 +374,37 @@ async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataSto
         .create(&upload("quartz uploading.txt", Visibility::Listed, None, base + 101))
         .await
         .unwrap();
+    // Removed, expired or made unlisted by an edit: not listed.
+    let deleted = available(
+        store,
+        &upload("quartz deleted.txt", Visibility::Listed, None, base + 102),
+    )
+    .await;
+    store
+        .remove(deleted.id, removal(RemovalReason::Deleted, base + 200))
+        .await
+        .unwrap();
+    let mut expiring = upload("quartz expired.txt", Visibility::Listed, None, base + 103);
+    expiring.expiry_ms = Some(LIST_NOW);
+    available(store, &expiring).await;
+    let hidden = available(
+        store,
+        &upload("quartz hidden.txt", Visibility::Listed, None, base + 104),
+    )
+    .await;
+    let unlist = Edit {
+        visibility: Some(Visibility::Unlisted),
+        ..Default::default()
+    };
+    store.edit(&hidden, &unlist, base + 200).await.unwrap();
+    // Renamed: found by its new name.
+    let renamed = available(store, &upload("plain.txt", Visibility::Listed, None, base + 105)).await;
+    let rename = Edit {
+        name: Some("QUARTZ renamed.txt".into()),
+        ..Default::default()
+    };
+    store.edit(&renamed, &rename, base + 200).await.unwrap();
+    listed.push(store.get(renamed.id).await.unwrap().unwrap());
 
     // Everything, newest first, each listed available file exactly once, in pages of 7.
     let pages = every_page(store, query(7)).await;
@@ -284,7 +423,7 @@ async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataSto
         ..query(1)
     };
     let found: Vec<FileRecord> = every_page(store, search).await.into_iter().flatten().collect();
-    assert_eq!(ids(&found), vec![listed[0].id]);
+    assert_eq!(ids(&found), vec![renamed.id, listed[0].id]);
 
     let by_ana = ListQuery {
         uploader: Some("ana".into()),

@@ -18,6 +18,25 @@ pub enum ApiError {
     #[error("no file has the id {0}; check the link")]
     FileNotFound(String),
 
+    #[error("this call needs the file's manage token: send it as `Authorization: Bearer <token>`, the token you got when you created the upload (it is in the manage link, after the #)")]
+    ManageTokenMissing,
+
+    /// Says nothing about the file: not whether it exists, nor anything in its record.
+    #[error("this manage token does not grant that; check that the manage link is complete")]
+    ManageTokenInvalid,
+
+    #[error("file {0} was deleted by its owner")]
+    FileDeleted(String),
+
+    #[error("file {0} has expired and is no longer shared")]
+    FileExpired(String),
+
+    #[error("file {0} has reached its download limit")]
+    DownloadLimitReached(String),
+
+    #[error("file {0} has a download limit, and the region that counts its downloads is not answering; try again in a few minutes")]
+    LimitUnavailable(String),
+
     #[error("no such API route: {method} {path}")]
     RouteNotFound { method: String, path: String },
 

@@ -2,7 +2,9 @@
 //!
 //! - [`id`]: server-generated file ids and the object-key scheme;
 //! - [`validate`]: every API input checked against its limits;
+//! - [`owner`]: the manage token that proves who owns a file;
 //! - [`record`]: the metadata record of a file and the state of each copy;
+//! - [`removal`]: the one way a file's bytes leave both buckets;
 //! - [`disposition`]: `Content-Disposition` for downloads (RFC 6266 / RFC 5987);
 //! - [`ports`]: what the service needs from storage, metadata and the clock;
 //! - [`service`]: the API's use cases, generic over the ports;
@@ -17,9 +19,11 @@ pub mod error;
 pub mod fakes;
 pub mod health;
 pub mod id;
+pub mod owner;
 pub mod ports;
 pub mod probe;
 pub mod record;
+pub mod removal;
 pub mod replication;
 pub mod service;
 pub mod validate;

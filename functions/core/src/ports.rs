@@ -8,8 +8,8 @@ use twinshare_api::{CopyRole, CopyState};
 use crate::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary},
-    record::FileRecord,
-    validate::ListQuery,
+    record::{FileRecord, Removal},
+    validate::{Edit, ListQuery},
     FileId, ObjectKey,
 };
 
@@ -181,17 +181,36 @@ pub trait MetadataStore: Send + Sync {
     /// Writes a new record; fails if one with the same id exists.
     fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send;
     fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send;
-    /// Deletes the record of an upload that was cancelled, only while it is still `uploading`.
-    fn delete_upload(&self, id: FileId) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Removes a file from every read, in one transaction: a tombstone item of its own (written
+    /// once; the same from any region) and the record marked removed and taken off the public
+    /// listing. Removing a removed file changes nothing and returns it as it is;
+    /// `ConditionFailed` when no record exists.
+    fn remove(&self, id: FileId, removal: Removal) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Notes that a removed file's bytes are gone from both buckets for good; from then on its
+    /// record and tombstone may expire (the table's TTL) after they have answered 410 a while.
+    fn settle_removal(&self, id: FileId, now_ms: i64) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Applies an owner's edit to `record`, if it is not removed and still in the state it was
+    /// read in (which decides whether a listed file is in the public listing); `ConditionFailed`
+    /// otherwise.
+    fn edit(
+        &self,
+        record: &FileRecord,
+        edit: &Edit,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Counts one download of a limited file, only if it has downloads left and is not removed:
+    /// the limit holds exactly however many download at once. `ConditionFailed` when not.
+    fn count_download(&self, id: FileId) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// Marks an `uploading` record available with a verified primary copy, in one conditional
     /// write; an already available record is returned as it is. Listed files join the public
-    /// listing in the same write.
+    /// listing in the same write. A removed record is not changed (`ConditionFailed`).
     fn mark_available(
         &self,
         record: &FileRecord,
         now_ms: i64,
     ) -> impl Future<Output = Result<Written, PortError>> + Send;
-    /// Sets one copy's state, if `guard` allows; `ConditionFailed` when it did not.
+    /// Sets one copy's state, if `guard` allows and the file is not removed; `ConditionFailed`
+    /// when it did not.
     fn set_copy_state(
         &self,
         id: FileId,
@@ -200,7 +219,8 @@ pub trait MetadataStore: Send + Sync {
         now_ms: i64,
         guard: Guard,
     ) -> impl Future<Output = Result<Written, PortError>> + Send;
-    /// A page of every record (any state), for the sweep; and where the next page starts.
+    /// A page of every record (any state, removed ones too), for the sweep; and where the next
+    /// page starts.
     fn scan(
         &self,
         after: Option<FileId>,
@@ -214,10 +234,12 @@ pub trait MetadataStore: Send + Sync {
         &self,
         summary: &ReplicationSummary,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// A page of public files, newest first, after `query.after`; and where the next page starts.
+    /// A page of public files not expired at `now_ms`, newest first, after `query.after`; and
+    /// where the next page starts.
     fn list_public(
         &self,
         query: &ListQuery,
+        now_ms: i64,
     ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send;
 }
 

@@ -2,7 +2,7 @@
 
 use twinshare_api::{CopyRole, CopyState, CopyView, FileStatus, FileView, MultipartPlan, Visibility};
 
-use crate::{validate::NewUpload, FileId, ObjectKey};
+use crate::{validate::NewUpload, ApiError, FileId, ObjectKey};
 
 /// Where a record is in its life. A record is written `Uploading` before any byte is sent and
 /// becomes `Available` only once the primary object has been checked.
@@ -28,6 +28,54 @@ impl RecordState {
         }
     }
 }
+
+/// Why a file was removed. Every removal goes the same way: the record is marked (with a
+/// tombstone item beside it), every read answers 410 at once, then both copies' bytes are
+/// deleted, by the request where it can and by the sweep otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalReason {
+    /// The uploader cancelled an unfinished upload.
+    Cancelled,
+    /// The owner deleted the file.
+    Deleted,
+    /// The file's expiry passed.
+    Expired,
+}
+
+impl RemovalReason {
+    pub const ALL: [RemovalReason; 3] = [RemovalReason::Cancelled, RemovalReason::Deleted, RemovalReason::Expired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalReason::Cancelled => "cancelled",
+            RemovalReason::Deleted => "deleted",
+            RemovalReason::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// That, when and why a file was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    pub reason: RemovalReason,
+    pub at_ms: i64,
+    /// When the sweep found both buckets empty after the window in which a late write could
+    /// still land; from then on the record may expire.
+    pub bytes_gone_at_ms: Option<i64>,
+}
+
+/// How long after a removal the sweep keeps checking that no bytes came back: a presigned PUT
+/// stays valid for its TTL (15 minutes by default) and a replication message can be redelivered
+/// for a while after it. An hour covers both with room to spare.
+pub const REMOVAL_WATCH_MS: i64 = 60 * 60 * 1000;
+
+/// How long the record and tombstone of a removed file are kept once its bytes are gone, so
+/// that links answer 410 ("deleted", "expired") rather than 404.
+pub const TOMBSTONE_KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
 /// Where a copy is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +112,16 @@ pub struct FileRecord {
     pub updated_at_ms: i64,
     /// The primary copy first; the replica is added by replication.
     pub copies: Vec<StoredCopy>,
+    /// SHA-256 (hex) of the owner's manage token; `None` for files shared before tokens existed,
+    /// which nobody can manage.
+    pub manage_hash: Option<String>,
+    /// When the file stops being shared; `None`: never.
+    pub expiry_ms: Option<i64>,
+    /// Successful downloads allowed; `None`: unlimited.
+    pub max_downloads: Option<u32>,
+    /// Successful downloads so far (counted only for limited files).
+    pub downloads: u32,
+    pub removal: Option<Removal>,
 }
 
 /// A multipart upload in the primary bucket. The id is S3's; it never leaves the server.
@@ -84,10 +142,11 @@ impl FileRecord {
         id: FileId,
         upload: NewUpload,
         multipart: Option<MultipartUpload>,
-        primary: Placement<'_>,
-        replica: Placement<'_>,
+        placements: [Placement<'_>; 2],
+        manage_hash: String,
         now_ms: i64,
     ) -> Self {
+        let [primary, replica] = placements;
         let copy = |role, placement: Placement<'_>| StoredCopy {
             role,
             region: placement.region.to_owned(),
@@ -109,7 +168,34 @@ impl FileRecord {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             copies: vec![copy(CopyRole::Primary, primary), copy(CopyRole::Replica, replica)],
+            manage_hash: Some(manage_hash),
+            expiry_ms: upload.expires_in_ms.map(|ttl| now_ms.saturating_add(ttl)),
+            max_downloads: upload.max_downloads,
+            downloads: 0,
+            removal: None,
         }
+    }
+
+    /// Why the file cannot be shown or downloaded any more, if it cannot: removed, or past its
+    /// expiry (at once, whatever the sweep and the table's TTL have done yet).
+    pub fn gone(&self, now_ms: i64) -> Option<ApiError> {
+        let id = self.id.to_string();
+        match self.removal.map(|r| r.reason) {
+            Some(RemovalReason::Deleted) => Some(ApiError::FileDeleted(id)),
+            Some(RemovalReason::Expired) => Some(ApiError::FileExpired(id)),
+            Some(RemovalReason::Cancelled) => Some(ApiError::UploadGone(id)),
+            None if self.is_expired(now_ms) => Some(ApiError::FileExpired(id)),
+            None => None,
+        }
+    }
+
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        self.expiry_ms.is_some_and(|expiry| expiry <= now_ms)
+    }
+
+    /// Downloads left, for a limited file.
+    pub fn downloads_left(&self) -> Option<u32> {
+        self.max_downloads.map(|max| max.saturating_sub(self.downloads))
     }
 
     pub fn copy(&self, role: CopyRole) -> Option<&StoredCopy> {
@@ -130,13 +216,21 @@ impl FileRecord {
     }
 
     /// Listed files appear in the public table once they can be downloaded.
+    /// Expiry is checked when the table is read, as it passes with time, not with a write.
     pub fn is_public(&self) -> bool {
-        self.visibility == Visibility::Listed && self.state == RecordState::Available
+        self.visibility == Visibility::Listed && self.state == RecordState::Available && self.removal.is_none()
     }
 
-    /// When the record of an upload that never completed may be deleted (epoch seconds, for a TTL).
-    pub fn abandoned_expiry_secs(&self) -> Option<i64> {
-        (self.state == RecordState::Uploading).then(|| (self.created_at_ms + ABANDONED_UPLOAD_TTL_MS) / 1000)
+    /// When the table may delete the record (epoch seconds, its TTL): an upload that never
+    /// completed a day after it began; a removed file some days after its bytes were found gone
+    /// from both buckets, never before. A file's own expiry is not a TTL: it is enforced by
+    /// every read at once, and the record must outlive its bytes.
+    pub fn ttl_secs(&self) -> Option<i64> {
+        match (self.removal, self.state) {
+            (Some(removal), _) => removal.bytes_gone_at_ms.map(|gone| (gone + TOMBSTONE_KEEP_MS) / 1000),
+            (None, RecordState::Uploading) => Some((self.created_at_ms + ABANDONED_UPLOAD_TTL_MS) / 1000),
+            (None, RecordState::Available) => None,
+        }
     }
 
     pub fn view(&self) -> FileView {
@@ -161,6 +255,9 @@ impl FileRecord {
                 })
                 .collect(),
             download_path: format!("/api/files/{}/download", self.id),
+            expires_at_ms: self.expiry_ms,
+            max_downloads: self.max_downloads,
+            downloads_left: self.downloads_left(),
         }
     }
 }
@@ -178,16 +275,20 @@ mod tests {
             parts: None,
             uploader: None,
             visibility: Visibility::Listed,
+            expires_in_ms: Some(60_000),
+            max_downloads: None,
         };
-        let primary = Placement {
-            region: "eu-west-1",
-            bucket: "primary",
-        };
-        let replica = Placement {
-            region: "us-west-2",
-            bucket: "replica",
-        };
-        FileRecord::new_upload(FileId::random(), upload, None, primary, replica, 1_000)
+        let placements = [
+            Placement {
+                region: "eu-west-1",
+                bucket: "primary",
+            },
+            Placement {
+                region: "us-west-2",
+                bucket: "replica",
+            },
+        ];
+        FileRecord::new_upload(FileId::random(), upload, None, placements, "hash".into(), 1_000)
     }
 
     #[test]
@@ -197,7 +298,7 @@ mod tests {
         assert_eq!(r.copy_state(CopyRole::Primary), Some(CopyState::Pending));
         assert_eq!(r.copy_state(CopyRole::Replica), Some(CopyState::Pending));
         assert!(!r.is_public());
-        assert_eq!(r.abandoned_expiry_secs(), Some(1 + 24 * 3600));
+        assert_eq!(r.ttl_secs(), Some(1 + 24 * 3600));
     }
 
     #[test]
@@ -207,10 +308,29 @@ mod tests {
         r.copies[0].state = CopyState::Verified;
         assert_eq!(r.status(), FileStatus::Available);
         assert!(r.is_public());
-        assert_eq!(r.abandoned_expiry_secs(), None);
+        assert_eq!(r.ttl_secs(), None);
         r.copies[1].state = CopyState::Verified;
         assert_eq!(r.status(), FileStatus::Redundant);
         r.visibility = Visibility::Unlisted;
         assert!(!r.is_public());
+    }
+
+    #[test]
+    fn a_file_is_gone_once_removed_or_past_its_expiry() {
+        let mut r = record();
+        r.state = RecordState::Available;
+        assert_eq!(r.expiry_ms, Some(61_000));
+        assert_eq!(r.gone(60_999), None);
+        assert!(matches!(r.gone(61_000), Some(ApiError::FileExpired(_))));
+        r.removal = Some(Removal {
+            reason: RemovalReason::Deleted,
+            at_ms: 2_000,
+            bytes_gone_at_ms: None,
+        });
+        assert!(matches!(r.gone(0), Some(ApiError::FileDeleted(_))));
+        assert!(!r.is_public());
+        for reason in RemovalReason::ALL {
+            assert_eq!(RemovalReason::parse(reason.as_str()), Some(reason));
+        }
     }
 }

@@ -64,18 +64,46 @@ mod tests {
 
     /// An available file, uploaded through the service as the site would.
     async fn shared(svc: &FakeService, name: &str, visibility: Visibility) -> String {
+        owned(svc, name, visibility).await.0
+    }
+
+    /// An available file and its manage token.
+    async fn owned(svc: &FakeService, name: &str, visibility: Visibility) -> (String, String) {
         let request = CreateUploadRequest {
             name: name.into(),
             size: 3,
-            content_type: String::new(),
             sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
-            uploader: None,
             visibility,
+            ..Default::default()
         };
-        let id = svc.create_upload(request).await.unwrap().file.id;
+        let created = svc.create_upload(request).await.unwrap();
+        let id = created.file.id;
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
-        svc.complete_upload(&id).await.unwrap();
-        id
+        svc.complete_upload(&id, Some(&created.manage_token)).await.unwrap();
+        (id, created.manage_token)
+    }
+
+    #[tokio::test]
+    async fn a_deleted_file_answers_410_file_deleted_to_every_read() {
+        let svc = service();
+        let (id, token) = owned(&svc, "a.txt", Visibility::Listed).await;
+        svc.delete_file(&id, Some(&token)).await.unwrap();
+        for (name, path) in [
+            ("get-file.json", format!("/api/files/{id}")),
+            ("download.json", format!("/api/files/{id}/download")),
+        ] {
+            let response = handle(&svc, at(fixture(name), &path)).await;
+            assert_eq!(response.status(), 410, "{name}");
+            let body: ErrorBody = json(&response);
+            assert_eq!(body.error, "file_deleted");
+            assert!(
+                !body.message.contains("a.txt"),
+                "reveals nothing more: {}",
+                body.message
+            );
+        }
+        let list: FileList = json(&handle(&svc, fixture("list-files.json")).await);
+        assert!(list.files.is_empty());
     }
 
     #[tokio::test]

@@ -4,7 +4,12 @@
 //! route them; the bytes go to the presigned URLs over HTTP, as a browser sends them; queue
 //! messages reach `replicate` as Lambda's SQS integration hands them over.
 
-use std::{process::Command, sync::Once, time::Duration};
+use std::{
+    collections::HashMap,
+    process::Command,
+    sync::{Mutex, Once},
+    time::Duration,
+};
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_http::{Body, Response};
@@ -63,6 +68,9 @@ pub struct Stack {
     /// The functions' resolved policies (iam.py), which the gateways re-read when it changes,
     /// and the gateways' records of every decision.
     pub iam: Iam,
+    /// The manage token of each upload created through [`Stack::api`], by file id: `api` sends
+    /// it with the owner's calls, as the site does.
+    tokens: Mutex<HashMap<String, String>>,
 }
 
 impl Drop for Stack {
@@ -207,6 +215,7 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         http,
         config,
         iam,
+        tokens: Mutex::default(),
     }
 }
 
@@ -216,16 +225,47 @@ async fn function_sdk(function: &str) -> RegionsSdk {
 }
 
 impl Stack {
-    /// Sends a request to the function API Gateway would route it to.
+    /// Sends a request to the function API Gateway would route it to, with the owner's token
+    /// when it is a call on an upload created through here.
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {
+        let token = self.token_for(path_and_query);
+        self.api_as(token.as_deref(), method, path_and_query, body).await
+    }
+
+    /// The manage token of the file a path names, if it was created through [`Stack::api`].
+    pub fn token_for(&self, path: &str) -> Option<String> {
+        let id = path.split('/').find(|part| part.len() == 32)?;
+        self.tokens.lock().unwrap().get(id).cloned()
+    }
+
+    /// Sends a request with the given manage token (or none), to the function API Gateway
+    /// would route it to.
+    pub async fn api_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Response<Body> {
         let request = twinshare_lambda::testing::request(method, path_and_query, body);
+        let request = twinshare_lambda::testing::with_token(request, token);
         let function = route(request.method(), request.uri().path())
             .map(|found| found.function())
             .unwrap_or(FALLBACK_FUNCTION);
-        match function {
-            Function::UploadApi => upload_api::handle(&self.upload_api, request).await,
-            Function::FilesApi => files_api::handle(&self.files_api, request).await,
+        // Boxed: a handler's future is large in a debug build, and a test awaiting many of them
+        // inline would overflow the test thread's stack.
+        let response = match function {
+            Function::UploadApi => Box::pin(upload_api::handle(&self.upload_api, request)).await,
+            Function::FilesApi => Box::pin(files_api::handle(&self.files_api, request)).await,
+        };
+        if method == "POST" && path_and_query == "/api/uploads" && response.status() == 201 {
+            let created: CreateUploadResponse = json(&response);
+            self.tokens
+                .lock()
+                .unwrap()
+                .insert(created.file.id, created.manage_token);
         }
+        response
     }
 
     /// The region probe, signing as the probe function.

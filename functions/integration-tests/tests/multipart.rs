@@ -137,8 +137,9 @@ async fn abort_leaves_nothing_behind() {
     assert_eq!(response.status(), 204);
     assert_eq!(open_uploads(&stack).await, 0);
     assert_eq!(stack.object(CopyRole::Primary, id).await, None);
-    assert_eq!(stack.api("GET", &format!("/api/files/{id}"), None).await.status(), 404);
-    assert_eq!(complete(&stack, id).await.status(), 404);
+    // The record stays, marked cancelled: a PUT that lands later is deleted by replication.
+    assert_eq!(stack.api("GET", &format!("/api/files/{id}"), None).await.status(), 410);
+    assert_eq!(complete(&stack, id).await.status(), 410);
 
     // A completed file cannot be cancelled.
     let small = stack.share("small.txt", b"kept", None, "listed").await;

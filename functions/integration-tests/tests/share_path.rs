@@ -195,7 +195,11 @@ async fn every_input_limit_is_a_4xx_that_writes_nothing() {
     for path in ["/api/files/not-an-id", "/api/files/not-an-id/download"] {
         assert_eq!(stack.api("GET", path, None).await.status(), 400, "{path}");
     }
-    assert_eq!(stack.api("POST", "/api/uploads/xyz/complete", None).await.status(), 400);
+    // Owner calls: a token is asked for first, then the id is checked.
+    assert_eq!(stack.api("POST", "/api/uploads/xyz/complete", None).await.status(), 401);
+    let token = Some("a-token-of-nobody");
+    let complete = "/api/uploads/xyz/complete";
+    assert_eq!(stack.api_as(token, "POST", complete, None).await.status(), 400);
     let unknown = "0123456789abcdef0123456789abcdef";
     assert_eq!(
         stack.api("GET", &format!("/api/files/{unknown}"), None).await.status(),
@@ -203,7 +207,7 @@ async fn every_input_limit_is_a_4xx_that_writes_nothing() {
     );
     assert_eq!(
         stack
-            .api("POST", &format!("/api/uploads/{unknown}/complete"), None)
+            .api_as(token, "POST", &format!("/api/uploads/{unknown}/complete"), None)
             .await
             .status(),
         404

@@ -6,7 +6,9 @@ use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
 use twinshare_aws::{clients, clients::RegionsSdk, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
-use twinshare_core::{ports::SystemClock, probe::Probe, replication::Replication, Service, ServiceSettings};
+use twinshare_core::{
+    ports::SystemClock, probe::Probe, replication::Replication, validate::ExpiryPolicy, Service, ServiceSettings,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -91,6 +93,12 @@ impl Config {
                 )?),
                 hedge_after: Duration::from_millis(parsed("HEDGE_AFTER_MS", defaults.hedge_after.as_millis() as u64)?),
                 health_max_age: Duration::from_secs(parsed("HEALTH_MAX_AGE_SECS", defaults.health_max_age.as_secs())?),
+                limited_download_url_ttl: Duration::from_secs(parsed(
+                    "LIMITED_DOWNLOAD_URL_TTL_SECS",
+                    defaults.limited_download_url_ttl.as_secs(),
+                )?),
+                // The operator's choice (template parameters); 0 days: "never" / no maximum.
+                expiry: ExpiryPolicy::from_days(parsed("DEFAULT_EXPIRY_DAYS", 7)?, parsed("MAX_EXPIRY_DAYS", 30)?),
             },
         })
     }

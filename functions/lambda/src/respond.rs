@@ -19,6 +19,12 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::BodyTooLarge { .. } => (413, "body_too_large"),
         ApiError::FileNotFound(_) => (404, "file_not_found"),
         ApiError::RouteNotFound { .. } => (404, "route_not_found"),
+        ApiError::ManageTokenMissing => (401, "manage_token_required"),
+        ApiError::ManageTokenInvalid => (403, "manage_token_invalid"),
+        ApiError::FileDeleted(_) => (410, "file_deleted"),
+        ApiError::FileExpired(_) => (410, "file_expired"),
+        ApiError::DownloadLimitReached(_) => (410, "download_limit_reached"),
+        ApiError::LimitUnavailable(_) => (503, "limit_unavailable"),
         ApiError::NotYetAvailable(_) => (409, "not_yet_available"),
         ApiError::UploadMissing(_) => (409, "upload_missing"),
         ApiError::SizeMismatch { .. } => (409, "size_mismatch"),
@@ -88,6 +94,12 @@ pub fn error(err: &ApiError) -> Response<Body> {
 
 pub fn result(outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
     outcome.unwrap_or_else(|err| error(&err))
+}
+
+/// The manage token of an owner's call (`Authorization: Bearer <token>`), if it carries one.
+pub fn manage_token(request: &Request) -> Option<&str> {
+    let header = request.headers().get(http::header::AUTHORIZATION)?.to_str().ok();
+    twinshare_core::owner::bearer(header)
 }
 
 /// Parses a JSON body, turning every way it can be wrong into a 4xx with serde's explanation.

@@ -27,6 +27,8 @@ pub enum Route {
     PartUrls(String),
     StoredParts(String),
     AbortUpload(String),
+    EditFile(String),
+    DeleteFile(String),
     ListFiles,
     GetFile(String),
     Download(String),
@@ -72,6 +74,15 @@ pub static ROUTES: &[RouteSpec] = &[
         "/api/uploads/{id}",
         Function::UploadApi,
         Route::AbortUpload,
+    ),
+    // The owner's actions: under their own prefix, so that CloudFront can send them (writes)
+    // to the home region while reads fail over between regions.
+    spec(Method::PATCH, "/api/manage/{id}", Function::UploadApi, Route::EditFile),
+    spec(
+        Method::DELETE,
+        "/api/manage/{id}",
+        Function::UploadApi,
+        Route::DeleteFile,
     ),
     spec(Method::GET, "/api/files", Function::FilesApi, |_| Route::ListFiles),
     spec(Method::GET, "/api/files/{id}", Function::FilesApi, Route::GetFile),
@@ -180,6 +191,14 @@ mod tests {
             Route::Download("abc".into())
         );
         assert_eq!(route(&Method::GET, "/api/status").unwrap(), Route::Status);
+        assert_eq!(
+            route(&Method::PATCH, "/api/manage/abc").unwrap(),
+            Route::EditFile("abc".into())
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/api/manage/abc").unwrap(),
+            Route::DeleteFile("abc".into())
+        );
         assert!(route(&Method::DELETE, "/api/files/abc").is_err());
         assert!(route(&Method::GET, "/api/uploads").is_err());
         assert!(route(&Method::GET, "/etc/passwd").is_err());

@@ -36,6 +36,16 @@ pub fn request(method: &str, path_and_query: &str, body: Option<&str>) -> Reques
     at(request, path_and_query)
 }
 
+/// The same request with the owner's manage token (or none).
+pub fn with_token(mut request: Request, token: Option<&str>) -> Request {
+    let headers = request.headers_mut();
+    headers.remove(http::header::AUTHORIZATION);
+    if let Some(token) = token {
+        headers.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    }
+    request
+}
+
 pub fn with_body(mut request: Request, body: &str) -> Request {
     *request.body_mut() = Body::Text(body.into());
     request

@@ -120,10 +120,9 @@ mod tests {
         let request = CreateUploadRequest {
             name: "a.txt".into(),
             size: 3,
-            content_type: String::new(),
             sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
-            uploader: None,
             visibility: Visibility::Listed,
+            ..Default::default()
         };
         let id = FileId::parse(&svc.create_upload(request).await.unwrap().file.id).unwrap();
         svc.primary.put(&id.object_key(), b"abc");

@@ -22,19 +22,28 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
     service: &Service<S, M, C>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    let token = respond::manage_token(request);
     match route(request.method(), request.uri().path())? {
         Route::CreateUpload => Ok(respond::json(
             201,
             &service.create_upload(respond::json_body(request)?).await?,
         )),
-        Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id).await?)),
+        Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id, token).await?)),
         Route::PartUrls(id) => Ok(respond::json(
             200,
-            &service.part_urls(&id, respond::json_body(request)?).await?,
+            &service.part_urls(&id, token, respond::json_body(request)?).await?,
         )),
-        Route::StoredParts(id) => Ok(respond::json(200, &service.stored_parts(&id).await?)),
+        Route::StoredParts(id) => Ok(respond::json(200, &service.stored_parts(&id, token).await?)),
         Route::AbortUpload(id) => {
-            service.abort_upload(&id).await?;
+            service.abort_upload(&id, token).await?;
+            Ok(respond::no_content())
+        }
+        Route::EditFile(id) => Ok(respond::json(
+            200,
+            &service.edit_file(&id, token, respond::json_body(request)?).await?,
+        )),
+        Route::DeleteFile(id) => {
+            service.delete_file(&id, token).await?;
             Ok(respond::no_content())
         }
         _ => Err(not_served_here(request.method(), request.uri().path())),
@@ -45,7 +54,7 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
 mod tests {
     use twinshare_api::{CreateUploadResponse, ErrorBody, FileStatus, FileView};
     use twinshare_core::{fakes::service, FileId};
-    use twinshare_lambda::testing::{at, json, with_body};
+    use twinshare_lambda::testing::{at, json, with_body, with_token};
 
     use super::*;
 
@@ -104,10 +113,11 @@ mod tests {
 
         let created: CreateUploadResponse = json(&handle(&svc, fixture("create-upload.json")).await);
         let complete = || {
-            at(
+            let request = at(
                 fixture("complete-upload.json"),
                 &format!("/api/uploads/{}/complete", created.file.id),
-            )
+            );
+            with_token(request, Some(&created.manage_token))
         };
         let response = handle(&svc, complete()).await;
         assert_eq!(response.status(), 409);
@@ -134,8 +144,10 @@ mod tests {
             panic!("{:?}", created.upload)
         };
         assert_eq!(plan.part_count, 384);
-        let for_upload =
-            |name: &str, suffix: &str| at(fixture(name), &format!("/api/uploads/{}{suffix}", created.file.id));
+        let for_upload = |name: &str, suffix: &str| {
+            let request = at(fixture(name), &format!("/api/uploads/{}{suffix}", created.file.id));
+            with_token(request, Some(&created.manage_token))
+        };
 
         let response = handle(&svc, for_upload("part-urls.json", "/parts")).await;
         assert_eq!(response.status(), 200);
@@ -149,16 +161,20 @@ mod tests {
         assert_eq!(response.status(), 204);
         assert_eq!(svc.primary.open_uploads(), 0);
         let response = handle(&svc, for_upload("list-parts.json", "/parts")).await;
-        assert_eq!(response.status(), 404);
+        assert_eq!(response.status(), 410);
+        assert_eq!(json::<ErrorBody>(&response).error, "upload_gone");
     }
 
     #[tokio::test]
     async fn bad_part_requests_are_400() {
         let svc = service();
         let created: CreateUploadResponse = json(&handle(&svc, fixture("create-multipart-upload.json")).await);
-        let parts = at(
-            fixture("part-urls.json"),
-            &format!("/api/uploads/{}/parts", created.file.id),
+        let parts = with_token(
+            at(
+                fixture("part-urls.json"),
+                &format!("/api/uploads/{}/parts", created.file.id),
+            ),
+            Some(&created.manage_token),
         );
         for (body, code) in [
             (r#"{"parts":[]}"#, "invalid_request"),
@@ -176,16 +192,86 @@ mod tests {
         }
         // A single-PUT upload has no parts.
         let single: CreateUploadResponse = json(&handle(&svc, fixture("create-upload.json")).await);
-        let response = handle(
-            &svc,
-            at(
-                fixture("list-parts.json"),
-                &format!("/api/uploads/{}/parts", single.file.id),
-            ),
-        )
-        .await;
+        let list = at(
+            fixture("list-parts.json"),
+            &format!("/api/uploads/{}/parts", single.file.id),
+        );
+        let response = handle(&svc, with_token(list, Some(&single.manage_token))).await;
         assert_eq!(response.status(), 409);
         assert_eq!(json::<ErrorBody>(&response).error, "not_multipart");
+    }
+
+    /// A shared file (available), through the handler as the site does it: its id and token.
+    async fn shared(svc: &twinshare_core::fakes::FakeService) -> (String, String) {
+        let created: CreateUploadResponse = json(&handle(svc, fixture("create-upload.json")).await);
+        let key = FileId::parse(&created.file.id).unwrap().object_key();
+        svc.primary.put(&key, &vec![0u8; created.file.size as usize]);
+        let complete = at(
+            fixture("complete-upload.json"),
+            &format!("/api/uploads/{}/complete", created.file.id),
+        );
+        let response = handle(svc, with_token(complete, Some(&created.manage_token))).await;
+        assert_eq!(response.status(), 200);
+        (created.file.id, created.manage_token)
+    }
+
+    #[tokio::test]
+    async fn owner_calls_without_the_token_are_401_and_with_a_wrong_one_403() {
+        let svc = service();
+        let (id, _) = shared(&svc).await;
+        let calls = [
+            ("complete-upload.json", format!("/api/uploads/{id}/complete")),
+            ("abort-upload.json", format!("/api/uploads/{id}")),
+            ("list-parts.json", format!("/api/uploads/{id}/parts")),
+            ("part-urls.json", format!("/api/uploads/{id}/parts")),
+            ("edit-file.json", format!("/api/manage/{id}")),
+            ("delete-file.json", format!("/api/manage/{id}")),
+        ];
+        for (name, path) in &calls {
+            let response = handle(&svc, with_token(at(fixture(name), path), None)).await;
+            assert_eq!(response.status(), 401, "{name}");
+            assert_eq!(json::<ErrorBody>(&response).error, "manage_token_required");
+            let response = handle(&svc, at(fixture(name), path)).await;
+            assert_eq!(response.status(), 403, "{name} with the fixture's token");
+            let body: ErrorBody = json(&response);
+            assert_eq!(body.error, "manage_token_invalid");
+            assert!(!body.message.contains(&id), "{}", body.message);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_owner_edits_then_deletes_and_deleting_again_answers_the_same() {
+        let svc = service();
+        let (id, token) = shared(&svc).await;
+        let edit = with_token(
+            at(fixture("edit-file.json"), &format!("/api/manage/{id}")),
+            Some(&token),
+        );
+        let response = handle(&svc, edit.clone()).await;
+        assert_eq!(response.status(), 200);
+        let edited: FileView = json(&response);
+        assert_eq!(edited.name, "renamed.txt");
+        assert_eq!(edited.max_downloads, Some(3));
+        for (body, code) in [
+            ("{}", "invalid_request"),
+            (r#"{"max_downloads":0}"#, "invalid_request"),
+            (r#"{"expires_in_secs":999999999}"#, "invalid_request"),
+            (r#"{"colour":"red"}"#, "malformed_body"),
+        ] {
+            let response = handle(&svc, with_body(edit.clone(), body)).await;
+            assert_eq!(response.status(), 400, "{body}");
+            assert_eq!(json::<ErrorBody>(&response).error, code, "{body}");
+        }
+        let delete = with_token(
+            at(fixture("delete-file.json"), &format!("/api/manage/{id}")),
+            Some(&token),
+        );
+        for _ in 0..2 {
+            assert_eq!(handle(&svc, delete.clone()).await.status(), 204);
+        }
+        let response = handle(&svc, edit).await;
+        assert_eq!(response.status(), 410);
+        assert_eq!(json::<ErrorBody>(&response).error, "file_deleted");
     }
 
     #[tokio::test]

@@ -113,3 +113,22 @@ test('a file page, reached from the table: focus on its heading; a bad link; no 
   await page.locator('h1').waitFor();
   await check('a page that does not exist', /^Not found · twinshare$/);
 });
+
+test('my uploads, a manage page (and one this browser cannot use), deleting, a deleted file', async () => {
+  await page.goto(BASE_URL + '/mine');
+  await page.locator('ul.mine li.upload a.name', { hasText: shared.name }).first().waitFor();
+  await check('my uploads', /^My uploads · twinshare$/);
+  await page.goto(`${BASE_URL}/manage/0123456789abcdef0123456789abcdef`);
+  await page.locator('h1').waitFor();
+  await check('manage page without its manage link');
+  await page.goto(`${BASE_URL}/manage/${shared.id}`);
+  await page.locator('input[name=name]').waitFor();
+  await check('manage page', new RegExp(`^Manage ${shared.name} · twinshare$`));
+  await page.getByRole('button', { name: 'Delete…' }).click();
+  await check('manage page asking to confirm a delete');
+  await page.getByRole('button', { name: 'Delete for good' }).click();
+  await page.locator('h1', { hasText: 'This file was deleted' }).waitFor();
+  await page.goto(`${BASE_URL}/f/${shared.id}`);
+  await page.locator('h1', { hasText: 'This file was deleted' }).waitFor();
+  await check('the page of a deleted file', /^This file was deleted · twinshare$/);
+});

@@ -173,7 +173,7 @@ test('an unfinished upload discarded on the page is cancelled on the server (upl
     discardPage.waitForResponse((r) => r.url().endsWith('/api/uploads') && r.request().method() === 'POST'),
     discardPage.setInputFiles('input[type=file]', abandoned.path),
   ]);
-  const { file: { id } } = await created.json();
+  const { file: { id }, manage_token: token } = await created.json();
   await discardPage.reload();
   const unfinished = discardPage.locator('.unfinished-upload', { hasText: abandoned.name });
   await unfinished.waitFor({ timeout: 10_000 });
@@ -183,8 +183,10 @@ test('an unfinished upload discarded on the page is cancelled on the server (upl
   ]);
   assert.equal(cancelled.status(), 204);
   await unfinished.waitFor({ state: 'detached', timeout: 10_000 });
-  // Gone on the server too: its record and its parts.
-  const after = await discardPage.request.get(`${BASE_URL}/api/uploads/${id}/parts`);
-  assert.equal(after.status(), 404, await after.text());
+  // Gone on the server too: its parts, and its record says it was cancelled.
+  const after = await discardPage.request.get(`${BASE_URL}/api/uploads/${id}/parts`,
+    { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(after.status(), 410, await after.text());
+  assert.equal((await after.json()).error, 'upload_gone');
   await discardPage.close();
 });

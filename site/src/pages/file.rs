@@ -7,7 +7,7 @@ use twinshare_api::Visibility;
 
 use crate::{
     api, format, live,
-    widgets::{CopyButton, CopyLink, PageHeading, QrCode},
+    widgets::{CopyButton, CopyLink, PageHeading, QrCode, RefusedFile},
 };
 
 #[component]
@@ -16,17 +16,25 @@ pub fn FilePage() -> impl IntoView {
     let file = live::live(
         move || {
             let id = params.read().get("id").unwrap_or_default();
-            async move { api::get_file(&id).await }
+            async move { api::find_file(&id).await }
         },
         format::settling,
         2_000,
     );
+    // After a download of a limited file, its count is read again: the next may be the last.
+    let downloaded = move |_| {
+        let id = params.read_untracked().get("id").unwrap_or_default();
+        leptos::task::spawn_local(async move {
+            crate::live::sleep_ms(1_500).await;
+            file.set(Some(api::find_file(&id).await));
+        });
+    };
     move || match file.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-        Some(Err(message)) => view! {
-            <PageHeading text="File not found" />
-            <p class="error" role="alert">{message}</p>
-            <p><a href="/files">"See the shared files"</a>" or "<a href="/">"share one"</a>"."</p>
+        Some(Err(refused)) => view! {
+            <RefusedFile refused>
+                <a href="/files">"See the shared files"</a>" or "<a href="/">"share one"</a>"."
+            </RefusedFile>
         }
         .into_any(),
         Some(Ok(file)) => {
@@ -63,11 +71,20 @@ pub fn FilePage() -> impl IntoView {
                                 {regions}
                             </details>
                         </dd>
+                        <dt>"Expires"</dt><dd>{format::expiry(file.expires_at_ms, js_sys::Date::now())}</dd>
+                        <dt>"Downloads"</dt><dd>{format::downloads_left(&file)}</dd>
                         <dt>"Type"</dt><dd>{file.content_type.clone()}</dd>
                         <dt>"SHA-256"</dt><dd>{hash}</dd>
                     </dl>
                     <p class="actions">
-                        <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>
+                        {if file.downloads_left == Some(0) {
+                            view! { <span class="error" role="status">"This file has reached its download limit."</span> }.into_any()
+                        } else {
+                            view! {
+                                <a class="button download" href=file.download_path.clone() download=file.name.clone()
+                                    on:click=downloaded>"Download"</a>
+                            }.into_any()
+                        }}
                         <CopyLink link=link.clone() />
                     </p>
                     <QrCode link />

@@ -2,5 +2,7 @@
 
 pub mod file;
 pub mod files;
+pub mod manage;
+pub mod mine;
 pub mod share;
 pub mod status;

@@ -6,11 +6,22 @@ use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement};
 
 use crate::{
-    format, multipart,
+    format, multipart, owned,
     transfer::Phase,
-    upload,
-    widgets::{CopyLink, PageHeading, QrCode},
+    upload::{self, Choices},
+    widgets::{CopyButton, CopyLink, PageHeading, QrCode},
 };
+
+/// The expiry choices offered, in seconds; the operator's maximum may refuse the longest ones
+/// (the upload then says what the maximum is).
+pub const EXPIRY_CHOICES: [(u64, &str); 5] = [
+    (3_600, "1 hour"),
+    (86_400, "1 day"),
+    (7 * 86_400, "7 days"),
+    (30 * 86_400, "30 days"),
+    (90 * 86_400, "90 days"),
+];
+const DEFAULT_EXPIRY_SECS: u64 = 7 * 86_400;
 
 #[derive(Clone)]
 struct UploadRow {
@@ -27,6 +38,9 @@ struct UploadRow {
 pub fn UploadPage() -> impl IntoView {
     let uploader = RwSignal::new(String::new());
     let listed = RwSignal::new(true);
+    let expires_in_secs = RwSignal::new(DEFAULT_EXPIRY_SECS);
+    // Empty: unlimited.
+    let download_limit = RwSignal::new(String::new());
     let rows = RwSignal::new(Vec::<UploadRow>::new());
     let next_key = StoredValue::new(0usize);
     let dragging = RwSignal::new(false);
@@ -54,16 +68,20 @@ pub fn UploadPage() -> impl IntoView {
                     announcement,
                 })
             });
-            let visibility = if listed.get_untracked() {
-                Visibility::Listed
-            } else {
-                Visibility::Unlisted
+            let choices = Choices {
+                uploader: uploader.get_untracked(),
+                visibility: if listed.get_untracked() {
+                    Visibility::Listed
+                } else {
+                    Visibility::Unlisted
+                },
+                expires_in_secs: expires_in_secs.get_untracked(),
+                max_downloads: download_limit.get_untracked().trim().parse().ok(),
             };
-            let who = uploader.get_untracked();
             let name = file.name();
             announcement.set(format!("Uploading {name}."));
             spawn_local(async move {
-                let outcome = upload::run(file, who, visibility, phase, paused).await;
+                let outcome = upload::run(file, choices, phase, paused).await;
                 unfinished.set(multipart::unfinished());
                 match outcome {
                     Ok(()) => announcement.set(format!("{name}: Shared. Its link is ready to copy.")),
@@ -85,6 +103,21 @@ pub fn UploadPage() -> impl IntoView {
                 "Your name (optional)"
                 <input type="text" name="uploader" maxlength=limits::MAX_UPLOADER_CHARS.to_string() placeholder="anonymous"
                     prop:value=uploader on:input=move |ev| uploader.set(event_target_value(&ev)) />
+            </label>
+            <label>
+                "Expires after"
+                <select name="expiry" on:change=move |ev| {
+                    if let Ok(secs) = event_target_value(&ev).parse() { expires_in_secs.set(secs); }
+                }>
+                    {EXPIRY_CHOICES.iter().map(|(secs, text)| view! {
+                        <option value=secs.to_string() selected=*secs == DEFAULT_EXPIRY_SECS>{*text}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Download limit (optional)"
+                <input type="number" name="max_downloads" min="1" step="1" inputmode="numeric" placeholder="unlimited"
+                    prop:value=download_limit on:input=move |ev| download_limit.set(event_target_value(&ev)) />
             </label>
             <label class="inline">
                 <input type="checkbox" name="listed" prop:checked=listed
@@ -222,12 +255,24 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
         .into_any(),
         Phase::Done(file) => {
             let link = format::share_link(&file.id);
+            // The owner's link: the token rides in the fragment, which no server sees.
+            let manage = owned::token(&file.id).map(|token| {
+                let link = owned::manage_link(&format::origin(), &file.id, &token);
+                view! {
+                    <span class="manage">
+                        <a class="manage-link" href=format!("/manage/{}", file.id)>"Manage"</a>
+                        " (edit, limit, delete) · keep this link private: "
+                        <CopyButton text=link label="Copy manage link" />
+                    </span>
+                }
+            });
             view! {
                 <span class="state done">{format!("Shared · {}", format::copies(&file))}</span>
                 <span class="share">
                     <a class="share-link" href=format!("/f/{}", file.id)>{link.clone()}</a>
                     <CopyLink link=link.clone() />
                 </span>
+                {manage}
                 <QrCode link />
             }
             .into_any()

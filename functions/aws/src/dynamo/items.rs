@@ -8,7 +8,7 @@ use twinshare_core::{
     cursor::ListCursor,
     health::RegionHealth,
     ports::PortError,
-    record::{FileRecord, MultipartUpload, RecordState, StoredCopy},
+    record::{FileRecord, MultipartUpload, RecordState, Removal, RemovalReason, StoredCopy},
     FileId, ObjectKey,
 };
 
@@ -88,14 +88,61 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
         item.insert("uploader".into(), s(uploader));
         item.insert("uploader_lower".into(), s(uploader.to_lowercase()));
     }
-    if let Some(expiry) = record.abandoned_expiry_secs() {
+    if let Some(expiry) = record.ttl_secs() {
         item.insert("expires_at".into(), n(expiry));
     }
+    // The sort key is always there; the partition key only while the file is public, which is
+    // what puts it in the sparse index (and an edit or a removal takes it out).
+    item.insert("list_sk".into(), s(public_sort_key(record)));
     if record.is_public() {
         item.insert("list_pk".into(), s(PUBLIC));
-        item.insert("list_sk".into(), s(public_sort_key(record)));
+    }
+    if let Some(hash) = &record.manage_hash {
+        item.insert("manage_hash".into(), s(hash));
+    }
+    if let Some(expiry) = record.expiry_ms {
+        item.insert("expiry_ms".into(), n(expiry));
+    }
+    if let Some(max) = record.max_downloads {
+        item.insert("max_downloads".into(), n(max));
+    }
+    item.insert("downloads".into(), n(record.downloads));
+    if let Some(removal) = &record.removal {
+        item.extend(removal_attributes(removal));
+        if let Some(gone) = removal.bytes_gone_at_ms {
+            item.insert("bytes_gone_at_ms".into(), n(gone));
+        }
     }
     item
+}
+
+/// The attributes that mark a record removed (the tombstone item carries the same).
+pub(super) fn removal_attributes(removal: &Removal) -> Item {
+    HashMap::from([
+        ("removed_reason".to_owned(), s(removal.reason.as_str())),
+        ("removed_at_ms".to_owned(), n(removal.at_ms)),
+    ])
+}
+
+/// The removal a record or tombstone item carries, if any.
+pub(super) fn removal_from_item(item: &Item) -> Result<Option<Removal>, PortError> {
+    let Some(reason) = item.get("removed_reason").and_then(|v| v.as_s().ok()) else {
+        return Ok(None);
+    };
+    Ok(Some(Removal {
+        reason: RemovalReason::parse(reason).ok_or_else(|| bad("removed_reason"))?,
+        at_ms: get_n(item, "removed_at_ms")?,
+        bytes_gone_at_ms: opt_n(item, "bytes_gone_at_ms")?,
+    }))
+}
+
+/// The key of a file's tombstone item, beside its record in the same table.
+pub(super) fn tombstone_id(id: FileId) -> String {
+    format!("removed#{id}")
+}
+
+pub(super) fn opt_n<T: std::str::FromStr>(item: &Item, field: &str) -> Result<Option<T>, PortError> {
+    item.get(field).map(|_| get_n(item, field)).transpose()
 }
 
 pub(super) fn bad(field: &str) -> PortError {
@@ -161,6 +208,11 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         created_at_ms: get_n(item, "created_at_ms")?,
         updated_at_ms: get_n(item, "updated_at_ms")?,
         copies,
+        manage_hash: item.get("manage_hash").and_then(|v| v.as_s().ok()).cloned(),
+        expiry_ms: opt_n(item, "expiry_ms")?,
+        max_downloads: opt_n(item, "max_downloads")?,
+        downloads: opt_n(item, "downloads")?.unwrap_or(0),
+        removal: removal_from_item(item)?,
     })
 }
 
@@ -180,6 +232,8 @@ mod tests {
             parts: None,
             uploader: uploader.map(str::to_owned),
             visibility,
+            expires_in_ms: Some(3_600_000),
+            max_downloads: Some(3),
         };
         let primary = twinshare_core::record::Placement {
             region: "eu-west-1",
@@ -189,7 +243,15 @@ mod tests {
             region: "us-west-2",
             bucket: "replica",
         };
-        FileRecord::new_upload(FileId::random(), upload, None, primary, replica, 1_700_000_000_000)
+        let hash = "cd".repeat(32);
+        FileRecord::new_upload(
+            FileId::random(),
+            upload,
+            None,
+            [primary, replica],
+            hash,
+            1_700_000_000_000,
+        )
     }
 
     #[test]
@@ -203,10 +265,20 @@ mod tests {
                 part_count: 12,
             },
         });
+        let mut removed = record(Visibility::Listed, None);
+        removed.downloads = 2;
+        removed.max_downloads = None;
+        removed.expiry_ms = None;
+        removed.removal = Some(Removal {
+            reason: RemovalReason::Deleted,
+            at_ms: 1_700_000_001_000,
+            bytes_gone_at_ms: Some(1_700_000_002_000),
+        });
         for r in [
             record(Visibility::Listed, Some("Alice")),
             record(Visibility::Unlisted, None),
             multipart,
+            removed,
         ] {
             assert_eq!(from_item(&to_item(&r)).unwrap(), r);
         }

@@ -1,29 +1,38 @@
 //! [`MetadataStore`] on DynamoDB.
 //!
-//! One item per file, keyed by `id`. Listed, available files also carry `list_pk = "public"` and
-//! `list_sk = <created ms>#<id>`, which puts them (and only them) in the sparse index
-//! [`PUBLIC_INDEX`], read newest first. Unfinished uploads carry `expires_at`, the table's TTL.
+//! One item per file, keyed by `id`, with `list_sk = <created ms>#<id>`. Listed, available files
+//! not removed also carry `list_pk = "public"`, which puts them (and only them) in the sparse
+//! index [`PUBLIC_INDEX`], read newest first. `expires_at` is the table's TTL: unfinished uploads
+//! and settled removals carry it (a file's own expiry is `expiry_ms`, checked by every read).
+//!
+//! A removed file also has a tombstone item, `removed#<id>`, written in the same transaction
+//! that marks its record; every read of a record reads its tombstone too, so that once metadata
+//! lives in two regions a removal cannot be lost to last-writer-wins on the record.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    types::{AttributeValue, KeysAndAttributes, ReturnValue},
+    operation::update_item::builders::UpdateItemFluentBuilder,
+    types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update},
 };
 use twinshare_api::{CopyRole, CopyState, Visibility};
 use twinshare_core::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
     ports::{Guard, MetadataStore, PortError, Written},
-    record::{FileRecord, RecordState},
-    validate::ListQuery,
+    record::{FileRecord, RecordState, Removal, TOMBSTONE_KEEP_MS},
+    validate::{Edit, ListQuery},
     FileId,
 };
 
 use crate::errors::port_error;
 
 mod items;
-use items::{bad, from_item, get_n, health_from_item, health_name, n, public_sort_key, s, to_item, SUMMARY};
+use items::{
+    bad, from_item, get_n, health_from_item, health_name, n, removal_attributes, removal_from_item, s, to_item,
+    tombstone_id, SUMMARY,
+};
 
 /// Name of the sparse index of public files (see `template.yaml`).
 pub const PUBLIC_INDEX: &str = "public-by-created";
@@ -72,17 +81,35 @@ impl DynamoMetadata {
     }
 }
 
-/// The record as a conditional update left it (the update asked for ALL_NEW).
-fn written(out: &aws_sdk_dynamodb::operation::update_item::UpdateItemOutput) -> Result<Written, PortError> {
-    let item = out.attributes().ok_or_else(|| bad("attributes"))?;
-    Ok(Written::Done(Box::new(from_item(item)?)))
-}
+/// Only a record not removed may be written (but by its removal).
+const NOT_REMOVED: &str = "attribute_exists(id) AND attribute_not_exists(removed_at_ms)";
 
 /// Whether a conditional write (an update or a delete) failed its condition.
 fn is_condition_failure<E: ProvideErrorMetadata>(
     err: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> bool {
     err.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoMetadata {
+    fn update_record(&self, id: FileId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.to_string()))
+    }
+
+    /// Sends a conditional update of a record: the record as it left it, or `ConditionFailed`.
+    async fn conditional(&self, update: UpdateItemFluentBuilder) -> Result<Written, PortError> {
+        match update.return_values(ReturnValue::AllNew).send().await {
+            Ok(out) => {
+                let item = out.attributes().ok_or_else(|| bad("attributes"))?;
+                Ok(Written::Done(Box::new(from_item(item)?)))
+            }
+            Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
+            Err(err) => Err(port_error("UpdateItem", err)),
+        }
+    }
 }
 
 impl MetadataStore for DynamoMetadata {
@@ -98,79 +125,207 @@ impl MetadataStore for DynamoMetadata {
         Ok(())
     }
 
+    /// The record and its tombstone in one round trip (BatchGetItem, strongly consistent).
     async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
+        let record_id = id.to_string();
+        let keys = KeysAndAttributes::builder()
+            .keys(HashMap::from([("id".to_owned(), s(&record_id))]))
+            .keys(HashMap::from([("id".to_owned(), s(tombstone_id(id)))]))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| PortError::Other(format!("record keys: {e}")))?;
         let answer = self
             .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id.to_string()))
-            .consistent_read(true)
+            .batch_get_item()
+            .request_items(&self.table, keys)
             .send()
             .await
-            .map_err(|e| port_error("GetItem", e))?;
-        answer.item().map(from_item).transpose()
+            .map_err(|e| port_error("BatchGetItem", e))?;
+        if answer.unprocessed_keys().is_some_and(|left| !left.is_empty()) {
+            return Err(PortError::Unavailable("the table throttled the read".into()));
+        }
+        let items = answer
+            .responses()
+            .and_then(|tables| tables.get(&self.table))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let with_id = |wanted: &str| {
+            items
+                .iter()
+                .find(|item| item.get("id").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(wanted))
+        };
+        let Some(item) = with_id(&record_id) else {
+            return Ok(None);
+        };
+        let mut record = from_item(item)?;
+        if record.removal.is_none() {
+            if let Some(tombstone) = with_id(&tombstone_id(id)) {
+                record.removal = removal_from_item(tombstone)?;
+            }
+        }
+        Ok(Some(record))
     }
 
-    async fn delete_upload(&self, id: FileId) -> Result<Written, PortError> {
-        let answer = self
-            .client
-            .delete_item()
+    /// The tombstone and the record's mark in one transaction. A record already removed is
+    /// returned as it is; the transaction is refused (and nothing written) when there is none.
+    async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
+        match self.get(id).await? {
+            None => return Ok(Written::ConditionFailed),
+            Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
+            Some(_) => {}
+        }
+        let mut tombstone = removal_attributes(&removal);
+        tombstone.insert("id".into(), s(tombstone_id(id)));
+        // Kept as long as links should answer 410; the record itself expires only once the
+        // sweep has found its bytes gone (`settle_removal`).
+        tombstone.insert("expires_at".into(), n((removal.at_ms + TOMBSTONE_KEEP_MS) / 1000));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(tombstone))
+            .build()
+            .map_err(|e| PortError::Other(format!("tombstone: {e}")))?;
+        let mark = Update::builder()
             .table_name(&self.table)
             .key("id", s(id.to_string()))
-            .condition_expression("#state = :uploading")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
-            .return_values(ReturnValue::AllOld)
+            .update_expression(
+                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE list_pk, expires_at",
+            )
+            .condition_expression(NOT_REMOVED)
+            .expression_attribute_values(":reason", s(removal.reason.as_str()))
+            .expression_attribute_values(":at", n(removal.at_ms))
+            .build()
+            .map_err(|e| PortError::Other(format!("removal: {e}")))?;
+        let answer = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(mark).build())
             .send()
             .await;
         match answer {
-            Ok(out) => match out.attributes() {
-                Some(item) => Ok(Written::Done(Box::new(from_item(item)?))),
-                None => Ok(Written::ConditionFailed),
-            },
-            Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
-            Err(err) => Err(port_error("DeleteItem", err)),
+            Ok(_) => {}
+            // Removed (or deleted) since it was read: read again below.
+            Err(err)
+                if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("TransactionCanceledException") => {}
+            Err(err) => return Err(port_error("TransactWriteItems", err)),
+        }
+        match self.get(id).await? {
+            Some(record) if record.removal.is_some() => Ok(Written::Done(Box::new(record))),
+            _ => Ok(Written::ConditionFailed),
         }
     }
 
-    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
-        let mut update = String::from(
-            "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now",
-        );
-        let mut values = HashMap::from([
-            (":available".to_owned(), s(RecordState::Available.as_str())),
-            (":uploading".to_owned(), s(RecordState::Uploading.as_str())),
-            (":verified".to_owned(), s(CopyState::Verified.as_str())),
-            (":now".to_owned(), n(now_ms)),
-        ]);
-        if record.visibility == Visibility::Listed {
-            update.push_str(", list_pk = :public, list_sk = :list_sk");
-            values.insert(":public".into(), s(PUBLIC));
-            values.insert(":list_sk".into(), s(public_sort_key(record)));
-        }
-        update.push_str(" REMOVE expires_at");
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(record.id.to_string()))
-            .update_expression(update)
-            .condition_expression("attribute_exists(id) AND #state = :uploading")
+    async fn settle_removal(&self, id: FileId, now_ms: i64) -> Result<Written, PortError> {
+        let update = self
+            .update_record(id)
+            .update_expression("SET bytes_gone_at_ms = if_not_exists(bytes_gone_at_ms, :now), expires_at = :ttl")
+            .condition_expression("attribute_exists(removed_at_ms)")
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":ttl", n((now_ms + TOMBSTONE_KEEP_MS) / 1000));
+        self.conditional(update).await
+    }
+
+    async fn edit(&self, record: &FileRecord, edit: &Edit, now_ms: i64) -> Result<Written, PortError> {
+        let mut set = vec!["updated_at_ms = :now"];
+        let mut remove = Vec::new();
+        let mut update = self
+            .update_record(record.id)
+            .condition_expression(format!("{NOT_REMOVED} AND #state = :seen"))
             .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#copy_state", "state")
-            .expression_attribute_names("#primary", "primary")
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match answer {
-            Ok(out) => written(&out),
-            // Already available (a repeated completion), or gone: read it to tell which.
-            Err(err) if is_condition_failure(&err) => match self.get(record.id).await? {
-                Some(current) if current.state == RecordState::Available => Ok(Written::Done(Box::new(current))),
-                _ => Ok(Written::ConditionFailed),
-            },
-            Err(err) => Err(port_error("UpdateItem", err)),
+            .expression_attribute_values(":seen", s(record.state.as_str()))
+            .expression_attribute_values(":now", n(now_ms));
+        if let Some(name) = &edit.name {
+            set.extend(["#name = :name", "name_lower = :name_lower"]);
+            update = update
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name))
+                .expression_attribute_values(":name_lower", s(name.to_lowercase()));
+        }
+        if let Some(visibility) = edit.visibility {
+            set.push("#visibility = :visibility");
+            update = update.expression_attribute_names("#visibility", "visibility");
+            update = update.expression_attribute_values(":visibility", s(visibility.as_str()));
+            // In the listing exactly when public (the condition holds the state read).
+            if visibility == Visibility::Listed && record.state == RecordState::Available {
+                set.push("list_pk = :public");
+                update = update.expression_attribute_values(":public", s(PUBLIC));
+            } else {
+                remove.push("list_pk");
+            }
+        }
+        match edit.expiry_ms {
+            Some(Some(expiry)) => {
+                set.push("expiry_ms = :expiry");
+                update = update.expression_attribute_values(":expiry", n(expiry));
+            }
+            Some(None) => remove.push("expiry_ms"),
+            None => {}
+        }
+        match edit.max_downloads {
+            Some(Some(max)) => {
+                set.push("max_downloads = :max");
+                update = update.expression_attribute_values(":max", n(max));
+            }
+            Some(None) => remove.push("max_downloads"),
+            None => {}
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        self.conditional(update.update_expression(expression)).await
+    }
+
+    /// `downloads < max_downloads`, checked and incremented by DynamoDB in one write.
+    async fn count_download(&self, id: FileId) -> Result<Written, PortError> {
+        let update = self
+            .update_record(id)
+            .update_expression("SET #downloads = #downloads + :one")
+            .condition_expression(format!(
+                "{NOT_REMOVED} AND attribute_exists(max_downloads) AND #downloads < max_downloads"
+            ))
+            .expression_attribute_names("#downloads", "downloads")
+            .expression_attribute_values(":one", n(1));
+        self.conditional(update).await
+    }
+
+    /// Whether the file joins the listing depends on its visibility when written (an edit may
+    /// have changed it since it was read): one conditional write for each.
+    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
+        for visibility in [Visibility::Listed, Visibility::Unlisted] {
+            let mut expression = String::from(
+                "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now",
+            );
+            let mut update = self
+                .update_record(record.id)
+                .condition_expression(format!(
+                    "{NOT_REMOVED} AND #state = :uploading AND #visibility = :visibility"
+                ))
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#copy_state", "state")
+                .expression_attribute_names("#primary", "primary")
+                .expression_attribute_names("#visibility", "visibility")
+                .expression_attribute_values(":available", s(RecordState::Available.as_str()))
+                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
+                .expression_attribute_values(":verified", s(CopyState::Verified.as_str()))
+                .expression_attribute_values(":visibility", s(visibility.as_str()))
+                .expression_attribute_values(":now", n(now_ms));
+            if visibility == Visibility::Listed {
+                expression.push_str(", list_pk = :public");
+                update = update.expression_attribute_values(":public", s(PUBLIC));
+            }
+            expression.push_str(" REMOVE expires_at");
+            if let Written::Done(done) = self.conditional(update.update_expression(expression)).await? {
+                return Ok(Written::Done(done));
+            }
+        }
+        // Already available (a repeated completion) is answered as it is; removed or gone is not.
+        match self.get(record.id).await? {
+            Some(current) if current.removal.is_none() && current.state == RecordState::Available => {
+                Ok(Written::Done(Box::new(current)))
+            }
+            _ => Ok(Written::ConditionFailed),
         }
     }
 
@@ -186,31 +341,21 @@ impl MetadataStore for DynamoMetadata {
         let condition = match guard {
             Guard::NotVerified => {
                 values.insert(":verified".into(), s(CopyState::Verified.as_str()));
-                "attribute_exists(id) AND copies.#role.#state <> :verified"
+                "attribute_exists(id) AND attribute_not_exists(removed_at_ms) AND copies.#role.#state <> :verified"
             }
             Guard::Unchanged(seen) => {
                 values.insert(":seen".into(), n(seen));
-                "attribute_exists(id) AND copies.#role.updated_at_ms = :seen"
+                "attribute_exists(id) AND attribute_not_exists(removed_at_ms) AND copies.#role.updated_at_ms = :seen"
             }
         };
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id.to_string()))
+        let update = self
+            .update_record(id)
             .update_expression("SET copies.#role.#state = :state, copies.#role.updated_at_ms = :now")
             .condition_expression(condition)
             .expression_attribute_names("#role", role.as_str())
             .expression_attribute_names("#state", "state")
-            .set_expression_attribute_values(Some(values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match answer {
-            Ok(out) => written(&out),
-            Err(err) if is_condition_failure(&err) => Ok(Written::ConditionFailed),
-            Err(err) => Err(port_error("UpdateItem", err)),
-        }
+            .set_expression_attribute_values(Some(values));
+        self.conditional(update).await
     }
 
     async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
@@ -224,11 +369,22 @@ impl MetadataStore for DynamoMetadata {
             .send()
             .await
             .map_err(|e| port_error("Scan", e))?;
-        let records = page.items().iter().map(from_item).collect::<Result<Vec<_>, _>>()?;
+        // Tombstones are read with their records; the record carries the removal too.
+        let records = page
+            .items()
+            .iter()
+            .filter(|item| {
+                item.get("id")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|id| FileId::parse(id).is_ok())
+            })
+            .map(from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         let next = page
             .last_evaluated_key()
             .and_then(|key| key.get("id"))
             .and_then(|v| v.as_s().ok())
+            .map(|id| id.trim_start_matches("removed#"))
             .and_then(|id| FileId::parse(id).ok());
         Ok((records, next))
     }
@@ -312,14 +468,19 @@ impl MetadataStore for DynamoMetadata {
         self.put_health_item(item).await
     }
 
-    async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
+    async fn list_public(
+        &self,
+        query: &ListQuery,
+        now_ms: i64,
+    ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let mut key_condition = String::from("list_pk = :public");
-        let mut values = HashMap::from([(":public".to_owned(), s(PUBLIC))]);
+        let mut values = HashMap::from([(":public".to_owned(), s(PUBLIC)), (":now".to_owned(), n(now_ms))]);
         if let Some(after) = &query.after {
             key_condition.push_str(" AND list_sk < :after");
             values.insert(":after".into(), s(after.sort_key()));
         }
-        let mut filters = Vec::new();
+        // An expired file leaves the listing the moment it expires, before any write.
+        let mut filters = vec!["(attribute_not_exists(expiry_ms) OR expiry_ms > :now)"];
         if let Some(search) = &query.search {
             filters.push("contains(name_lower, :search)");
             values.insert(":search".into(), s(search));
@@ -343,9 +504,7 @@ impl MetadataStore for DynamoMetadata {
                 // One more than asked, to know whether a next page exists.
                 .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take());
-            if !filters.is_empty() {
-                request = request.filter_expression(filters.join(" AND "));
-            }
+            request = request.filter_expression(filters.join(" AND "));
             let page = request.send().await.map_err(|e| port_error("Query", e))?;
             for item in page.items() {
                 found.push(from_item(item)?);

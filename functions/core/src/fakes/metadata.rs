@@ -11,8 +11,8 @@ use crate::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
     ports::{Guard, MetadataStore, PortError, Written},
-    record::{FileRecord, RecordState},
-    validate::ListQuery,
+    record::{FileRecord, RecordState, Removal},
+    validate::{Edit, ListQuery},
     FileId,
 };
 
@@ -22,6 +22,7 @@ pub struct MemoryMetadata {
     records: Arc<Mutex<BTreeMap<FileId, FileRecord>>>,
     health: Arc<Mutex<Vec<RegionHealth>>>,
     summary: Arc<Mutex<Option<ReplicationSummary>>>,
+    fail_next_write: Arc<Mutex<Option<String>>>,
 }
 
 impl MemoryMetadata {
@@ -31,6 +32,19 @@ impl MemoryMetadata {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Makes the next owner write (remove, edit, download count) fail as if the table's region
+    /// did not answer.
+    pub fn fail_next_write(&self, why: &str) {
+        *self.fail_next_write.lock().unwrap() = Some(why.into());
+    }
+
+    fn write_failure(&self) -> Result<(), PortError> {
+        match self.fail_next_write.lock().unwrap().take() {
+            Some(why) => Err(PortError::Unavailable(why)),
+            None => Ok(()),
+        }
     }
 
     pub fn records_snapshot(&self) -> Vec<FileRecord> {
@@ -52,19 +66,71 @@ impl MetadataStore for MemoryMetadata {
         Ok(self.records.lock().unwrap().get(&id).cloned())
     }
 
-    async fn delete_upload(&self, id: FileId) -> Result<Written, PortError> {
+    async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
+        self.write_failure()?;
         let mut records = self.records.lock().unwrap();
-        match records.get(&id) {
-            Some(record) if record.state == RecordState::Uploading => Ok(records
-                .remove(&id)
-                .map_or(Written::ConditionFailed, |r| Written::Done(Box::new(r)))),
+        let Some(record) = records.get_mut(&id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        if record.removal.is_none() {
+            record.removal = Some(removal);
+            record.updated_at_ms = removal.at_ms;
+        }
+        Ok(Written::Done(Box::new(record.clone())))
+    }
+
+    async fn settle_removal(&self, id: FileId, now_ms: i64) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        match records.get_mut(&id).and_then(|r| r.removal.as_mut()) {
+            Some(removal) => {
+                // DynamoDB's TTL removes the record some days later; this table keeps it.
+                removal.bytes_gone_at_ms.get_or_insert(now_ms);
+                Ok(Written::Done(Box::new(records[&id].clone())))
+            }
+            None => Ok(Written::ConditionFailed),
+        }
+    }
+
+    async fn edit(&self, seen: &FileRecord, edit: &Edit, now_ms: i64) -> Result<Written, PortError> {
+        self.write_failure()?;
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records
+            .get_mut(&seen.id)
+            .filter(|r| r.removal.is_none() && r.state == seen.state)
+        else {
+            return Ok(Written::ConditionFailed);
+        };
+        if let Some(name) = &edit.name {
+            record.name = name.clone();
+        }
+        if let Some(visibility) = edit.visibility {
+            record.visibility = visibility;
+        }
+        if let Some(expiry) = edit.expiry_ms {
+            record.expiry_ms = expiry;
+        }
+        if let Some(limit) = edit.max_downloads {
+            record.max_downloads = limit;
+        }
+        record.updated_at_ms = now_ms;
+        Ok(Written::Done(Box::new(record.clone())))
+    }
+
+    async fn count_download(&self, id: FileId) -> Result<Written, PortError> {
+        self.write_failure()?;
+        let mut records = self.records.lock().unwrap();
+        match records.get_mut(&id) {
+            Some(record) if record.removal.is_none() && record.downloads_left().is_some_and(|left| left > 0) => {
+                record.downloads += 1;
+                Ok(Written::Done(Box::new(record.clone())))
+            }
             _ => Ok(Written::ConditionFailed),
         }
     }
 
     async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
         let mut records = self.records.lock().unwrap();
-        let Some(record) = records.get_mut(&record.id) else {
+        let Some(record) = records.get_mut(&record.id).filter(|r| r.removal.is_none()) else {
             return Ok(Written::ConditionFailed);
         };
         if record.state == RecordState::Uploading {
@@ -87,7 +153,7 @@ impl MetadataStore for MemoryMetadata {
         guard: Guard,
     ) -> Result<Written, PortError> {
         let mut records = self.records.lock().unwrap();
-        let Some(record) = records.get_mut(&id) else {
+        let Some(record) = records.get_mut(&id).filter(|r| r.removal.is_none()) else {
             return Ok(Written::ConditionFailed);
         };
         let Some(copy) = record.copies.iter_mut().find(|c| c.role == role) else {
@@ -140,7 +206,11 @@ impl MetadataStore for MemoryMetadata {
         Ok(())
     }
 
-    async fn list_public(&self, query: &ListQuery) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
+    async fn list_public(
+        &self,
+        query: &ListQuery,
+        now_ms: i64,
+    ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let records = self.records.lock().unwrap();
         let position = |r: &FileRecord| {
             ListCursor {
@@ -161,7 +231,8 @@ impl MetadataStore for MemoryMetadata {
             .collect();
         index.sort_by_key(|r| std::cmp::Reverse(position(r)));
         let matches = |r: &FileRecord| {
-            query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q))
+            !r.is_expired(now_ms)
+                && query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q))
                 && query
                     .uploader
                     .as_ref()

@@ -73,6 +73,10 @@ impl MemoryStore {
             .map(|(bytes, _)| bytes.clone())
     }
 
+    pub fn holds(&self, key: &ObjectKey) -> bool {
+        self.objects.lock().unwrap().contains_key(key.as_str())
+    }
+
     /// Plays the browser's PUT of one part to its signed URL.
     pub fn put_part(&self, upload_id: &str, number: u32, bytes: &[u8]) {
         let mut uploads = self.uploads.lock().unwrap();

@@ -6,7 +6,7 @@ use twinshare_api::{CopyRole, CopyState, FileList, FileView, StatusView};
 use super::Service;
 use crate::{
     disposition, health,
-    ports::{Clock, GetSpec, MetadataStore, ObjectInfo, ObjectStore, PortError},
+    ports::{Clock, GetSpec, MetadataStore, ObjectInfo, ObjectStore, PortError, Written},
     record::{FileRecord, RecordState, StoredCopy},
     validate::ListQuery,
     ApiError,
@@ -14,7 +14,7 @@ use crate::{
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     pub async fn list_files(&self, query: &ListQuery) -> Result<FileList, ApiError> {
-        let (records, next) = self.metadata.list_public(query).await?;
+        let (records, next) = self.metadata.list_public(query, self.clock.now_ms()).await?;
         Ok(FileList {
             files: records.iter().map(FileRecord::view).collect(),
             next_cursor: next.map(|c| c.encode()),
@@ -49,10 +49,16 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// first; if it has not confirmed within `hedge_after` (a region that hangs before the probe
     /// notices), the replica is asked too and whichever verified copy answers first is used, the
     /// primary when both do. Each check gives up after `copy_check_timeout`.
+    ///
+    /// A file with a download limit counts the download (a conditional write, so the limit holds
+    /// however many download at once) only once a copy has answered, and its URL lives briefly.
     pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
         let record = self.find(id).await?;
         if record.state != RecordState::Available {
             return Err(ApiError::NotYetAvailable(record.id.to_string()));
+        }
+        if record.downloads_left() == Some(0) {
+            return Err(ApiError::DownloadLimitReached(record.id.to_string()));
         }
         let verified: Vec<&StoredCopy> = record
             .copies
@@ -73,11 +79,17 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         candidates.sort_by_key(|c| c.role != CopyRole::Primary);
         let confirmed = self.first_confirmed(&record, &candidates, &mut not_answering).await;
         if let Some(store) = confirmed {
+            let ttl = match record.max_downloads {
+                Some(_) => {
+                    self.count_download(&record).await?;
+                    self.settings.limited_download_url_ttl
+                }
+                None => self.settings.download_url_ttl,
+            };
             let spec = GetSpec {
                 content_disposition: disposition::attachment(&record.name),
                 content_type: record.content_type.clone(),
             };
-            let ttl = self.settings.download_url_ttl;
             return Ok(store.presign_get(&record.object_key, &spec, ttl).await?.url);
         }
         let message = match verified.as_slice() {
@@ -89,6 +101,25 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             _ => format!("no region holding this file is answering: {}", not_answering.join(", ")),
         };
         Err(ApiError::NoReachableCopy(message))
+    }
+
+    /// Takes one of the file's downloads left. Exactness over availability: if the count cannot
+    /// be written, the download is refused (503 `limit_unavailable`) rather than uncounted.
+    async fn count_download(&self, record: &FileRecord) -> Result<(), ApiError> {
+        let id = record.id;
+        match self.metadata.count_download(id).await {
+            Ok(Written::Done(_)) => Ok(()),
+            Ok(Written::ConditionFailed) => Err(match self.metadata.get(id).await {
+                Ok(Some(now)) => now
+                    .gone(self.clock.now_ms())
+                    .unwrap_or(ApiError::DownloadLimitReached(id.to_string())),
+                _ => ApiError::DownloadLimitReached(id.to_string()),
+            }),
+            Err(err) => {
+                tracing::warn!(file_id = %id, error = %err, "download count not written");
+                Err(ApiError::LimitUnavailable(id.to_string()))
+            }
+        }
     }
 
     fn store_of(&self, role: CopyRole) -> &S {
@@ -179,7 +210,7 @@ mod tests {
     use super::*;
     use crate::{
         fakes::FakeService,
-        service::test_support::{announce, public_files, redundant, service},
+        service::test_support::{announce, public_files, redundant, redundant_owned, service},
         FileId,
     };
 
@@ -246,7 +277,9 @@ mod tests {
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
-        svc.complete_upload(&created.file.id).await.unwrap();
+        svc.complete_upload(&created.file.id, Some(&created.manage_token))
+            .await
+            .unwrap();
         svc.primary.set_down(true);
         match svc.download_url(&created.file.id).await {
             Err(ApiError::NoReachableCopy(message)) => {
@@ -265,7 +298,9 @@ mod tests {
             .unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
-        svc.complete_upload(&created.file.id).await.unwrap();
+        svc.complete_upload(&created.file.id, Some(&created.manage_token))
+            .await
+            .unwrap();
         let url = svc.download_url(&created.file.id).await.unwrap();
         assert!(url.contains("my%20file%20%C3%BC.txt"), "{url}");
         // Unlisted: reachable by id, absent from the table.
@@ -338,5 +373,50 @@ mod tests {
             started.elapsed(),
             svc.settings.hedge_after + svc.settings.copy_check_timeout
         );
+    }
+
+    #[tokio::test]
+    async fn a_download_limit_of_k_allows_exactly_k_of_n_concurrent_downloads() {
+        let svc = service();
+        let request = twinshare_api::CreateUploadRequest {
+            max_downloads: Some(3),
+            ..announce("a.txt", Visibility::Unlisted)
+        };
+        let (id, _) = redundant_owned(&svc, request).await;
+        let id = id.to_string();
+        let attempts = (0..50).map(|_| svc.download_url(&id));
+        let answers = futures::future::join_all(attempts).await;
+        let granted = answers.iter().filter(|a| a.is_ok()).count();
+        assert_eq!(granted, 3);
+        assert!(answers
+            .iter()
+            .filter_map(|a| a.as_ref().err())
+            .all(|e| matches!(e, ApiError::DownloadLimitReached(_))));
+        let view = svc.get_file(&id).await.unwrap();
+        assert_eq!((view.max_downloads, view.downloads_left), (Some(3), Some(0)));
+        // The URL of a limited file lives a minute, not the usual five.
+        let other = twinshare_api::CreateUploadRequest {
+            max_downloads: Some(1),
+            ..announce("b.txt", Visibility::Unlisted)
+        };
+        let (id, _) = redundant_owned(&svc, other).await;
+        let url = svc.download_url(&id.to_string()).await.unwrap();
+        assert!(url.contains("expires=60&"), "{url}");
+    }
+
+    #[tokio::test]
+    async fn a_limited_download_is_refused_when_its_count_cannot_be_written() {
+        let svc = service();
+        let request = twinshare_api::CreateUploadRequest {
+            max_downloads: Some(3),
+            ..announce("a.txt", Visibility::Unlisted)
+        };
+        let (id, _) = redundant_owned(&svc, request).await;
+        svc.metadata.fail_next_write("the home region is down");
+        assert!(matches!(
+            svc.download_url(&id.to_string()).await,
+            Err(ApiError::LimitUnavailable(_))
+        ));
+        assert_eq!(svc.get_file(&id.to_string()).await.unwrap().downloads_left, Some(3));
     }
 }

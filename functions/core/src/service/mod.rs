@@ -1,8 +1,10 @@
 //! The API's use cases, generic over the ports, one module per capability:
-//! [`uploads`] (announce, complete, cancel), [`multipart`] (parts of large files) and [`files`]
-//! (the table, details, status and downloads). Each HTTP function calls the ones it serves.
+//! [`uploads`] (announce, complete, cancel), [`multipart`] (parts of large files), [`files`]
+//! (the table, details, status and downloads) and [`manage`] (the owner's edit and delete).
+//! Each HTTP function calls the ones it serves.
 
 mod files;
+mod manage;
 mod multipart;
 mod uploads;
 
@@ -11,9 +13,10 @@ use std::time::Duration;
 use twinshare_api::{CopyRole, PresignedRequest};
 
 use crate::{
-    health,
+    health, owner,
     ports::{Clock, MetadataStore, ObjectStore, Presigned},
     record::FileRecord,
+    validate::ExpiryPolicy,
     ApiError, FileId,
 };
 
@@ -25,6 +28,11 @@ pub struct ServiceSettings {
     pub upload_url_ttl: Duration,
     /// Lifetime of a presigned download URL.
     pub download_url_ttl: Duration,
+    /// Lifetime of the presigned download URL of a file with a download limit: as short as a
+    /// download can take to start, since a URL handed out can be used more than once.
+    pub limited_download_url_ttl: Duration,
+    /// How long files are shared.
+    pub expiry: ExpiryPolicy,
     /// Longest a download waits for a region to confirm it holds the copy before trying the
     /// other region.
     pub copy_check_timeout: Duration,
@@ -42,6 +50,8 @@ impl Default for ServiceSettings {
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(15 * 60),
             download_url_ttl: Duration::from_secs(5 * 60),
+            limited_download_url_ttl: Duration::from_secs(60),
+            expiry: ExpiryPolicy::default(),
             copy_check_timeout: Duration::from_millis(400),
             hedge_after: Duration::from_millis(50),
             health_max_age: Duration::from_secs(180),
@@ -81,12 +91,32 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         }
     }
 
+    /// The record of a file that is still shared: removed and expired files answer why not.
     pub(super) async fn find(&self, id: &str) -> Result<FileRecord, ApiError> {
+        let record = self.find_any(id).await?;
+        match record.gone(self.clock.now_ms()) {
+            Some(gone) => Err(gone),
+            None => Ok(record),
+        }
+    }
+
+    async fn find_any(&self, id: &str) -> Result<FileRecord, ApiError> {
         let id = FileId::parse(id)?;
         self.metadata
             .get(id)
             .await?
             .ok_or_else(|| ApiError::FileNotFound(id.to_string()))
+    }
+
+    /// The record of a file whose owner's token was given (removed files too: the caller decides
+    /// what an action on one means). A missing token is refused before anything is read.
+    pub(super) async fn find_owned(&self, id: &str, token: Option<&str>) -> Result<FileRecord, ApiError> {
+        if token.is_none() {
+            return Err(ApiError::ManageTokenMissing);
+        }
+        let record = self.find_any(id).await?;
+        owner::authorize(&record, token)?;
+        Ok(record)
     }
 
     pub(super) fn for_browser(&self, presigned: Presigned, now_ms: i64, ttl: Duration) -> PresignedRequest {
@@ -107,7 +137,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
 /// What the use cases' tests share: a service on fakes with a fixed clock, and announcements.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use twinshare_api::{CopyRole, CopyState, CreateUploadRequest, Visibility};
+    use twinshare_api::{CopyRole, CopyState, CreateUploadRequest, CreateUploadResponse, Visibility};
 
     use crate::{
         fakes::{self, FakeService, FixedClock},
@@ -133,7 +163,24 @@ pub(crate) mod test_support {
             sha256: Some(SHA_OF_ABC.into()),
             uploader: None,
             visibility,
+            ..Default::default()
         }
+    }
+
+    /// Announces an upload and sends its bytes; the answer to the announcement, with the token.
+    pub async fn uploaded(svc: &FakeService, request: CreateUploadRequest) -> CreateUploadResponse {
+        let created = svc.create_upload(request).await.unwrap();
+        svc.primary
+            .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
+        created
+    }
+
+    /// An available file (one verified copy), and its manage token.
+    pub async fn available(svc: &FakeService, request: CreateUploadRequest) -> (FileId, String) {
+        let created = uploaded(svc, request).await;
+        let token = created.manage_token;
+        svc.complete_upload(&created.file.id, Some(&token)).await.unwrap();
+        (FileId::parse(&created.file.id).unwrap(), token)
     }
 
     /// What the public table shows.
@@ -149,16 +196,18 @@ pub(crate) mod test_support {
 
     /// A listed file whose two copies are verified.
     pub async fn redundant(svc: &FakeService) -> FileId {
-        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
-        let id = FileId::parse(&created.file.id).unwrap();
-        svc.primary.put(&id.object_key(), b"abc");
+        redundant_owned(svc, announce("a.txt", Visibility::Listed)).await.0
+    }
+
+    /// A file whose two copies are verified, and its manage token.
+    pub async fn redundant_owned(svc: &FakeService, request: CreateUploadRequest) -> (FileId, String) {
+        let (id, token) = available(svc, request).await;
         svc.replica.put(&id.object_key(), b"abc");
-        svc.complete_upload(&created.file.id).await.unwrap();
         let guard = crate::ports::Guard::NotVerified;
         svc.metadata
             .set_copy_state(id, CopyRole::Replica, CopyState::Verified, 2_000, guard)
             .await
             .unwrap();
-        id
+        (id, token)
     }
 }

@@ -11,9 +11,12 @@ use crate::{
 };
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
-    /// The record of an upload still in progress, sent in parts.
-    async fn multipart_upload(&self, id: &str) -> Result<(FileRecord, MultipartUpload), ApiError> {
-        let record = self.find(id).await?;
+    /// The record of an upload still in progress, sent in parts, for its owner.
+    async fn multipart_upload(&self, id: &str, token: Option<&str>) -> Result<(FileRecord, MultipartUpload), ApiError> {
+        let record = self.find_owned(id, token).await?;
+        if let Some(gone) = record.gone(self.clock.now_ms()) {
+            return Err(gone);
+        }
         if record.state == RecordState::Available {
             return Err(ApiError::AlreadyCompleted(record.id.to_string()));
         }
@@ -25,8 +28,13 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     }
 
     /// Signs a PUT for each part asked for, bound to its exact length and SHA-256.
-    pub async fn part_urls(&self, id: &str, request: PartUrlsRequest) -> Result<PartUrls, ApiError> {
-        let (record, multipart) = self.multipart_upload(id).await?;
+    pub async fn part_urls(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        request: PartUrlsRequest,
+    ) -> Result<PartUrls, ApiError> {
+        let (record, multipart) = self.multipart_upload(id, token).await?;
         let checksums = validate::part_checksums(&request.parts, &multipart.plan)?;
         let now = self.clock.now_ms();
         let ttl = self.settings.upload_url_ttl;
@@ -51,8 +59,8 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     }
 
     /// The parts storage holds already, so that an interrupted upload sends only the rest.
-    pub async fn stored_parts(&self, id: &str) -> Result<StoredParts, ApiError> {
-        let (record, multipart) = self.multipart_upload(id).await?;
+    pub async fn stored_parts(&self, id: &str, token: Option<&str>) -> Result<StoredParts, ApiError> {
+        let (record, multipart) = self.multipart_upload(id, token).await?;
         let parts = self
             .primary
             .list_parts(&record.object_key, &multipart.upload_id)
@@ -179,7 +187,10 @@ mod tests {
         };
         assert_eq!((plan.part_size, plan.part_count), (8 * MIB, 5));
         assert_eq!(created.file.sha256, None);
-        let urls = svc.part_urls(&created.file.id, part_request([5, 1])).await.unwrap();
+        let urls = svc
+            .part_urls(&created.file.id, Some(&created.manage_token), part_request([5, 1]))
+            .await
+            .unwrap();
         let numbers: Vec<u32> = urls.parts.iter().map(|p| p.number).collect();
         assert_eq!(numbers, [5, 1]);
         for part in &urls.parts {
@@ -190,7 +201,10 @@ mod tests {
             );
             assert_eq!(part.request.expires_at_ms, 1_000 + 15 * 60 * 1000);
         }
-        let err = svc.part_urls(&created.file.id, part_request([6])).await.unwrap_err();
+        let err = svc
+            .part_urls(&created.file.id, Some(&created.manage_token), part_request([6]))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ApiError::Invalid { field: "parts", .. }), "{err:?}");
     }
 
@@ -199,9 +213,10 @@ mod tests {
         let svc = service();
         let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
         let id = created.file.id.clone();
+        let token = Some(created.manage_token.as_str());
         put_parts(&svc, &id, [1, 3, 5]).await;
         let stored: Vec<u32> = svc
-            .stored_parts(&id)
+            .stored_parts(&id, token)
             .await
             .unwrap()
             .parts
@@ -209,13 +224,13 @@ mod tests {
             .map(|p| p.number)
             .collect();
         assert_eq!(stored, [1, 3, 5]);
-        match svc.complete_upload(&id).await {
+        match svc.complete_upload(&id, token).await {
             Err(ApiError::UploadIncomplete(message)) => assert!(message.contains("parts 2, 4"), "{message}"),
             other => panic!("{other:?}"),
         }
         // Resume: only the missing parts are sent.
         put_parts(&svc, &id, [2, 4]).await;
-        let done = svc.complete_upload(&id).await.unwrap();
+        let done = svc.complete_upload(&id, token).await.unwrap();
         assert_eq!(done.status, FileStatus::Available);
         let key = FileId::parse(&id).unwrap().object_key();
         assert!(
@@ -224,9 +239,12 @@ mod tests {
         );
         assert_eq!(svc.primary.open_uploads(), 0);
         // Completing again (say, after a lost answer) answers the same.
-        assert_eq!(svc.complete_upload(&id).await.unwrap().status, FileStatus::Available);
+        assert_eq!(
+            svc.complete_upload(&id, token).await.unwrap().status,
+            FileStatus::Available
+        );
         assert!(matches!(
-            svc.part_urls(&id, part_request([1])).await,
+            svc.part_urls(&id, token, part_request([1])).await,
             Err(ApiError::AlreadyCompleted(_))
         ));
     }
@@ -238,7 +256,7 @@ mod tests {
         put_parts(&svc, &created.file.id, 1..=4).await;
         let upload_id = multipart_id(&svc, &created.file.id);
         svc.primary.put_part(&upload_id, 5, b"too long");
-        match svc.complete_upload(&created.file.id).await {
+        match svc.complete_upload(&created.file.id, Some(&created.manage_token)).await {
             Err(ApiError::UploadIncomplete(message)) => {
                 assert!(message.contains("part 5 has 8 bytes instead of 3"), "{message}")
             }
@@ -247,26 +265,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn aborting_leaves_no_parts_and_no_record() {
+    async fn aborting_leaves_no_parts_and_a_cancelled_record() {
         let svc = service();
         let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
         put_parts(&svc, &created.file.id, [1, 2]).await;
-        svc.abort_upload(&created.file.id).await.unwrap();
+        svc.abort_upload(&created.file.id, Some(&created.manage_token))
+            .await
+            .unwrap();
         assert_eq!(svc.primary.open_uploads(), 0);
-        assert!(svc.metadata.is_empty());
+        let record = &svc.metadata.records_snapshot()[0];
+        assert_eq!(
+            record.removal.map(|r| r.reason),
+            Some(crate::record::RemovalReason::Cancelled)
+        );
         assert!(matches!(
-            svc.complete_upload(&created.file.id).await,
-            Err(ApiError::FileNotFound(_))
+            svc.complete_upload(&created.file.id, Some(&created.manage_token)).await,
+            Err(ApiError::UploadGone(_))
         ));
+        // Cancelling again answers the same.
+        svc.abort_upload(&created.file.id, Some(&created.manage_token))
+            .await
+            .unwrap();
         // A single-PUT upload: its object goes too.
         let single = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         let key = FileId::parse(&single.file.id).unwrap().object_key();
         svc.primary.put(&key, b"abc");
         assert!(matches!(
-            svc.stored_parts(&single.file.id).await,
+            svc.stored_parts(&single.file.id, Some(&single.manage_token)).await,
             Err(ApiError::NotMultipart(_))
         ));
-        svc.abort_upload(&single.file.id).await.unwrap();
+        svc.abort_upload(&single.file.id, Some(&single.manage_token))
+            .await
+            .unwrap();
         assert_eq!(svc.primary.get(&key), None);
     }
 
@@ -276,9 +306,11 @@ mod tests {
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
-        svc.complete_upload(&created.file.id).await.unwrap();
+        svc.complete_upload(&created.file.id, Some(&created.manage_token))
+            .await
+            .unwrap();
         assert!(matches!(
-            svc.abort_upload(&created.file.id).await,
+            svc.abort_upload(&created.file.id, Some(&created.manage_token)).await,
             Err(ApiError::AlreadyCompleted(_))
         ));
         assert_eq!(svc.metadata.len(), 1);

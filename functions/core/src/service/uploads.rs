@@ -4,17 +4,19 @@ use twinshare_api::{CopyRole, CreateUploadRequest, CreateUploadResponse, FileVie
 
 use super::Service;
 use crate::{
+    owner::ManageToken,
     ports::{Clock, MetadataStore, ObjectStore, PutSpec, Written},
-    record::{FileRecord, MultipartUpload, Placement, RecordState},
-    validate, ApiError, FileId,
+    record::{FileRecord, MultipartUpload, Placement, RecordState, RemovalReason},
+    removal, validate, ApiError, FileId,
 };
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// Validates the announcement, signs the upload (or starts the multipart upload), then
-    /// records it as `uploading`. Storage comes first so that a failure leaves no record behind;
-    /// a multipart upload whose record could not be written is aborted.
+    /// records it as `uploading` with the hash of a new manage token, which is returned this once.
+    /// Storage comes first so that a failure leaves no record behind; a multipart upload whose
+    /// record could not be written is aborted.
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
-        let upload = validate::new_upload(request, self.settings.max_upload_bytes)?;
+        let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
         self.primary_accepts_uploads().await?;
         let now = self.clock.now_ms();
         let primary = Placement {
@@ -44,7 +46,8 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             }
             (None, None) => return Err(ApiError::Internal("a single-PUT upload without its SHA-256".into())),
         };
-        let record = FileRecord::new_upload(id, upload, multipart, primary, replica, now);
+        let token = ManageToken::random();
+        let record = FileRecord::new_upload(id, upload, multipart, [primary, replica], token.hash(), now);
         if let Err(err) = self.metadata.create(&record).await {
             if let Some(multipart) = &record.multipart {
                 let _ = self.primary.abort_multipart(&key, &multipart.upload_id).await;
@@ -55,38 +58,40 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(CreateUploadResponse {
             file: record.view(),
             upload: plan,
+            manage_token: token.as_str().to_owned(),
         })
     }
 
-    /// Cancels an upload that has not completed: its parts or object, and its record.
-    pub async fn abort_upload(&self, id: &str) -> Result<(), ApiError> {
-        let record = self.find(id).await?;
+    /// Cancels an upload that has not completed, through the one removal path: the record is
+    /// marked cancelled, then its parts or object are deleted (a PUT that lands later on a URL
+    /// still valid is deleted by replication, which sees the mark). Cancelling a removed upload
+    /// answers the same.
+    pub async fn abort_upload(&self, id: &str, token: Option<&str>) -> Result<(), ApiError> {
+        let record = self.find_owned(id, token).await?;
+        if record.removal.is_some() {
+            return Ok(());
+        }
         if record.state == RecordState::Available {
             return Err(ApiError::AlreadyCompleted(record.id.to_string()));
         }
-        match &record.multipart {
-            Some(multipart) => {
-                self.primary
-                    .abort_multipart(&record.object_key, &multipart.upload_id)
-                    .await?
-            }
-            None => self.primary.delete(&record.object_key).await?,
-        }
-        match self.metadata.delete_upload(record.id).await? {
-            Written::Done(_) => {
-                tracing::info!(file_id = %record.id, "upload cancelled");
-                Ok(())
-            }
-            // Completed between the read and the delete.
-            Written::ConditionFailed => Err(ApiError::AlreadyCompleted(record.id.to_string())),
+        let stores = [&self.primary, &self.replica];
+        let now = self.clock.now_ms();
+        match removal::remove(stores, &self.metadata, record.id, RemovalReason::Cancelled, now).await? {
+            // Completed between the read and the removal: then it was removed as a cancelled
+            // upload all the same, which is what was asked.
+            Some(_) => Ok(()),
+            None => Err(ApiError::FileNotFound(record.id.to_string())),
         }
     }
 
     /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
     /// A multipart upload is first assembled from its parts, each checked by S3 against the
     /// SHA-256 its URL was signed with. Calling it again on an available file answers the same.
-    pub async fn complete_upload(&self, id: &str) -> Result<FileView, ApiError> {
-        let record = self.find(id).await?;
+    pub async fn complete_upload(&self, id: &str, token: Option<&str>) -> Result<FileView, ApiError> {
+        let record = self.find_owned(id, token).await?;
+        if let Some(gone) = record.gone(self.clock.now_ms()) {
+            return Err(gone);
+        }
         let id = record.id;
         if record.state == RecordState::Available {
             return Ok(record.view());
@@ -138,8 +143,13 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 tracing::info!(file_id = %id, "upload completed");
                 Ok(record.view())
             }
-            // The record vanished between the read and the write (it expired).
-            Written::ConditionFailed => Err(ApiError::FileNotFound(id.to_string())),
+            // Removed (or expired and gone) between the read and the write.
+            Written::ConditionFailed => Err(match self.metadata.get(id).await? {
+                Some(record) => record
+                    .gone(self.clock.now_ms())
+                    .unwrap_or(ApiError::UploadGone(id.to_string())),
+                None => ApiError::FileNotFound(id.to_string()),
+            }),
         }
     }
 
@@ -229,24 +239,25 @@ mod tests {
         let svc = service();
         let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
         let id = created.file.id.clone();
+        let token = Some(created.manage_token.as_str());
 
         assert!(matches!(
-            svc.complete_upload(&id).await,
+            svc.complete_upload(&id, token).await,
             Err(ApiError::UploadMissing(_))
         ));
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abcd");
         assert!(matches!(
-            svc.complete_upload(&id).await,
+            svc.complete_upload(&id, token).await,
             Err(ApiError::SizeMismatch { declared: 3, actual: 4 })
         ));
         assert!(matches!(svc.download_url(&id).await, Err(ApiError::NotYetAvailable(_))));
         assert!(public_files(&svc).await.is_empty());
 
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
-        let done = svc.complete_upload(&id).await.unwrap();
+        let done = svc.complete_upload(&id, token).await.unwrap();
         assert_eq!(done.status, FileStatus::Available);
         assert_eq!(done.copies[0].state, CopyState::Verified);
-        assert_eq!(svc.complete_upload(&id).await.unwrap(), done);
+        assert_eq!(svc.complete_upload(&id, token).await.unwrap(), done);
     }
 
     #[tokio::test]
@@ -257,7 +268,7 @@ mod tests {
         svc.primary
             .put_with_checksum(&key, b"xyz", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
         assert_eq!(
-            svc.complete_upload(&created.file.id).await,
+            svc.complete_upload(&created.file.id, Some(&created.manage_token)).await,
             Err(ApiError::ChecksumMismatch)
         );
     }
@@ -266,11 +277,11 @@ mod tests {
     async fn completing_an_unknown_or_malformed_id() {
         let svc = service();
         assert!(matches!(
-            svc.complete_upload(&FileId::random().to_string()).await,
+            svc.complete_upload(&FileId::random().to_string(), Some("token")).await,
             Err(ApiError::FileNotFound(_))
         ));
         assert!(matches!(
-            svc.complete_upload("nope").await,
+            svc.complete_upload("nope", Some("token")).await,
             Err(ApiError::Invalid { field: "id", .. })
         ));
     }

@@ -6,8 +6,10 @@ use std::collections::BTreeSet;
 
 use twinshare_api::{limits, CreateUploadRequest, MultipartPlan, PartChecksum, Visibility};
 
+mod share;
 mod text;
 
+pub use share::{edit, max_downloads, Edit, ExpiryPolicy, MAX_DOWNLOAD_LIMIT, MIN_EXPIRY_SECS};
 pub use text::{disguising_character, file_name, uploader};
 
 use crate::{cursor::ListCursor, ApiError};
@@ -24,9 +26,12 @@ pub struct NewUpload {
     pub parts: Option<MultipartPlan>,
     pub uploader: Option<String>,
     pub visibility: Visibility,
+    /// How long after its creation the file stops being shared; `None`: never.
+    pub expires_in_ms: Option<i64>,
+    pub max_downloads: Option<u32>,
 }
 
-pub fn new_upload(req: CreateUploadRequest, max_size: u64) -> Result<NewUpload, ApiError> {
+pub fn new_upload(req: CreateUploadRequest, max_size: u64, expiry: &ExpiryPolicy) -> Result<NewUpload, ApiError> {
     let name = file_name(&req.name)?;
     let size = size(req.size, max_size)?;
     let parts = multipart_plan(size);
@@ -55,6 +60,8 @@ pub fn new_upload(req: CreateUploadRequest, max_size: u64) -> Result<NewUpload, 
         parts,
         uploader: uploader(req.uploader.as_deref())?,
         visibility: req.visibility,
+        expires_in_ms: expiry.choose(req.expires_in_secs, req.never_expires)?,
+        max_downloads: max_downloads(req.max_downloads)?,
     })
 }
 
@@ -257,6 +264,7 @@ mod tests {
             sha256: Some(SHA.into()),
             uploader: Some(" alice ".into()),
             visibility: Visibility::Listed,
+            ..Default::default()
         }
     }
 
@@ -269,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_good_request_passes_and_is_normalised() {
-        let upload = new_upload(request(), 100).unwrap();
+        let upload = new_upload(request(), 100, &ExpiryPolicy::default()).unwrap();
         assert_eq!(upload.uploader.as_deref(), Some("alice"));
         assert_eq!(upload.content_type, "application/pdf");
     }
@@ -279,13 +287,16 @@ mod tests {
 
     #[test]
     fn small_files_go_in_one_put_bound_to_their_sha256() {
-        let upload = new_upload(request(), 100).unwrap();
+        let upload = new_upload(request(), 100, &ExpiryPolicy::default()).unwrap();
         assert_eq!((upload.sha256.as_deref(), upload.parts), (Some(SHA), None));
         let missing = CreateUploadRequest {
             sha256: None,
             ..request()
         };
-        assert_eq!(field_of(new_upload(missing, 100).unwrap_err()), "sha256");
+        assert_eq!(
+            field_of(new_upload(missing, 100, &ExpiryPolicy::default()).unwrap_err()),
+            "sha256"
+        );
     }
 
     #[test]
@@ -295,7 +306,7 @@ mod tests {
             sha256: None,
             ..request()
         };
-        let upload = new_upload(large.clone(), 50 * GIB).unwrap();
+        let upload = new_upload(large.clone(), 50 * GIB, &ExpiryPolicy::default()).unwrap();
         let plan = upload.parts.unwrap();
         assert_eq!((plan.part_size, plan.part_count), (8 * MIB, 768));
         assert_eq!(upload.sha256, None);
@@ -303,7 +314,10 @@ mod tests {
             sha256: Some(SHA.into()),
             ..large
         };
-        assert_eq!(field_of(new_upload(with_sha, 50 * GIB).unwrap_err()), "sha256");
+        assert_eq!(
+            field_of(new_upload(with_sha, 50 * GIB, &ExpiryPolicy::default()).unwrap_err()),
+            "sha256"
+        );
     }
 
     #[test]

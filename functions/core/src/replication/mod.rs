@@ -11,8 +11,8 @@ use twinshare_api::{CopyRole, CopyState};
 use crate::{
     health::ReplicationSummary,
     ports::{Clock, Copied, Copier, Guard, MetadataStore, ObjectStore, PortError, Written},
-    record::{FileRecord, RecordState},
-    FileId, ObjectKey,
+    record::{FileRecord, RecordState, RemovalReason, REMOVAL_WATCH_MS},
+    removal, FileId, ObjectKey,
 };
 
 /// What became of one `ObjectCreated` event.
@@ -30,6 +30,9 @@ pub enum Replicated {
     SourceGone,
     /// What was copied does not match the record (size or SHA-256); the copy is marked failed.
     Mismatch(String),
+    /// The file was removed (deleted, expired, cancelled): whatever arrived after the removal
+    /// was deleted from both buckets instead of copied.
+    Removed,
 }
 
 /// What one sweep did.
@@ -48,6 +51,13 @@ pub struct SweepReport {
     pub not_redundant: u64,
     /// Creation time of the oldest of those.
     pub oldest_pending_since_ms: Option<i64>,
+    /// Files whose expiry had passed, removed by this sweep.
+    pub expired: u64,
+    /// Removed files whose buckets are still watched (a late write may land) or could not be
+    /// emptied yet (a region down).
+    pub removals_watched: u64,
+    /// Removed files found empty in both buckets past the watch: their records may now expire.
+    pub removals_settled: u64,
 }
 
 pub struct Replication<S, M, X, C> {
@@ -90,6 +100,10 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         let Some(record) = self.metadata.get(key.file_id()).await? else {
             return Ok(Replicated::NoRecord);
         };
+        if record.removal.is_some() || record.is_expired(self.clock.now_ms()) {
+            // A PUT on a still-valid URL after a delete, or a late delivery: delete, not copy.
+            return self.discard(&record).await;
+        }
         if record.copy_state(CopyRole::Replica) == Some(CopyState::Verified) {
             return Ok(Replicated::AlreadyVerified);
         }
@@ -101,7 +115,7 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
     async fn copy_and_verify(&self, record: &FileRecord, from: CopyRole) -> Result<Replicated, PortError> {
         let (id, to) = (record.id, other(from));
         if self.set(id, to, CopyState::Copying, Guard::NotVerified).await? == Written::ConditionFailed {
-            return Ok(Replicated::AlreadyVerified);
+            return self.refused(id, Replicated::AlreadyVerified).await;
         }
         let copied = match self.copier.copy(from, &record.object_key).await {
             Ok(Some(copied)) => copied,
@@ -117,7 +131,10 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         };
         match self.verify(record, to, &copied).await {
             Ok(None) => {
-                self.set(id, to, CopyState::Verified, Guard::NotVerified).await?;
+                if self.set(id, to, CopyState::Verified, Guard::NotVerified).await? == Written::ConditionFailed {
+                    // Removed while the bytes were on their way: the copy must not outlive it.
+                    return self.refused(id, Replicated::AlreadyVerified).await;
+                }
                 tracing::info!(file_id = %id, to = ?to, size = copied.size, "copy verified");
                 Ok(Replicated::Copied)
             }
@@ -130,6 +147,39 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 let _ = self.set(id, to, CopyState::Failed, Guard::NotVerified).await;
                 Err(err)
             }
+        }
+    }
+
+    /// After a guarded write was refused: if the file was removed meanwhile, its bytes are
+    /// deleted from both buckets; otherwise the write lost to a concurrent one (`otherwise`).
+    async fn refused(&self, id: FileId, otherwise: Replicated) -> Result<Replicated, PortError> {
+        match self.metadata.get(id).await? {
+            Some(record) if record.removal.is_some() => self.discard(&record).await,
+            _ => Ok(otherwise),
+        }
+    }
+
+    /// Deletes a removed (or expired) file's bytes from both buckets; an error (a region down)
+    /// has the message retried.
+    async fn discard(&self, record: &FileRecord) -> Result<Replicated, PortError> {
+        let stores = [&self.primary, &self.replica];
+        if record.removal.is_none() {
+            removal::remove(
+                stores,
+                &self.metadata,
+                record.id,
+                RemovalReason::Expired,
+                self.clock.now_ms(),
+            )
+            .await?;
+        }
+        if removal::purge(stores, record).await {
+            tracing::info!(file_id = %record.id, "bytes written after the removal deleted");
+            Ok(Replicated::Removed)
+        } else {
+            Err(PortError::Unavailable(
+                "a removed file's bytes could not be deleted".into(),
+            ))
         }
     }
 
@@ -163,7 +213,14 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         loop {
             let (page, next) = self.metadata.scan(after, 100).await?;
             read += page.len();
-            for record in page.iter().filter(|r| r.state == RecordState::Available) {
+            for record in &page {
+                if record.removal.is_some() || record.is_expired(self.clock.now_ms()) {
+                    self.sweep_removed(record, &mut report).await;
+                    continue;
+                }
+                if record.state != RecordState::Available {
+                    continue;
+                }
                 report.checked += 1;
                 if !self.repair(record, &mut report).await {
                     report.not_redundant += 1;
@@ -186,6 +243,33 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         self.metadata.record_replication_summary(&summary).await?;
         tracing::info!(?report, "sweep done");
         Ok(report)
+    }
+
+    /// Removes an expired file, and makes sure a removed file's bytes are gone from both buckets
+    /// and stay gone past the watch, when the removal is settled.
+    async fn sweep_removed(&self, record: &FileRecord, report: &mut SweepReport) {
+        let now = self.clock.now_ms();
+        let stores = [&self.primary, &self.replica];
+        let Some(removal) = record.removal else {
+            if let Err(err) = removal::remove(stores, &self.metadata, record.id, RemovalReason::Expired, now).await {
+                tracing::warn!(file_id = %record.id, error = %err, "could not remove an expired file");
+            }
+            report.expired += 1;
+            report.removals_watched += 1;
+            return;
+        };
+        if removal.bytes_gone_at_ms.is_some() {
+            return;
+        }
+        let emptied = removal::purge(stores, record).await;
+        if emptied && now - removal.at_ms >= REMOVAL_WATCH_MS {
+            if let Err(err) = self.metadata.settle_removal(record.id, now).await {
+                tracing::warn!(file_id = %record.id, error = %err, "could not settle a removal");
+            }
+            report.removals_settled += 1;
+        } else {
+            report.removals_watched += 1;
+        }
     }
 
     /// Repairs what it can; true when the file ends with two verified copies.
@@ -247,184 +331,4 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
 }
 
 #[cfg(test)]
-mod tests {
-    use twinshare_api::{CreateUploadRequest, Visibility};
-
-    use super::*;
-    use crate::fakes::{replication, service, FakeService};
-
-    const SHA_OF_ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
-
-    /// A completed upload of "abc"; returns its key.
-    async fn uploaded(svc: &FakeService) -> ObjectKey {
-        let request = CreateUploadRequest {
-            name: "a.txt".into(),
-            size: 3,
-            content_type: String::new(),
-            sha256: Some(SHA_OF_ABC.into()),
-            uploader: None,
-            visibility: Visibility::Listed,
-        };
-        let id = FileId::parse(&svc.create_upload(request).await.unwrap().file.id).unwrap();
-        svc.primary.put(&id.object_key(), b"abc");
-        svc.complete_upload(&id.to_string()).await.unwrap();
-        id.object_key()
-    }
-
-    async fn state(svc: &FakeService, key: &ObjectKey, role: CopyRole) -> CopyState {
-        svc.metadata
-            .get(key.file_id())
-            .await
-            .unwrap()
-            .unwrap()
-            .copy_state(role)
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn an_event_copies_verifies_and_records() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        let replication = replication(&svc, 10);
-        assert_eq!(
-            replication.on_object_created(key.as_str()).await.unwrap(),
-            Replicated::Copied
-        );
-        assert_eq!(svc.replica.get(&key).unwrap(), b"abc");
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
-        assert_eq!(
-            svc.get_file(&key.file_id().to_string()).await.unwrap().status,
-            twinshare_api::FileStatus::Redundant
-        );
-    }
-
-    #[tokio::test]
-    async fn repeated_events_change_nothing() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        let replication = replication(&svc, 10);
-        replication.on_object_created(key.as_str()).await.unwrap();
-        let before = svc.metadata.get(key.file_id()).await.unwrap();
-        for _ in 0..3 {
-            assert_eq!(
-                replication.on_object_created(key.as_str()).await.unwrap(),
-                Replicated::AlreadyVerified
-            );
-        }
-        assert_eq!(svc.metadata.get(key.file_id()).await.unwrap(), before);
-    }
-
-    #[tokio::test]
-    async fn foreign_and_unknown_keys_are_acknowledged() {
-        let svc = service();
-        let replication = replication(&svc, 10);
-        assert_eq!(
-            replication.on_object_created("not+ours.txt").await.unwrap(),
-            Replicated::NotOurs
-        );
-        let unknown = FileId::random().object_key();
-        assert_eq!(
-            replication.on_object_created(unknown.as_str()).await.unwrap(),
-            Replicated::NoRecord
-        );
-    }
-
-    #[tokio::test]
-    async fn a_region_failure_is_retried_and_then_succeeds() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        let replication = replication(&svc, 10);
-        svc.replica.fail_next("replica region down");
-        assert!(
-            replication.on_object_created(key.as_str()).await.is_err(),
-            "the message must be retried"
-        );
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
-        assert_eq!(
-            replication.on_object_created(key.as_str()).await.unwrap(),
-            Replicated::Copied
-        );
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
-    }
-
-    #[tokio::test]
-    async fn bytes_that_do_not_match_the_record_are_not_verified() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        svc.primary.put(&key, b"abcd");
-        let outcome = replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
-        assert!(matches!(outcome, Replicated::Mismatch(_)), "{outcome:?}");
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
-    }
-
-    #[tokio::test]
-    async fn the_sweep_restores_a_vanished_replica_or_primary() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
-
-        svc.replica.remove(&key);
-        let report = replication(&svc, 20).sweep(1000).await.unwrap();
-        assert_eq!((report.checked, report.replicas_copied), (1, 1), "{report:?}");
-        assert_eq!(svc.replica.get(&key).unwrap(), b"abc");
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
-
-        svc.primary.remove(&key);
-        let report = replication(&svc, 30).sweep(1000).await.unwrap();
-        assert_eq!(report.primaries_restored, 1, "{report:?}");
-        assert_eq!(svc.primary.get(&key).unwrap(), b"abc");
-        assert_eq!(state(&svc, &key, CopyRole::Primary).await, CopyState::Verified);
-
-        let report = replication(&svc, 40).sweep(1000).await.unwrap();
-        assert_eq!(
-            report,
-            SweepReport {
-                checked: 1,
-                ..SweepReport::default()
-            },
-            "nothing left to do"
-        );
-    }
-
-    #[tokio::test]
-    async fn the_sweep_copies_overdue_replicas_only_after_the_grace_period() {
-        let svc = service();
-        let key = uploaded(&svc).await; // the event never came
-        let grace_ms = 60_000;
-        assert_eq!(
-            replication(&svc, 5 + grace_ms - 1)
-                .sweep(1000)
-                .await
-                .unwrap()
-                .replicas_copied,
-            0
-        );
-        assert_eq!(
-            replication(&svc, 5 + grace_ms)
-                .sweep(1000)
-                .await
-                .unwrap()
-                .replicas_copied,
-            1
-        );
-        assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
-    }
-
-    #[tokio::test]
-    async fn a_file_with_no_copy_left_is_reported_lost() {
-        let svc = service();
-        let key = uploaded(&svc).await;
-        svc.primary.remove(&key);
-        let report = replication(&svc, 10).sweep(1000).await.unwrap();
-        assert_eq!(report.lost, 1);
-        assert_eq!(state(&svc, &key, CopyRole::Primary).await, CopyState::Missing);
-    }
-
-    #[tokio::test]
-    async fn an_unreachable_region_is_skipped() {
-        let svc = service();
-        uploaded(&svc).await;
-        svc.replica.fail_next("down");
-        assert_eq!(replication(&svc, 10).sweep(1000).await.unwrap().unreachable, 1);
-    }
-}
+mod tests;

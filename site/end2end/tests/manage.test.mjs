@@ -1,0 +1,106 @@
+// An owner's controls through the site, against the local stack: the manage link, My uploads,
+// an edit (name, unlisted), a download limit of 1, the manage link opened on another device,
+// and a delete that every link then answers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, BASE_URL } from './browser.mjs';
+
+const run = randomBytes(4).toString('hex');
+const dir = mkdtempSync(join(tmpdir(), 'twinshare-e2e-manage-'));
+const file = { name: `owned ${run}.txt`, bytes: randomBytes(64 * 1024) };
+file.path = join(dir, file.name);
+writeFileSync(file.path, file.bytes);
+
+let context;
+let page;
+before(async () => {
+  context = await launch();
+  page = await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err));
+});
+after(async () => context?.close());
+
+async function save() {
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10_000 });
+}
+
+/** The file's download endpoint's answer, without following the redirect. */
+async function downloadAnswer(id) {
+  const answer = await page.request.get(`${BASE_URL}/api/files/${id}/download`, { maxRedirects: 0 });
+  return { status: answer.status(), code: answer.status() === 302 ? null : (await answer.json()).error };
+}
+
+test('an owner edits, limits and deletes a file, and its links say so', async () => {
+  await page.goto(BASE_URL + '/');
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/uploads') && r.request().method() === 'POST'),
+    page.setInputFiles('input[type=file]', file.path),
+  ]);
+  const { file: { id }, manage_token: token } = await created.json();
+  const row = page.locator('li.upload', { hasText: file.name });
+  await row.locator('.state.done').waitFor({ timeout: 30_000 });
+  assert.equal(await row.locator('a.manage-link').getAttribute('href'), `/manage/${id}`);
+  const kept = JSON.parse(await page.evaluate(() => localStorage.getItem('twinshare.owned.v1')));
+  assert.equal(kept.find((o) => o.id === id)?.token, token, 'this browser keeps the token');
+
+  // My uploads lists it; Edit opens its manage page.
+  await page.getByRole('link', { name: 'My uploads' }).click();
+  const mine = page.locator('ul.mine li.upload', { hasText: file.name });
+  await mine.waitFor();
+  assert.match(await mine.innerText(), /expires in 7 days/);
+  await mine.getByRole('link', { name: 'Edit' }).click();
+  await page.locator('input[name=name]').waitFor();
+
+  // Renamed and unlisted: gone from the table at once.
+  const renamed = `renamed ${run}.txt`;
+  await page.fill('input[name=name]', renamed);
+  await page.setChecked('input[name=listed]', false);
+  await save();
+  await page.goto(BASE_URL + '/files');
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/files?') && r.url().includes(run)),
+    page.fill('input[type=search]', run),
+  ]);
+  await page.waitForTimeout(500); // the answer replaces the table
+  assert.equal(await page.locator('tr.file', { hasText: run }).count(), 0, 'unlisted: not in the table');
+
+  // A limit of 1: the first download works, the second is refused.
+  await page.goto(`${BASE_URL}/manage/${id}`);
+  await page.fill('input[name=max_downloads]', '1');
+  await save();
+  await page.goto(`${BASE_URL}/f/${id}`);
+  await page.locator('h1', { hasText: renamed }).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a.download').click()]);
+  assert.deepEqual(readFileSync(await download.path()), file.bytes);
+  await page.getByText('This file has reached its download limit.').waitFor({ timeout: 10_000 });
+  assert.deepEqual(await downloadAnswer(id), { status: 410, code: 'download_limit_reached' });
+
+  // The manage link opened on another device: kept there too, and taken out of the address.
+  const other = await launch();
+  try {
+    const elsewhere = await other.newPage();
+    await elsewhere.goto(`${BASE_URL}/manage/${id}#${token}`);
+    await elsewhere.locator('h1', { hasText: `Manage ${renamed}` }).waitFor();
+    assert.equal(new URL(elsewhere.url()).hash, '', 'the token left the address bar');
+    await elsewhere.getByRole('link', { name: 'My uploads' }).click();
+    await elsewhere.locator('ul.mine li.upload', { hasText: renamed }).waitFor();
+  } finally {
+    await other.close();
+  }
+
+  // Delete: two steps, then every link answers that it was deleted.
+  await page.goto(`${BASE_URL}/manage/${id}`);
+  await page.getByRole('button', { name: 'Delete…' }).click();
+  await page.getByRole('button', { name: 'Delete for good' }).click();
+  await page.locator('h1', { hasText: 'This file was deleted' }).waitFor();
+  await page.goto(`${BASE_URL}/f/${id}`);
+  await page.locator('h1', { hasText: 'This file was deleted' }).waitFor();
+  assert.deepEqual(await downloadAnswer(id), { status: 410, code: 'file_deleted' });
+  await page.goto(BASE_URL + '/mine');
+  await page.locator('ul.mine li.upload.gone', { hasText: 'This file was deleted' }).waitFor();
+});
