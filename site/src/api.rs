@@ -155,6 +155,20 @@ pub async fn find_file(id: &str) -> Result<FileView, Refusal> {
     read(response).await
 }
 
+/// The download address of a protected file, asked with its password (in a header, never in the
+/// address) and answered as JSON; the page then follows it.
+pub async fn protected_download(id: &str, password: &str) -> ApiResult<String> {
+    let response = Request::get(&format!("/api/files/{id}/download"))
+        .header(twinshare_api::PASSWORD_HEADER, password)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(network)?;
+    decode::<twinshare_api::DownloadLink>(response)
+        .await
+        .map(|link| link.url)
+}
+
 pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiResult<FileList> {
     let limit = limit.to_string();
     let mut params = vec![("limit", limit.as_str())];

@@ -20,6 +20,8 @@ pub struct Choices {
     pub expires_in_secs: u64,
     /// Downloads allowed; `None`: unlimited.
     pub max_downloads: Option<u32>,
+    /// Downloads then need it.
+    pub password: Option<String>,
 }
 
 /// The whole upload of one file, reporting each step through `phase`. Large files go in parts,
@@ -38,6 +40,7 @@ pub async fn run(file: File, choices: Choices, phase: RwSignal<Phase>, paused: R
         expires_in_secs: Some(choices.expires_in_secs),
         never_expires: false,
         max_downloads: choices.max_downloads,
+        password: choices.password,
     };
     let file_view = if request.size > limits::MULTIPART_THRESHOLD {
         multipart::run(&file, &request, phase, paused).await?

@@ -69,6 +69,20 @@ pub struct CreateUploadRequest {
     /// Successful downloads allowed; absent: unlimited.
     #[serde(default)]
     pub max_downloads: Option<u32>,
+    /// Downloads then need it (header `X-Share-Password`); stored as an Argon2id hash only.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// The header that carries a protected file's password on its download (a header, not the
+/// query string, which logs keep; a GET, so that the read failover can carry it).
+pub const PASSWORD_HEADER: &str = "x-share-password";
+
+/// Answer to `GET /api/files/{id}/download` asked with `Accept: application/json` (how the site
+/// downloads a protected file: it sends the password, then follows the address itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadLink {
+    pub url: String,
 }
 
 /// `PATCH /api/manage/{id}`: what the owner changes; every field left out stays as it is.
@@ -89,6 +103,9 @@ pub struct EditFileRequest {
     /// it); `null` removes the limit.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub max_downloads: Option<Option<u32>>,
+    /// A string sets or changes the password; `null` removes it.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub password: Option<Option<String>>,
 }
 
 /// For fields where `null` means something: present (even as `null`) is `Some`.
@@ -256,6 +273,9 @@ pub struct FileView {
     /// Downloads left before the limit is reached.
     #[serde(default)]
     pub downloads_left: Option<u32>,
+    /// Whether downloading needs a password.
+    #[serde(default)]
+    pub protected: bool,
 }
 
 /// Answer to `GET /api/files`.

@@ -25,6 +25,15 @@ pub enum ApiError {
     #[error("this manage token does not grant that; check that the manage link is complete")]
     ManageTokenInvalid,
 
+    #[error("file {0} is protected by a password: send it in the X-Share-Password header")]
+    PasswordRequired(String),
+
+    #[error("that is not the file's password")]
+    PasswordWrong,
+
+    #[error("too many wrong passwords: try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
+
     #[error("file {0} was deleted by its owner")]
     FileDeleted(String),
 

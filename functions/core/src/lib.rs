@@ -2,6 +2,7 @@
 //!
 //! - [`id`]: server-generated file ids and the object-key scheme;
 //! - [`validate`]: every API input checked against its limits;
+//! - [`password`]: optional file passwords (Argon2id) and the backoff on wrong ones;
 //! - [`owner`]: the manage token that proves who owns a file;
 //! - [`record`]: the metadata record of a file and the state of each copy;
 //! - [`removal`]: the one way a file's bytes leave both buckets;
@@ -20,6 +21,7 @@ pub mod fakes;
 pub mod health;
 pub mod id;
 pub mod owner;
+pub mod password;
 pub mod ports;
 pub mod probe;
 pub mod record;

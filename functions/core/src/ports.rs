@@ -176,6 +176,13 @@ pub enum Written {
     ConditionFailed,
 }
 
+/// A client's wrong passwords in a row on one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordAttempts {
+    pub failures: u32,
+    pub last_failure_ms: i64,
+}
+
 /// File metadata.
 pub trait MetadataStore: Send + Sync {
     /// Writes a new record; fails if one with the same id exists.
@@ -220,12 +227,27 @@ pub trait MetadataStore: Send + Sync {
         guard: Guard,
     ) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// A page of every record (any state, removed ones too), for the sweep; and where the next
-    /// page starts.
+    /// page starts (an opaque position: the table holds other items beside the records).
     fn scan(
         &self,
-        after: Option<FileId>,
+        after: Option<String>,
         limit: u32,
-    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<FileId>), PortError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<String>), PortError>> + Send;
+    /// The wrong passwords `guesser` (see [`crate::password::guesser`]) tried on the file lately.
+    fn password_attempts(
+        &self,
+        id: FileId,
+        guesser: &str,
+    ) -> impl Future<Output = Result<Option<PasswordAttempts>, PortError>> + Send;
+    /// Counts one more wrong password, atomically, and returns the count; kept a day.
+    fn record_wrong_password(
+        &self,
+        id: FileId,
+        guesser: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<PasswordAttempts, PortError>> + Send;
+    /// Forgets the wrong passwords of `guesser` on the file, after a right one.
+    fn clear_wrong_passwords(&self, id: FileId, guesser: &str) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The last health the probe recorded for each region.
     fn region_health(&self) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send;
     fn record_region_health(&self, health: &RegionHealth) -> impl Future<Output = Result<(), PortError>> + Send;

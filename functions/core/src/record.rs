@@ -121,6 +121,8 @@ pub struct FileRecord {
     pub max_downloads: Option<u32>,
     /// Successful downloads so far (counted only for limited files).
     pub downloads: u32,
+    /// Argon2id hash (PHC string) of the file's password; never shown.
+    pub password_hash: Option<String>,
     pub removal: Option<Removal>,
 }
 
@@ -172,6 +174,7 @@ impl FileRecord {
             expiry_ms: upload.expires_in_ms.map(|ttl| now_ms.saturating_add(ttl)),
             max_downloads: upload.max_downloads,
             downloads: 0,
+            password_hash: upload.password_hash,
             removal: None,
         }
     }
@@ -258,6 +261,7 @@ impl FileRecord {
             expires_at_ms: self.expiry_ms,
             max_downloads: self.max_downloads,
             downloads_left: self.downloads_left(),
+            protected: self.password_hash.is_some(),
         }
     }
 }
@@ -277,6 +281,7 @@ mod tests {
             visibility: Visibility::Listed,
             expires_in_ms: Some(60_000),
             max_downloads: None,
+            password_hash: None,
         };
         let placements = [
             Placement {

@@ -34,7 +34,17 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
             Ok(respond::json(200, &service.list_files(&query).await?))
         }
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
-        Route::Download(id) => Ok(respond::redirect(&service.download_url(&id).await?)),
+        Route::Download(id) => {
+            let password = respond::header(request, twinshare_api::PASSWORD_HEADER);
+            let client = respond::client_address(request);
+            let url = service.download_url(&id, password, &client).await?;
+            // The site asks for JSON when it sends a password (it then follows the address
+            // itself); a link or a program gets the redirect.
+            Ok(match respond::wants_json(request) {
+                true => respond::json(200, &twinshare_api::DownloadLink { url }),
+                false => respond::redirect(&url),
+            })
+        }
         Route::Status => Ok(respond::json(200, &service.status().await?)),
         _ => Err(not_served_here(request.method(), request.uri().path())),
     }
@@ -149,6 +159,40 @@ mod tests {
             location.contains(&format!("files/{id}")) && location.contains("attachment"),
             "{location}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_protected_file_needs_its_password_in_a_header_and_answers_json_to_the_site() {
+        let svc = service();
+        let request = CreateUploadRequest {
+            name: "secret.txt".into(),
+            size: 3,
+            sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
+            password: Some("open sesame".into()),
+            ..Default::default()
+        };
+        let created = svc.create_upload(request).await.unwrap();
+        let id = created.file.id;
+        svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
+        svc.complete_upload(&id, Some(&created.manage_token)).await.unwrap();
+        let download = || at(fixture("download.json"), &format!("/api/files/{id}/download"));
+        let response = handle(&svc, download()).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(json::<ErrorBody>(&response).error, "password_required");
+        let with_password = |password: &str| {
+            let mut request = download();
+            let headers = request.headers_mut();
+            headers.insert(twinshare_api::PASSWORD_HEADER, password.parse().unwrap());
+            headers.insert("accept", "application/json".parse().unwrap());
+            request
+        };
+        let response = handle(&svc, with_password("open says me")).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(json::<ErrorBody>(&response).error, "password_wrong");
+        let response = handle(&svc, with_password("open sesame")).await;
+        assert_eq!(response.status(), 200);
+        let link: twinshare_api::DownloadLink = json(&response);
+        assert!(link.url.contains(&format!("files/{id}")), "{}", link.url);
     }
 
     #[tokio::test]

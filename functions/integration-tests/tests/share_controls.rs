@@ -182,6 +182,46 @@ async fn an_expired_file_is_hidden_at_once_and_the_sweep_removes_its_bytes() {
 }
 
 #[tokio::test]
+async fn a_password_is_required_on_download_and_a_wrong_one_refused() {
+    let stack = stack(ServiceSettings::default()).await;
+    let file = redundant(&stack, "protected.txt").await;
+    let manage = format!("/api/manage/{}", file.id);
+    let edited: FileView = stack
+        .expect(200, "PATCH", &manage, Some(r#"{"password":"open sesame"}"#))
+        .await;
+    assert!(edited.protected);
+    let item = stack
+        .dynamodb
+        .get_item()
+        .table_name(TABLE)
+        .key("id", AttributeValue::S(file.id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let stored = item.item().unwrap()["password_hash"].as_s().unwrap().clone();
+    assert!(
+        stored.starts_with("$argon2id$") && !stored.contains("sesame"),
+        "{stored}"
+    );
+    let download = |password: Option<&str>| {
+        let mut request = twinshare_lambda::testing::request("GET", &format!("/api/files/{}/download", file.id), None);
+        if let Some(password) = password {
+            let headers = request.headers_mut();
+            headers.insert(twinshare_api::PASSWORD_HEADER, password.parse().unwrap());
+        }
+        files_api::handle(&stack.files_api, request)
+    };
+    assert_eq!(download(None).await.status(), 401);
+    let wrong = download(Some("open says me")).await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(json::<ErrorBody>(&wrong).error, "password_wrong");
+    let right = download(Some("open sesame")).await;
+    assert_eq!(right.status(), 302);
+    let _: FileView = stack.expect(200, "PATCH", &manage, Some(r#"{"password":null}"#)).await;
+    assert_eq!(download(None).await.status(), 302, "the password removed");
+}
+
+#[tokio::test]
 async fn fifty_concurrent_downloads_of_a_file_limited_to_three_succeed_exactly_three_times() {
     let stack = stack(ServiceSettings::default()).await;
     let file = redundant(&stack, "limited.txt").await;

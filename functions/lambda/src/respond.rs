@@ -21,6 +21,9 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::RouteNotFound { .. } => (404, "route_not_found"),
         ApiError::ManageTokenMissing => (401, "manage_token_required"),
         ApiError::ManageTokenInvalid => (403, "manage_token_invalid"),
+        ApiError::PasswordRequired(_) => (401, "password_required"),
+        ApiError::PasswordWrong => (403, "password_wrong"),
+        ApiError::TooManyAttempts { .. } => (429, "too_many_attempts"),
         ApiError::FileDeleted(_) => (410, "file_deleted"),
         ApiError::FileExpired(_) => (410, "file_expired"),
         ApiError::DownloadLimitReached(_) => (410, "download_limit_reached"),
@@ -89,6 +92,9 @@ pub fn error(err: &ApiError) -> Response<Body> {
     if status == 503 {
         response = response.header("retry-after", RETRY_AFTER_SECS);
     }
+    if let ApiError::TooManyAttempts { retry_after_secs } = err {
+        response = response.header("retry-after", retry_after_secs.to_string());
+    }
     response.body(Body::Text(body)).expect("static headers are valid")
 }
 
@@ -100,6 +106,26 @@ pub fn result(outcome: Result<Response<Body>, ApiError>) -> Response<Body> {
 pub fn manage_token(request: &Request) -> Option<&str> {
     let header = request.headers().get(http::header::AUTHORIZATION)?.to_str().ok();
     twinshare_core::owner::bearer(header)
+}
+
+/// A header's value as text, if the request has it (and it is text).
+pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether the caller asked for JSON rather than a redirect (`Accept: application/json`).
+pub fn wants_json(request: &Request) -> bool {
+    header(request, "accept").is_some_and(|accept| accept.contains("application/json"))
+}
+
+/// The caller's address as API Gateway saw it (behind CloudFront: the viewer's); empty when
+/// unknown (a test's request).
+pub fn client_address(request: &Request) -> String {
+    use lambda_http::{request::RequestContext, RequestExt};
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 /// Parses a JSON body, turning every way it can be wrong into a 4xx with serde's explanation.

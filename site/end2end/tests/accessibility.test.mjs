@@ -124,6 +124,18 @@ test('my uploads, a manage page (and one this browser cannot use), deleting, a d
   await page.goto(`${BASE_URL}/manage/${shared.id}`);
   await page.locator('input[name=name]').waitFor();
   await check('manage page', new RegExp(`^Manage ${shared.name} · twinshare$`));
+  // Protected: its page asks for the password, and says so when it is wrong.
+  await page.fill('input[name=password]', `pass ${run}`);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor({ timeout: 10_000 });
+  await check('manage page after saving');
+  await page.goto(`${BASE_URL}/f/${shared.id}`);
+  await page.fill('input[name=file-password]', 'wrong');
+  await page.locator('form.password-download button').click();
+  await page.getByRole('alert').waitFor({ timeout: 10_000 });
+  await check('a protected file page after a wrong password');
+  await page.goto(`${BASE_URL}/manage/${shared.id}`);
+  await page.locator('input[name=name]').waitFor();
   await page.getByRole('button', { name: 'Delete…' }).click();
   await check('manage page asking to confirm a delete');
   await page.getByRole('button', { name: 'Delete for good' }).click();

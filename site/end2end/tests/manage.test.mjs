@@ -1,6 +1,6 @@
 // An owner's controls through the site, against the local stack: the manage link, My uploads,
-// an edit (name, unlisted), a download limit of 1, the manage link opened on another device,
-// and a delete that every link then answers.
+// an edit (name, unlisted), a password, a download limit of 1, the manage link opened on another
+// device, and a delete that every link then answers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -69,8 +69,25 @@ test('an owner edits, limits and deletes a file, and its links say so', async ()
   await page.waitForTimeout(500); // the answer replaces the table
   assert.equal(await page.locator('tr.file', { hasText: run }).count(), 0, 'unlisted: not in the table');
 
-  // A limit of 1: the first download works, the second is refused.
+  // A password: the file page asks for it, refuses a wrong one, downloads with the right one.
   await page.goto(`${BASE_URL}/manage/${id}`);
+  await page.fill('input[name=password]', `pass ${run}`);
+  await save();
+  await page.goto(`${BASE_URL}/f/${id}`);
+  await page.fill('input[name=file-password]', 'not it');
+  await page.locator('form.password-download button').click();
+  await page.getByRole('alert').filter({ hasText: "not the file's password" }).waitFor({ timeout: 10_000 });
+  await page.fill('input[name=file-password]', `pass ${run}`);
+  const [unlocked] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('form.password-download button').click(),
+  ]);
+  assert.deepEqual(readFileSync(await unlocked.path()), file.bytes);
+  assert.deepEqual(await downloadAnswer(id), { status: 401, code: 'password_required' });
+
+  // The password removed and a limit of 1: the first download works, the second is refused.
+  await page.goto(`${BASE_URL}/manage/${id}`);
+  await page.setChecked('input[name=remove_password]', true);
   await page.fill('input[name=max_downloads]', '1');
   await save();
   await page.goto(`${BASE_URL}/f/${id}`);

@@ -79,6 +79,8 @@ pub fn FilePage() -> impl IntoView {
                     <p class="actions">
                         {if file.downloads_left == Some(0) {
                             view! { <span class="error" role="status">"This file has reached its download limit."</span> }.into_any()
+                        } else if file.protected {
+                            view! { <PasswordDownload id=file.id.clone() /> }.into_any()
                         } else {
                             view! {
                                 <a class="button download" href=file.download_path.clone() download=file.name.clone()
@@ -91,5 +93,42 @@ pub fn FilePage() -> impl IntoView {
                 </article>
             }.into_any()
         }
+    }
+}
+
+/// A protected file's download: the password goes in a header; the answer is the address,
+/// which the page then follows (S3 answers it as an attachment, so the page stays).
+#[component]
+fn PasswordDownload(id: String) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let id = StoredValue::new(id);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::protected_download(&id.get_value(), &password.get_untracked()).await {
+                Ok(url) => {
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().assign(&url);
+                    }
+                }
+                Err(message) => error.set(Some(message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="password-download" on:submit=submit>
+            <label>
+                "This file is protected: its password"
+                <input type="password" name="file-password" required autocomplete="off"
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
+            </label>
+            <button type="submit" class="download" disabled=busy>"Download"</button>
+            {move || error.get().map(|m| view! { <span class="error" role="alert">{m}</span> })}
+        </form>
     }
 }

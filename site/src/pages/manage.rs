@@ -86,6 +86,10 @@ fn EditForm(
     // 0: keep the current expiry.
     let expiry = RwSignal::new(0u64);
     let limit = RwSignal::new(file.max_downloads.map(|m| m.to_string()).unwrap_or_default());
+    // Empty: keep the password as it is (or none).
+    let new_password = RwSignal::new(String::new());
+    let remove_password = RwSignal::new(false);
+    let protected = file.protected;
     let saving = RwSignal::new(false);
     let original = StoredValue::new(file.clone());
     let (id, token) = (StoredValue::new(file.id.clone()), StoredValue::new(token));
@@ -116,6 +120,11 @@ fn EditForm(
             expires_in_secs: Some(expiry.get_untracked()).filter(|s| *s > 0),
             never_expires: false,
             max_downloads: (max_downloads != before.max_downloads).then_some(max_downloads),
+            password: match (remove_password.get_untracked(), new_password.get_untracked()) {
+                (true, _) => Some(None),
+                (false, new) if !new.is_empty() => Some(Some(new)),
+                _ => None,
+            },
         };
         if edit == EditFileRequest::default() {
             outcome.set(Some(Ok("Nothing to change.".into())));
@@ -140,6 +149,7 @@ fn EditForm(
             <dt>"State"</dt><dd>{format::copies(&file)}</dd>
             <dt>"Expires"</dt><dd>{format::expiry(file.expires_at_ms, js_sys::Date::now())}</dd>
             <dt>"Downloads"</dt><dd>{format::downloads_left(&file)}</dd>
+            <dt>"Password"</dt><dd>{if file.protected { "yes" } else { "none" }}</dd>
         </dl>
         <form class="options edit" on:submit=save>
             <label>"Name"<input type="text" name="name" required prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) /></label>
@@ -157,6 +167,18 @@ fn EditForm(
                 <input type="number" name="max_downloads" min="1" step="1" inputmode="numeric" placeholder="unlimited"
                     prop:value=limit on:input=move |ev| limit.set(event_target_value(&ev)) />
             </label>
+            <label>
+                {if protected { "New password (empty: keep it)" } else { "Password (empty: none)" }}
+                <input type="password" name="password" autocomplete="new-password"
+                    prop:value=new_password on:input=move |ev| new_password.set(event_target_value(&ev)) />
+            </label>
+            <Show when=move || protected>
+                <label class="inline">
+                    <input type="checkbox" name="remove_password" prop:checked=remove_password
+                        on:change=move |ev| remove_password.set(event_target_checked(&ev)) />
+                    "Remove the password"
+                </label>
+            </Show>
             <label class="inline">
                 <input type="checkbox" name="listed" prop:checked=listed on:change=move |ev| listed.set(event_target_checked(&ev)) />
                 "List publicly"

@@ -41,6 +41,8 @@ pub fn UploadPage() -> impl IntoView {
     let expires_in_secs = RwSignal::new(DEFAULT_EXPIRY_SECS);
     // Empty: unlimited.
     let download_limit = RwSignal::new(String::new());
+    // Empty: none.
+    let password = RwSignal::new(String::new());
     let rows = RwSignal::new(Vec::<UploadRow>::new());
     let next_key = StoredValue::new(0usize);
     let dragging = RwSignal::new(false);
@@ -77,6 +79,7 @@ pub fn UploadPage() -> impl IntoView {
                 },
                 expires_in_secs: expires_in_secs.get_untracked(),
                 max_downloads: download_limit.get_untracked().trim().parse().ok(),
+                password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
             };
             let name = file.name();
             announcement.set(format!("Uploading {name}."));
@@ -118,6 +121,11 @@ pub fn UploadPage() -> impl IntoView {
                 "Download limit (optional)"
                 <input type="number" name="max_downloads" min="1" step="1" inputmode="numeric" placeholder="unlimited"
                     prop:value=download_limit on:input=move |ev| download_limit.set(event_target_value(&ev)) />
+            </label>
+            <label>
+                "Password (optional)"
+                <input type="password" name="password" autocomplete="new-password" placeholder="none"
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
             </label>
             <label class="inline">
                 <input type="checkbox" name="listed" prop:checked=listed

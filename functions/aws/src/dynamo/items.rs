@@ -107,6 +107,9 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
         item.insert("max_downloads".into(), n(max));
     }
     item.insert("downloads".into(), n(record.downloads));
+    if let Some(hash) = &record.password_hash {
+        item.insert("password_hash".into(), s(hash));
+    }
     if let Some(removal) = &record.removal {
         item.extend(removal_attributes(removal));
         if let Some(gone) = removal.bytes_gone_at_ms {
@@ -212,6 +215,7 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         expiry_ms: opt_n(item, "expiry_ms")?,
         max_downloads: opt_n(item, "max_downloads")?,
         downloads: opt_n(item, "downloads")?.unwrap_or(0),
+        password_hash: item.get("password_hash").and_then(|v| v.as_s().ok()).cloned(),
         removal: removal_from_item(item)?,
     })
 }
@@ -234,6 +238,7 @@ mod tests {
             visibility,
             expires_in_ms: Some(3_600_000),
             max_downloads: Some(3),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         };
         let primary = twinshare_core::record::Placement {
             region: "eu-west-1",

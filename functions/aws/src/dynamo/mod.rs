@@ -20,7 +20,7 @@ use twinshare_api::{CopyRole, CopyState, Visibility};
 use twinshare_core::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
-    ports::{Guard, MetadataStore, PortError, Written},
+    ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     record::{FileRecord, RecordState, Removal, TOMBSTONE_KEEP_MS},
     validate::{Edit, ListQuery},
     FileId,
@@ -79,6 +79,21 @@ impl DynamoMetadata {
             .map_err(|e| port_error("GetItem health", e))?;
         Ok(answer.item().cloned())
     }
+}
+
+/// How long a client's wrong passwords are remembered (the item's TTL).
+const ATTEMPTS_KEPT_SECS: i64 = 24 * 60 * 60;
+
+/// The key of a client's wrong-password count on a file, beside the file's record.
+fn attempts_id(id: FileId, guesser: &str) -> String {
+    format!("attempts#{id}#{guesser}")
+}
+
+fn attempts_from_item(item: &Item) -> Result<PasswordAttempts, PortError> {
+    Ok(PasswordAttempts {
+        failures: get_n(item, "failures")?,
+        last_failure_ms: get_n(item, "last_failure_ms")?,
+    })
 }
 
 /// Only a record not removed may be written (but by its removal).
@@ -270,6 +285,14 @@ impl MetadataStore for DynamoMetadata {
             Some(None) => remove.push("max_downloads"),
             None => {}
         }
+        match &edit.password_hash {
+            Some(Some(hash)) => {
+                set.push("password_hash = :password_hash");
+                update = update.expression_attribute_values(":password_hash", s(hash));
+            }
+            Some(None) => remove.push("password_hash"),
+            None => {}
+        }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
@@ -358,18 +381,18 @@ impl MetadataStore for DynamoMetadata {
         self.conditional(update).await
     }
 
-    async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
+    async fn scan(&self, after: Option<String>, limit: u32) -> Result<(Vec<FileRecord>, Option<String>), PortError> {
         let page = self
             .client
             .scan()
             .table_name(&self.table)
             .consistent_read(true)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(after.map(|id| HashMap::from([("id".to_owned(), s(id.to_string()))])))
+            .set_exclusive_start_key(after.map(|id| HashMap::from([("id".to_owned(), s(id))])))
             .send()
             .await
             .map_err(|e| port_error("Scan", e))?;
-        // Tombstones are read with their records; the record carries the removal too.
+        // Other items (tombstones, password attempts) are read with their records when needed.
         let records = page
             .items()
             .iter()
@@ -380,13 +403,68 @@ impl MetadataStore for DynamoMetadata {
             })
             .map(from_item)
             .collect::<Result<Vec<_>, _>>()?;
+        // The key of whatever item the page ended on: the next page starts right after it.
         let next = page
             .last_evaluated_key()
             .and_then(|key| key.get("id"))
             .and_then(|v| v.as_s().ok())
-            .map(|id| id.trim_start_matches("removed#"))
-            .and_then(|id| FileId::parse(id).ok());
+            .cloned();
         Ok((records, next))
+    }
+
+    async fn password_attempts(&self, id: FileId, guesser: &str) -> Result<Option<PasswordAttempts>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(attempts_id(id, guesser)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem attempts", e))?;
+        answer.item().map(attempts_from_item).transpose()
+    }
+
+    /// One update adds the failure, so concurrent guesses are all counted.
+    async fn record_wrong_password(
+        &self,
+        id: FileId,
+        guesser: &str,
+        now_ms: i64,
+    ) -> Result<PasswordAttempts, PortError> {
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(attempts_id(id, guesser)))
+            .update_expression("ADD failures :one SET last_failure_ms = :now, expires_at = :ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":ttl", n(now_ms / 1000 + ATTEMPTS_KEPT_SECS))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| port_error("UpdateItem attempts", e))?;
+        attempts_from_item(answer.attributes().ok_or_else(|| bad("attempts"))?)
+    }
+
+    async fn clear_wrong_passwords(&self, id: FileId, guesser: &str) -> Result<(), PortError> {
+        let answer = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(attempts_id(id, guesser)))
+            .update_expression("SET failures = :zero")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(()),
+            // Nothing to forget.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(port_error("UpdateItem attempts", err)),
+        }
     }
 
     /// Both regions' rows in one BatchGetItem: every download reads them, so one round trip.

@@ -10,7 +10,7 @@ use twinshare_api::{CopyRole, CopyState};
 use crate::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
     health::{RegionHealth, ReplicationSummary},
-    ports::{Guard, MetadataStore, PortError, Written},
+    ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     record::{FileRecord, RecordState, Removal},
     validate::{Edit, ListQuery},
     FileId,
@@ -23,6 +23,7 @@ pub struct MemoryMetadata {
     health: Arc<Mutex<Vec<RegionHealth>>>,
     summary: Arc<Mutex<Option<ReplicationSummary>>>,
     fail_next_write: Arc<Mutex<Option<String>>>,
+    attempts: Arc<Mutex<BTreeMap<(FileId, String), PasswordAttempts>>>,
 }
 
 impl MemoryMetadata {
@@ -112,6 +113,9 @@ impl MetadataStore for MemoryMetadata {
         if let Some(limit) = edit.max_downloads {
             record.max_downloads = limit;
         }
+        if let Some(hash) = &edit.password_hash {
+            record.password_hash = hash.clone();
+        }
         record.updated_at_ms = now_ms;
         Ok(Written::Done(Box::new(record.clone())))
     }
@@ -171,8 +175,11 @@ impl MetadataStore for MemoryMetadata {
         Ok(Written::Done(Box::new(record.clone())))
     }
 
-    async fn scan(&self, after: Option<FileId>, limit: u32) -> Result<(Vec<FileRecord>, Option<FileId>), PortError> {
+    async fn scan(&self, after: Option<String>, limit: u32) -> Result<(Vec<FileRecord>, Option<String>), PortError> {
         let records = self.records.lock().unwrap();
+        let after = after
+            .map(|a| FileId::parse(&a).map_err(|_| PortError::Other(format!("scan cursor {a}"))))
+            .transpose()?;
         let page: Vec<FileRecord> = records
             .values()
             .filter(|r| after.is_none_or(|a| r.id > a))
@@ -182,8 +189,34 @@ impl MetadataStore for MemoryMetadata {
         let next = page
             .last()
             .map(|r| r.id)
-            .filter(|last| records.keys().any(|k| k > last));
+            .filter(|last| records.keys().any(|k| k > last))
+            .map(|last| last.to_string());
         Ok((page, next))
+    }
+
+    async fn password_attempts(&self, id: FileId, guesser: &str) -> Result<Option<PasswordAttempts>, PortError> {
+        Ok(self.attempts.lock().unwrap().get(&(id, guesser.to_owned())).copied())
+    }
+
+    async fn record_wrong_password(
+        &self,
+        id: FileId,
+        guesser: &str,
+        now_ms: i64,
+    ) -> Result<PasswordAttempts, PortError> {
+        let mut attempts = self.attempts.lock().unwrap();
+        let entry = attempts.entry((id, guesser.to_owned())).or_insert(PasswordAttempts {
+            failures: 0,
+            last_failure_ms: now_ms,
+        });
+        entry.failures += 1;
+        entry.last_failure_ms = now_ms;
+        Ok(*entry)
+    }
+
+    async fn clear_wrong_passwords(&self, id: FileId, guesser: &str) -> Result<(), PortError> {
+        self.attempts.lock().unwrap().remove(&(id, guesser.to_owned()));
+        Ok(())
     }
 
     async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {

@@ -52,11 +52,15 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     ///
     /// A file with a download limit counts the download (a conditional write, so the limit holds
     /// however many download at once) only once a copy has answered, and its URL lives briefly.
-    pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
+    ///
+    /// A protected file needs its `password` first; `client` (the caller's address) is who the
+    /// backoff on wrong passwords slows down.
+    pub async fn download_url(&self, id: &str, password: Option<&str>, client: &str) -> Result<String, ApiError> {
         let record = self.find(id).await?;
         if record.state != RecordState::Available {
             return Err(ApiError::NotYetAvailable(record.id.to_string()));
         }
+        self.unlock(&record, password, client).await?;
         if record.downloads_left() == Some(0) {
             return Err(ApiError::DownloadLimitReached(record.id.to_string()));
         }
@@ -216,7 +220,7 @@ mod tests {
 
     /// Which bucket a download of `id` is signed for.
     async fn served_from(svc: &FakeService, id: FileId) -> String {
-        let url = svc.download_url(&id.to_string()).await.unwrap();
+        let url = svc.download_url(&id.to_string(), None, "192.0.2.1").await.unwrap();
         url.trim_start_matches("memory://")
             .split('/')
             .next()
@@ -235,7 +239,7 @@ mod tests {
         svc.replica.set_down(true);
         assert_eq!(served_from(&svc, id).await, "primary");
         svc.primary.set_down(true);
-        match svc.download_url(&id.to_string()).await {
+        match svc.download_url(&id.to_string(), None, "192.0.2.1").await {
             Err(ApiError::NoReachableCopy(message)) => {
                 assert!(message.contains("eu-west-1") && message.contains("us-west-2"))
             }
@@ -281,7 +285,7 @@ mod tests {
             .await
             .unwrap();
         svc.primary.set_down(true);
-        match svc.download_url(&created.file.id).await {
+        match svc.download_url(&created.file.id, None, "192.0.2.1").await {
             Err(ApiError::NoReachableCopy(message)) => {
                 assert!(message.contains("second copy is not ready"), "{message}")
             }
@@ -301,7 +305,7 @@ mod tests {
         svc.complete_upload(&created.file.id, Some(&created.manage_token))
             .await
             .unwrap();
-        let url = svc.download_url(&created.file.id).await.unwrap();
+        let url = svc.download_url(&created.file.id, None, "192.0.2.1").await.unwrap();
         assert!(url.contains("my%20file%20%C3%BC.txt"), "{url}");
         // Unlisted: reachable by id, absent from the table.
         assert_eq!(
@@ -366,7 +370,7 @@ mod tests {
         svc.primary.set_check_delay(Duration::from_secs(30));
         svc.replica.set_check_delay(Duration::from_secs(30));
         let started = tokio::time::Instant::now();
-        let err = svc.download_url(&id.to_string()).await.unwrap_err();
+        let err = svc.download_url(&id.to_string(), None, "192.0.2.1").await.unwrap_err();
         assert!(matches!(err, ApiError::NoReachableCopy(_)), "{err:?}");
         // The replica's check started 50 ms after the primary's and ran its full 400 ms.
         assert_eq!(
@@ -384,7 +388,7 @@ mod tests {
         };
         let (id, _) = redundant_owned(&svc, request).await;
         let id = id.to_string();
-        let attempts = (0..50).map(|_| svc.download_url(&id));
+        let attempts = (0..50).map(|_| svc.download_url(&id, None, "192.0.2.1"));
         let answers = futures::future::join_all(attempts).await;
         let granted = answers.iter().filter(|a| a.is_ok()).count();
         assert_eq!(granted, 3);
@@ -400,7 +404,7 @@ mod tests {
             ..announce("b.txt", Visibility::Unlisted)
         };
         let (id, _) = redundant_owned(&svc, other).await;
-        let url = svc.download_url(&id.to_string()).await.unwrap();
+        let url = svc.download_url(&id.to_string(), None, "192.0.2.1").await.unwrap();
         assert!(url.contains("expires=60&"), "{url}");
     }
 
@@ -414,7 +418,7 @@ mod tests {
         let (id, _) = redundant_owned(&svc, request).await;
         svc.metadata.fail_next_write("the home region is down");
         assert!(matches!(
-            svc.download_url(&id.to_string()).await,
+            svc.download_url(&id.to_string(), None, "192.0.2.1").await,
             Err(ApiError::LimitUnavailable(_))
         ));
         assert_eq!(svc.get_file(&id.to_string()).await.unwrap().downloads_left, Some(3));

@@ -141,7 +141,10 @@ mod tests {
         assert!(!svc.primary.holds(&key) && !svc.replica.holds(&key));
         assert!(public_files(&svc).await.is_empty());
         assert!(matches!(svc.get_file(&id).await, Err(ApiError::FileDeleted(_))));
-        assert!(matches!(svc.download_url(&id).await, Err(ApiError::FileDeleted(_))));
+        assert!(matches!(
+            svc.download_url(&id, None, "192.0.2.1").await,
+            Err(ApiError::FileDeleted(_))
+        ));
         assert!(matches!(
             svc.edit_file(&id, Some(&token), rename("c")).await,
             Err(ApiError::FileDeleted(_))
@@ -180,7 +183,10 @@ mod tests {
         };
         assert!(public_files(&later).await.is_empty());
         assert!(matches!(later.get_file(&id).await, Err(ApiError::FileExpired(_))));
-        assert!(matches!(later.download_url(&id).await, Err(ApiError::FileExpired(_))));
+        assert!(matches!(
+            later.download_url(&id, None, "192.0.2.1").await,
+            Err(ApiError::FileExpired(_))
+        ));
         let extend = EditFileRequest {
             expires_in_secs: Some(3600),
             ..Default::default()

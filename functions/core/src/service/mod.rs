@@ -1,11 +1,13 @@
 //! The API's use cases, generic over the ports, one module per capability:
 //! [`uploads`] (announce, complete, cancel), [`multipart`] (parts of large files), [`files`]
-//! (the table, details, status and downloads) and [`manage`] (the owner's edit and delete).
+//! (the table, details, status and downloads), [`unlock`] (a protected file's password) and
+//! [`manage`] (the owner's edit and delete).
 //! Each HTTP function calls the ones it serves.
 
 mod files;
 mod manage;
 mod multipart;
+mod unlock;
 mod uploads;
 
 use std::time::Duration;

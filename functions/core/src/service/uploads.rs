@@ -250,7 +250,10 @@ mod tests {
             svc.complete_upload(&id, token).await,
             Err(ApiError::SizeMismatch { declared: 3, actual: 4 })
         ));
-        assert!(matches!(svc.download_url(&id).await, Err(ApiError::NotYetAvailable(_))));
+        assert!(matches!(
+            svc.download_url(&id, None, "192.0.2.1").await,
+            Err(ApiError::NotYetAvailable(_))
+        ));
         assert!(public_files(&svc).await.is_empty());
 
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");

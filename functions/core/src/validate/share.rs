@@ -121,6 +121,8 @@ pub struct Edit {
     pub expiry_ms: Option<Option<i64>>,
     /// `Some(None)` removes the limit.
     pub max_downloads: Option<Option<u32>>,
+    /// The new password's Argon2id hash; `Some(None)` removes the password.
+    pub password_hash: Option<Option<String>>,
 }
 
 impl Edit {
@@ -144,14 +146,21 @@ pub fn edit(request: EditFileRequest, policy: &ExpiryPolicy, now_ms: i64) -> Res
         visibility: request.visibility,
         expiry_ms,
         max_downloads: request.max_downloads.map(max_downloads).transpose()?,
+        password_hash: None,
     };
-    if edit.is_empty() {
+    let password = request.password;
+    if edit.is_empty() && password.is_none() {
         return Err(ApiError::invalid(
             "body",
-            "nothing to change: give at least one of name, visibility, expires_in_secs, never_expires, max_downloads",
+            "nothing to change: give at least one of name, visibility, expires_in_secs, never_expires, max_downloads, password",
         ));
     }
-    Ok(edit)
+    let password_hash = match password {
+        Some(Some(new)) => Some(Some(crate::password::hash(crate::password::validate(&new)?)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    Ok(Edit { password_hash, ..edit })
 }
 
 #[cfg(test)]
