@@ -36,7 +36,7 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
         Route::Download(id) => {
             let password = respond::header(request, twinshare_api::PASSWORD_HEADER);
-            let client = respond::client_address(request);
+            let client = respond::client_address(request, service.settings.edge_secret.as_deref());
             let url = service.download_url(&id, password, &client).await?;
             // The site asks for JSON when it sends a password (it then follows the address
             // itself); a link or a program gets the redirect.

@@ -98,6 +98,7 @@ impl Config {
                     defaults.limited_download_url_ttl.as_secs(),
                 )?),
                 // The operator's choice (template parameters); 0 days: "never" / no maximum.
+                edge_secret: optional("EDGE_SECRET"),
                 expiry: ExpiryPolicy::from_days(parsed("DEFAULT_EXPIRY_DAYS", 7)?, parsed("MAX_EXPIRY_DAYS", 30)?),
             },
         })

@@ -118,10 +118,19 @@ pub fn wants_json(request: &Request) -> bool {
     header(request, "accept").is_some_and(|accept| accept.contains("application/json"))
 }
 
-/// The caller's address as API Gateway saw it (behind CloudFront: the viewer's); empty when
-/// unknown (a test's request).
-pub fn client_address(request: &Request) -> String {
+/// Who is calling, for counting wrong passwords. Behind CloudFront, API Gateway sees the
+/// edge's address, shared by many viewers; CloudFront names the viewer in `x-twinshare-viewer`,
+/// believed only when the request also carries the edge's secret (`x-twinshare-edge`), so a
+/// caller reaching API Gateway directly cannot pick its own name. Otherwise: the address API
+/// Gateway saw; empty when unknown (a test's request).
+pub fn client_address(request: &Request, edge_secret: Option<&str>) -> String {
     use lambda_http::{request::RequestContext, RequestExt};
+    let from_edge = edge_secret
+        .zip(header(request, "x-twinshare-edge"))
+        .is_some_and(|(secret, sent)| bool::from(subtle::ConstantTimeEq::ct_eq(secret.as_bytes(), sent.as_bytes())));
+    if let (true, Some(viewer)) = (from_edge, header(request, "x-twinshare-viewer")) {
+        return format!("viewer {viewer}");
+    }
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone().unwrap_or_default(),
         _ => String::new(),
@@ -173,6 +182,32 @@ mod tests {
         let response = error(&ApiError::Internal("secret table name".into()));
         assert_eq!(response.status(), 500);
         assert!(!body_of(&response).message.contains("secret"));
+    }
+
+    #[test]
+    fn the_viewer_is_believed_only_from_the_edge() {
+        let request = |headers: &[(&str, &str)]| {
+            let mut request = Request::new(Body::Empty);
+            for (name, value) in headers {
+                let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+                request.headers_mut().insert(name, value.parse().unwrap());
+            }
+            request
+        };
+        let viewer = ("x-twinshare-viewer", "198.51.100.7");
+        let from_edge = request(&[viewer, ("x-twinshare-edge", "s3cret")]);
+        assert_eq!(client_address(&from_edge, Some("s3cret")), "viewer 198.51.100.7");
+        let spoofed = request(&[viewer, ("x-twinshare-edge", "guess")]);
+        assert_eq!(client_address(&spoofed, Some("s3cret")), "");
+        assert_eq!(client_address(&request(&[viewer]), Some("s3cret")), "");
+        assert_eq!(
+            client_address(&from_edge, None),
+            "",
+            "no edge configured: no header believed"
+        );
+        let response = error(&ApiError::TooManyAttempts { retry_after_secs: 8 });
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "8");
     }
 
     #[test]

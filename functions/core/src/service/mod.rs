@@ -35,6 +35,10 @@ pub struct ServiceSettings {
     pub limited_download_url_ttl: Duration,
     /// How long files are shared.
     pub expiry: ExpiryPolicy,
+    /// What CloudFront adds to every request it forwards (`x-twinshare-edge`, template.yaml):
+    /// only a request carrying it is believed about its viewer's address. `None` without
+    /// CloudFront (locally): each request is its own connection's address.
+    pub edge_secret: Option<String>,
     /// Longest a download waits for a region to confirm it holds the copy before trying the
     /// other region.
     pub copy_check_timeout: Duration,
@@ -54,6 +58,7 @@ impl Default for ServiceSettings {
             download_url_ttl: Duration::from_secs(5 * 60),
             limited_download_url_ttl: Duration::from_secs(60),
             expiry: ExpiryPolicy::default(),
+            edge_secret: None,
             copy_check_timeout: Duration::from_millis(400),
             hedge_after: Duration::from_millis(50),
             health_max_age: Duration::from_secs(180),
