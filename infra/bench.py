@@ -39,9 +39,13 @@ def now_ms():
     return time.time() * 1000
 
 
-def call(method, path, body=None):
+def call(method, path, body=None, token=None):
+    """One API call; `token` is the upload's manage token, which the owner's calls need."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(API + path, data=data, method=method, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(API + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=120) as response:
         return json.loads(response.read())
 
@@ -72,7 +76,7 @@ def share(name, data):
     if len(data) <= MULTIPART_THRESHOLD:
         announce["sha256"] = sha256_b64(data)
     created = call("POST", "/api/uploads", announce)
-    upload, file_id = created["upload"], created["file"]["id"]
+    upload, file_id, token = created["upload"], created["file"]["id"], created["manage_token"]
     if upload["kind"] == "single":
         put(upload["url"], upload["headers"], data)
     else:
@@ -82,7 +86,7 @@ def share(name, data):
 
         def send_batch(numbers):
             signed = call("POST", f"/api/uploads/{file_id}/parts",
-                          {"parts": [{"number": n, "sha256": sha256_b64(part(n))} for n in numbers]})
+                          {"parts": [{"number": n, "sha256": sha256_b64(part(n))} for n in numbers]}, token)
             for url in signed["parts"]:
                 request = url["request"]
                 put(request["url"], request["headers"], part(url["number"]))
@@ -91,7 +95,7 @@ def share(name, data):
         with concurrent.futures.ThreadPoolExecutor(PARTS_IN_FLIGHT) as pool:
             list(pool.map(send_batch, [[n] for n in range(1, count + 1)]))
     stored_at, sent = now_ms(), time.perf_counter() - started
-    call("POST", f"/api/uploads/{file_id}/complete")
+    call("POST", f"/api/uploads/{file_id}/complete", token=token)
     return file_id, stored_at, time.perf_counter() - started, sent
 
 
