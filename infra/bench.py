@@ -264,8 +264,11 @@ def main():
 
         # Upload: twinshare's whole path vs a raw presigned PUT of the same bytes to the same S3.
         data = os.urandom(100 * MIB)
+        # SigV4, as twinshare presigns: the region's gateway recognises only SigV4 signatures (boto3
+        # would otherwise presign with SigV2, which the gateway treats as anonymous and refuses).
         s3 = boto3.client("s3", region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{PORTS['PRIMARY_S3']}",
-                          aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
+                          aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local",
+                          config=botocore.config.Config(signature_version="s3v4"))
 
         # Checksums as twinshare sends them (x-amz-checksum-sha256 headers), not the SDK's default
         # trailing CRC in an aws-chunked body.
