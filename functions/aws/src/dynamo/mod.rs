@@ -28,11 +28,10 @@ use twinshare_core::{
 
 use crate::errors::port_error;
 
+mod attempts;
+mod health;
 mod items;
-use items::{
-    bad, from_item, get_n, health_from_item, health_name, n, removal_attributes, removal_from_item, s, to_item,
-    tombstone_id, SUMMARY,
-};
+use items::{bad, from_item, n, removal_attributes, removal_from_item, s, to_item, tombstone_id};
 
 /// Name of the sparse index of public files (see `template.yaml`).
 pub const PUBLIC_INDEX: &str = "public-by-created";
@@ -56,44 +55,6 @@ impl DynamoMetadata {
             health_table: health_table.into(),
         }
     }
-
-    async fn put_health_item(&self, item: Item) -> Result<(), PortError> {
-        self.client
-            .put_item()
-            .table_name(&self.health_table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error("PutItem health", e))?;
-        Ok(())
-    }
-
-    async fn get_health_item(&self, name: &str) -> Result<Option<Item>, PortError> {
-        let answer = self
-            .client
-            .get_item()
-            .table_name(&self.health_table)
-            .key("name", s(name))
-            .send()
-            .await
-            .map_err(|e| port_error("GetItem health", e))?;
-        Ok(answer.item().cloned())
-    }
-}
-
-/// How long a client's wrong passwords are remembered (the item's TTL).
-const ATTEMPTS_KEPT_SECS: i64 = 24 * 60 * 60;
-
-/// The key of a client's wrong-password count on a file, beside the file's record.
-fn attempts_id(id: FileId, guesser: &str) -> String {
-    format!("attempts#{id}#{guesser}")
-}
-
-fn attempts_from_item(item: &Item) -> Result<PasswordAttempts, PortError> {
-    Ok(PasswordAttempts {
-        failures: get_n(item, "failures")?,
-        last_failure_ms: get_n(item, "last_failure_ms")?,
-    })
 }
 
 /// Only a record not removed may be written (but by its removal).
@@ -413,137 +374,36 @@ impl MetadataStore for DynamoMetadata {
     }
 
     async fn password_attempts(&self, id: FileId, guesser: &str) -> Result<Option<PasswordAttempts>, PortError> {
-        let answer = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(attempts_id(id, guesser)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| port_error("GetItem attempts", e))?;
-        answer.item().map(attempts_from_item).transpose()
+        self.attempts_of(id, guesser).await
     }
 
-    /// One update adds the failure, so concurrent guesses are all counted.
     async fn record_wrong_password(
         &self,
         id: FileId,
         guesser: &str,
         now_ms: i64,
     ) -> Result<PasswordAttempts, PortError> {
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(attempts_id(id, guesser)))
-            .update_expression("ADD failures :one SET last_failure_ms = :now, expires_at = :ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":ttl", n(now_ms / 1000 + ATTEMPTS_KEPT_SECS))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| port_error("UpdateItem attempts", e))?;
-        attempts_from_item(answer.attributes().ok_or_else(|| bad("attempts"))?)
+        self.add_wrong_password(id, guesser, now_ms).await
     }
 
     async fn clear_wrong_passwords(&self, id: FileId, guesser: &str) -> Result<(), PortError> {
-        let answer = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(attempts_id(id, guesser)))
-            .update_expression("SET failures = :zero")
-            .condition_expression("attribute_exists(id)")
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(()),
-            // Nothing to forget.
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(port_error("UpdateItem attempts", err)),
-        }
+        self.reset_wrong_passwords(id, guesser).await
     }
 
-    /// Both regions' rows in one BatchGetItem: every download reads them, so one round trip.
     async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
-        let roles = [CopyRole::Primary, CopyRole::Replica];
-        let keys = KeysAndAttributes::builder()
-            .set_keys(Some(
-                roles
-                    .iter()
-                    .map(|role| HashMap::from([("name".to_owned(), s(health_name(*role)))]))
-                    .collect(),
-            ))
-            .consistent_read(false)
-            .build()
-            .map_err(|e| PortError::Other(format!("health keys: {e}")))?;
-        let answer = self
-            .client
-            .batch_get_item()
-            .request_items(&self.health_table, keys)
-            .send()
-            .await
-            .map_err(|e| port_error("BatchGetItem health", e))?;
-        let items = answer
-            .responses()
-            .and_then(|tables| tables.get(&self.health_table))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let mut all = Vec::new();
-        for role in roles {
-            let name = health_name(role);
-            if let Some(item) = items
-                .iter()
-                .find(|item| item.get("name").and_then(|v| v.as_s().ok()) == Some(&name))
-            {
-                all.push(health_from_item(role, item)?);
-            }
-        }
-        Ok(all)
+        self.read_region_health().await
     }
 
     async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
-        let mut item = HashMap::from([
-            ("name".to_owned(), s(health_name(health.role))),
-            ("region".to_owned(), s(&health.region)),
-            ("status".to_owned(), s(health.status.as_str())),
-            ("checked_at_ms".to_owned(), n(health.checked_at_ms)),
-            ("latency_ms".to_owned(), n(health.latency_ms)),
-            ("consecutive_failures".to_owned(), n(health.consecutive_failures)),
-        ]);
-        if let Some(error) = &health.last_error {
-            item.insert("last_error".into(), s(error));
-        }
-        self.put_health_item(item).await
+        self.write_region_health(health).await
     }
 
     async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
-        let Some(item) = self.get_health_item(SUMMARY).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ReplicationSummary {
-            not_redundant: get_n(&item, "not_redundant")?,
-            oldest_pending_since_ms: item
-                .get("oldest_pending_since_ms")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok()),
-            swept_at_ms: get_n(&item, "swept_at_ms")?,
-        }))
+        self.read_replication_summary().await
     }
 
     async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
-        let mut item = HashMap::from([
-            ("name".to_owned(), s(SUMMARY)),
-            ("not_redundant".to_owned(), n(summary.not_redundant)),
-            ("swept_at_ms".to_owned(), n(summary.swept_at_ms)),
-        ]);
-        if let Some(since) = summary.oldest_pending_since_ms {
-            item.insert("oldest_pending_since_ms".into(), n(since));
-        }
-        self.put_health_item(item).await
+        self.write_replication_summary(summary).await
     }
 
     async fn list_public(

@@ -1,0 +1,120 @@
+//! The health table: each region's last probe, and the sweep's replication summary.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use twinshare_api::CopyRole;
+use twinshare_core::{
+    health::{RegionHealth, ReplicationSummary},
+    ports::PortError,
+};
+
+use super::{
+    items::{get_n, health_from_item, health_name, n, s, SUMMARY},
+    DynamoMetadata, Item,
+};
+use crate::errors::port_error;
+
+impl DynamoMetadata {
+    async fn put_health_item(&self, item: Item) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.health_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("PutItem health", e))?;
+        Ok(())
+    }
+
+    async fn get_health_item(&self, name: &str) -> Result<Option<Item>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.health_table)
+            .key("name", s(name))
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem health", e))?;
+        Ok(answer.item().cloned())
+    }
+
+    /// Both regions' rows in one BatchGetItem: every download reads them, so one round trip.
+    pub(super) async fn read_region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        let roles = [CopyRole::Primary, CopyRole::Replica];
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(
+                roles
+                    .iter()
+                    .map(|role| HashMap::from([("name".to_owned(), s(health_name(*role)))]))
+                    .collect(),
+            ))
+            .consistent_read(false)
+            .build()
+            .map_err(|e| PortError::Other(format!("health keys: {e}")))?;
+        let answer = self
+            .client
+            .batch_get_item()
+            .request_items(&self.health_table, keys)
+            .send()
+            .await
+            .map_err(|e| port_error("BatchGetItem health", e))?;
+        let items = answer
+            .responses()
+            .and_then(|tables| tables.get(&self.health_table))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut all = Vec::new();
+        for role in roles {
+            let name = health_name(role);
+            if let Some(item) = items
+                .iter()
+                .find(|item| item.get("name").and_then(|v| v.as_s().ok()) == Some(&name))
+            {
+                all.push(health_from_item(role, item)?);
+            }
+        }
+        Ok(all)
+    }
+
+    pub(super) async fn write_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
+        let mut item = HashMap::from([
+            ("name".to_owned(), s(health_name(health.role))),
+            ("region".to_owned(), s(&health.region)),
+            ("status".to_owned(), s(health.status.as_str())),
+            ("checked_at_ms".to_owned(), n(health.checked_at_ms)),
+            ("latency_ms".to_owned(), n(health.latency_ms)),
+            ("consecutive_failures".to_owned(), n(health.consecutive_failures)),
+        ]);
+        if let Some(error) = &health.last_error {
+            item.insert("last_error".into(), s(error));
+        }
+        self.put_health_item(item).await
+    }
+
+    pub(super) async fn read_replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
+        let Some(item) = self.get_health_item(SUMMARY).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ReplicationSummary {
+            not_redundant: get_n(&item, "not_redundant")?,
+            oldest_pending_since_ms: item
+                .get("oldest_pending_since_ms")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok()),
+            swept_at_ms: get_n(&item, "swept_at_ms")?,
+        }))
+    }
+
+    pub(super) async fn write_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
+        let mut item = HashMap::from([
+            ("name".to_owned(), s(SUMMARY)),
+            ("not_redundant".to_owned(), n(summary.not_redundant)),
+            ("swept_at_ms".to_owned(), n(summary.swept_at_ms)),
+        ]);
+        if let Some(since) = summary.oldest_pending_since_ms {
+            item.insert("oldest_pending_since_ms".into(), n(since));
+        }
+        self.put_health_item(item).await
+    }
+}
