@@ -50,9 +50,9 @@ test('an owner edits, limits and deletes a file, and its links say so', async ()
 
   // My uploads lists it; Edit opens its manage page.
   await page.getByRole('link', { name: 'My uploads' }).click();
+  // The row shows the name first and the file's details once its record has loaded.
   const mine = page.locator('ul.mine li.upload', { hasText: file.name });
-  await mine.waitFor();
-  assert.match(await mine.innerText(), /expires in 7 days/);
+  await mine.filter({ hasText: 'expires in 7 days' }).waitFor({ timeout: 10_000 });
   await mine.getByRole('link', { name: 'Edit' }).click();
   await page.locator('input[name=name]').waitFor();
 
