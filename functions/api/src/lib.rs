@@ -313,11 +313,61 @@ pub struct RegionView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusView {
     pub regions: Vec<RegionView>,
-    /// Available files whose second copy is not verified, as of the last sweep.
+    /// Available files whose second copy is not verified, as of the last full pass of the sweep
+    /// (every record of the table).
     pub not_redundant: Option<u64>,
     /// Since when the oldest of those has waited for its second copy.
     pub oldest_pending_since_ms: Option<i64>,
+    /// When the last full pass finished.
     pub swept_at_ms: Option<i64>,
+    /// The last full pass: what it covered and what the buckets hold.
+    #[serde(default)]
+    pub last_pass: Option<SweepPassView>,
+}
+
+/// One complete pass of the sweep over the whole table (one or more scheduled runs), and what
+/// it found. Also what the sweep keeps while a pass is under way.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SweepPassView {
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    /// Scheduled runs the pass took.
+    pub runs: u32,
+    /// File records read: every one in the table, removed ones included.
+    pub records: u64,
+    /// Available files whose two copies were checked.
+    pub files: u64,
+    pub not_redundant: u64,
+    pub oldest_pending_since_ms: Option<i64>,
+    /// Available files with no bytes left in either bucket.
+    pub lost: u64,
+    /// Unfinished uploads removed because no URL they were given could still write.
+    pub abandoned: u64,
+    /// Objects deleted because no live record accounts for them.
+    pub orphans_deleted: u64,
+    pub orphan_bytes_deleted: u64,
+    pub storage: StorageView,
+}
+
+/// What the buckets hold beside what the records account for. When the two agree, every byte
+/// stored belongs to a file and every file's bytes are stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StorageView {
+    /// Each bucket, as listed by the pass's last run (after it deleted orphans); a bucket that
+    /// could not be listed is missing.
+    pub buckets: Vec<BucketUsage>,
+    /// Sizes of the available files: what each bucket should hold.
+    pub accounted_bytes: u64,
+    /// Sizes of uploads in progress, whose bytes may be in the buckets too.
+    pub uploading_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketUsage {
+    pub role: CopyRole,
+    pub region: String,
+    pub objects: u64,
+    pub bytes: u64,
 }
 
 /// Every error body: a stable code for programs and a sentence for people.

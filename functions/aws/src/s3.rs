@@ -8,7 +8,7 @@ use aws_sdk_s3::{
     types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart},
 };
 use twinshare_core::{
-    ports::{GetSpec, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec, UploadedPart},
+    ports::{GetSpec, ListedObject, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec, UploadedPart},
     ObjectKey,
 };
 
@@ -287,6 +287,42 @@ impl ObjectStore for S3ObjectStore {
             Ok(())
         };
         self.bounded(within, round_trip).await
+    }
+
+    async fn list(&self, after: Option<String>) -> Result<(Vec<ListedObject>, Option<String>), PortError> {
+        let answer = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix("files/")
+            .max_keys(1_000)
+            .set_continuation_token(after)
+            .send()
+            .await
+            .map_err(|e| port_error("ListObjectsV2", e))?;
+        let page = answer
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                let raw_key = object.key()?.to_owned();
+                Some(ListedObject {
+                    key: ObjectKey::parse(&raw_key),
+                    size: object.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    // No date would make it look new: it is kept until a listing dates it.
+                    modified_ms: object
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .unwrap_or(i64::MAX),
+                    raw_key,
+                })
+            })
+            .collect();
+        let next = answer
+            .is_truncated()
+            .unwrap_or(false)
+            .then(|| answer.next_continuation_token().map(str::to_owned))
+            .flatten();
+        Ok((page, next))
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {

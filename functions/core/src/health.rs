@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView};
+use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView, SweepPassView};
 
 /// Failures in a row before a region is marked down: one lost probe is not an outage.
 pub const FAILURES_BEFORE_DOWN: u32 = 2;
@@ -27,12 +27,21 @@ impl RegionHealth {
     }
 }
 
-/// What the last sweep saw of replication.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReplicationSummary {
-    pub not_redundant: u64,
-    pub oldest_pending_since_ms: Option<i64>,
-    pub swept_at_ms: i64,
+/// What the last complete pass of the sweep found (`finished_at_ms` is set).
+pub type ReplicationSummary = SweepPassView;
+
+/// The sweep's pass in progress, kept between scheduled runs: a pass reads the whole table,
+/// in as many runs as its size needs, so that every record is checked whatever the table's
+/// size.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SweepPass {
+    /// How many times it was saved: the guard of the conditional save, so that two runs that
+    /// overlap cannot both move it.
+    pub saves: u64,
+    /// Where the next run continues the scan (opaque, [`crate::ports::MetadataStore::scan`]);
+    /// `None` before the first run.
+    pub cursor: Option<String>,
+    pub tally: SweepPassView,
 }
 
 /// The regions marked down, among `health`.
@@ -49,7 +58,7 @@ pub fn down_regions(health: &[RegionHealth], now_ms: i64, max_age: Duration) -> 
 pub fn status_view(
     placements: [(CopyRole, &str); 2],
     health: &[RegionHealth],
-    summary: Option<ReplicationSummary>,
+    summary: Option<&ReplicationSummary>,
     now_ms: i64,
     max_age: Duration,
 ) -> StatusView {
@@ -84,6 +93,7 @@ pub fn status_view(
         regions,
         not_redundant: summary.map(|s| s.not_redundant),
         oldest_pending_since_ms: summary.and_then(|s| s.oldest_pending_since_ms),
-        swept_at_ms: summary.map(|s| s.swept_at_ms),
+        swept_at_ms: summary.and_then(|s| s.finished_at_ms),
+        last_pass: summary.cloned(),
     }
 }

@@ -7,7 +7,7 @@ use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
     cursor::ListCursor,
-    health::{RegionHealth, ReplicationSummary},
+    health::{RegionHealth, ReplicationSummary, SweepPass},
     record::{FileRecord, Removal},
     validate::{Edit, ListQuery},
     FileId, ObjectKey,
@@ -85,6 +85,16 @@ pub struct ObjectInfo {
     pub content_type: Option<String>,
 }
 
+/// One object of a bucket's listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedObject {
+    /// `None` for a key under `files/` that this service did not write.
+    pub key: Option<ObjectKey>,
+    pub raw_key: String,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
 /// One bucket in one region.
 pub trait ObjectStore: Send + Sync {
     fn region(&self) -> &str;
@@ -131,6 +141,12 @@ pub trait ObjectStore: Send + Sync {
     fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Deletes the object; one that does not exist is not an error.
     fn delete(&self, key: &ObjectKey) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// A page (up to 1,000) of the objects under `files/`, in key order, after the position
+    /// `after` (opaque); and where the next page starts.
+    fn list(
+        &self,
+        after: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<ListedObject>, Option<String>), PortError>> + Send;
     /// `None` when the object does not exist.
     fn head(&self, key: &ObjectKey) -> impl Future<Output = Result<Option<ObjectInfo>, PortError>> + Send;
     /// `head`, but an answer that takes longer than `within` counts as `Unavailable`: a region
@@ -188,10 +204,14 @@ pub trait MetadataStore: Send + Sync {
     /// Writes a new record; fails if one with the same id exists.
     fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send;
     fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send;
+    /// The records of those ids that exist (any state), in any order; for the orphan audit.
+    fn get_many(&self, ids: &[FileId]) -> impl Future<Output = Result<Vec<FileRecord>, PortError>> + Send;
     /// Removes a file from every read, in one transaction: a tombstone item of its own (written
     /// once; the same from any region) and the record marked removed and taken off the public
     /// listing. Removing a removed file changes nothing and returns it as it is;
-    /// `ConditionFailed` when no record exists.
+    /// `ConditionFailed` when no record exists, or when the reason is
+    /// [`RemovalReason::Abandoned`](crate::record::RemovalReason::Abandoned) and the upload was
+    /// completed meanwhile (an abandoned upload that completes is not abandoned).
     fn remove(&self, id: FileId, removal: Removal) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// Notes that a removed file's bytes are gone from both buckets for good; from then on its
     /// record and tombstone may expire (the table's TTL) after they have answered 410 a while.
@@ -251,11 +271,17 @@ pub trait MetadataStore: Send + Sync {
     /// The last health the probe recorded for each region.
     fn region_health(&self) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send;
     fn record_region_health(&self, health: &RegionHealth) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The last complete pass of the sweep over the whole table.
     fn replication_summary(&self) -> impl Future<Output = Result<Option<ReplicationSummary>, PortError>> + Send;
     fn record_replication_summary(
         &self,
         summary: &ReplicationSummary,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The sweep's pass in progress: where the next run continues, and what it counted so far.
+    fn sweep_pass(&self) -> impl Future<Output = Result<Option<SweepPass>, PortError>> + Send;
+    /// Saves the pass, only if no other run saved it since it was read (`pass.saves` is one
+    /// more than what was read; 1 for the first save). False when another run did.
+    fn save_sweep_pass(&self, pass: &SweepPass) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// A page of public files not expired at `now_ms`, newest first, after `query.after`; and
     /// where the next page starts.
     fn list_public(

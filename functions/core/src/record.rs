@@ -40,16 +40,25 @@ pub enum RemovalReason {
     Deleted,
     /// The file's expiry passed.
     Expired,
+    /// The upload was never completed: the sweep removed it once no URL it was given could
+    /// still write ([`FileRecord::is_abandoned`]). Applies only to a record still uploading.
+    Abandoned,
 }
 
 impl RemovalReason {
-    pub const ALL: [RemovalReason; 3] = [RemovalReason::Cancelled, RemovalReason::Deleted, RemovalReason::Expired];
+    pub const ALL: [RemovalReason; 4] = [
+        RemovalReason::Cancelled,
+        RemovalReason::Deleted,
+        RemovalReason::Expired,
+        RemovalReason::Abandoned,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             RemovalReason::Cancelled => "cancelled",
             RemovalReason::Deleted => "deleted",
             RemovalReason::Expired => "expired",
+            RemovalReason::Abandoned => "abandoned",
         }
     }
 
@@ -133,9 +142,9 @@ pub struct MultipartUpload {
     pub plan: MultipartPlan,
 }
 
-/// How long an announced upload may stay unfinished before its record expires (the bucket's
-/// lifecycle rule cleans up the bytes of abandoned uploads on the same horizon).
-pub const ABANDONED_UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// How long a multipart upload may be resumed (new part URLs signed) after it was announced. A
+/// single PUT has only its one URL, so it is abandoned once that URL has expired.
+pub const MULTIPART_RESUMABLE_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl FileRecord {
     /// A record for an announced upload: the primary copy awaits the browser's PUT, the replica
@@ -186,7 +195,7 @@ impl FileRecord {
         match self.removal.map(|r| r.reason) {
             Some(RemovalReason::Deleted) => Some(ApiError::FileDeleted(id)),
             Some(RemovalReason::Expired) => Some(ApiError::FileExpired(id)),
-            Some(RemovalReason::Cancelled) => Some(ApiError::UploadGone(id)),
+            Some(RemovalReason::Cancelled | RemovalReason::Abandoned) => Some(ApiError::UploadGone(id)),
             None if self.is_expired(now_ms) => Some(ApiError::FileExpired(id)),
             None => None,
         }
@@ -224,14 +233,32 @@ impl FileRecord {
         self.visibility == Visibility::Listed && self.state == RecordState::Available && self.removal.is_none()
     }
 
-    /// When the table may delete the record (epoch seconds, its TTL): an upload that never
-    /// completed a day after it began; a removed file some days after its bytes were found gone
-    /// from both buckets, never before. A file's own expiry is not a TTL: it is enforced by
-    /// every read at once, and the record must outlive its bytes.
+    /// Past the point where no URL this upload was given can still write (single PUT: its
+    /// URL's TTL; multipart: the resumable window, then the last part URL's TTL), and still not
+    /// completed: the sweep removes it, bytes in both buckets included.
+    pub fn is_abandoned(&self, now_ms: i64, url_ttl_ms: i64) -> bool {
+        let resumable = if self.multipart.is_some() {
+            MULTIPART_RESUMABLE_MS
+        } else {
+            0
+        };
+        self.state == RecordState::Uploading
+            && self.removal.is_none()
+            && now_ms >= self.created_at_ms + resumable + url_ttl_ms
+    }
+
+    /// When the table may delete the record (epoch seconds, its TTL): a removed file some days
+    /// after its bytes were found gone from both buckets, never before. An unfinished upload is
+    /// removed by the sweep through the removal path (its bytes with it); its TTL is only a
+    /// backstop for a table whose sweep never runs, and the orphan audit deletes bytes left by
+    /// it. A file's own expiry is not a TTL: every read enforces it at once, and the record
+    /// must outlive its bytes.
     pub fn ttl_secs(&self) -> Option<i64> {
         match (self.removal, self.state) {
             (Some(removal), _) => removal.bytes_gone_at_ms.map(|gone| (gone + TOMBSTONE_KEEP_MS) / 1000),
-            (None, RecordState::Uploading) => Some((self.created_at_ms + ABANDONED_UPLOAD_TTL_MS) / 1000),
+            (None, RecordState::Uploading) => {
+                Some((self.created_at_ms + MULTIPART_RESUMABLE_MS + TOMBSTONE_KEEP_MS) / 1000)
+            }
             (None, RecordState::Available) => None,
         }
     }
@@ -303,7 +330,7 @@ mod tests {
         assert_eq!(r.copy_state(CopyRole::Primary), Some(CopyState::Pending));
         assert_eq!(r.copy_state(CopyRole::Replica), Some(CopyState::Pending));
         assert!(!r.is_public());
-        assert_eq!(r.ttl_secs(), Some(1 + 24 * 3600));
+        assert_eq!(r.ttl_secs(), Some(1 + 15 * 24 * 3600));
     }
 
     #[test]

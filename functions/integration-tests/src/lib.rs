@@ -24,8 +24,10 @@ use twinshare_lambda::{
     Config, LiveProbe, LiveReplication, LiveService,
 };
 
+mod accounting;
 mod emulators;
 mod iam;
+pub use accounting::SweepAt;
 use emulators::repo_root;
 pub use emulators::{Emulator, Moto};
 pub use iam::Iam;

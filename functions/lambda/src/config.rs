@@ -150,6 +150,7 @@ impl Config {
             copier,
             clock: SystemClock,
             grace: self.sweep_grace,
+            upload_url_ttl: self.settings.upload_url_ttl,
         }
     }
 }

@@ -1,6 +1,9 @@
-//! `sweep`: on a schedule, repairs copies: re-copies replicas not verified after the grace
-//! period and restores a copy that disappeared from the other one.
-//! Permissions: read/write both buckets' `files/*`, scan/update the table.
+//! `sweep`: on a schedule, checks every record in passes that continue across runs: repairs
+//! copies (re-copies replicas not verified after the grace, restores a copy that disappeared
+//! from the other), removes expired files and abandoned uploads, and deletes objects no live
+//! record accounts for.
+//! Permissions: list both buckets and read/write/delete their `files/*`; scan, read and update
+//! the table; read and write its own rows of the health table.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use twinshare_lambda::{logging, Config};

@@ -1,22 +1,19 @@
-//! The health table: each region's last probe, and the sweep's replication summary.
+//! The health table: each region's last probe (the sweep's rows are in `sweep.rs`).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use twinshare_api::CopyRole;
-use twinshare_core::{
-    health::{RegionHealth, ReplicationSummary},
-    ports::PortError,
-};
+use twinshare_core::{health::RegionHealth, ports::PortError};
 
 use super::{
-    items::{get_n, health_from_item, health_name, n, s, SUMMARY},
+    items::{health_from_item, health_name, n, s},
     DynamoMetadata, Item,
 };
 use crate::errors::port_error;
 
 impl DynamoMetadata {
-    async fn put_health_item(&self, item: Item) -> Result<(), PortError> {
+    pub(super) async fn put_health_item(&self, item: Item) -> Result<(), PortError> {
         self.client
             .put_item()
             .table_name(&self.health_table)
@@ -27,7 +24,7 @@ impl DynamoMetadata {
         Ok(())
     }
 
-    async fn get_health_item(&self, name: &str) -> Result<Option<Item>, PortError> {
+    pub(super) async fn get_health_item(&self, name: &str) -> Result<Option<Item>, PortError> {
         let answer = self
             .client
             .get_item()
@@ -88,32 +85,6 @@ impl DynamoMetadata {
         ]);
         if let Some(error) = &health.last_error {
             item.insert("last_error".into(), s(error));
-        }
-        self.put_health_item(item).await
-    }
-
-    pub(super) async fn read_replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
-        let Some(item) = self.get_health_item(SUMMARY).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ReplicationSummary {
-            not_redundant: get_n(&item, "not_redundant")?,
-            oldest_pending_since_ms: item
-                .get("oldest_pending_since_ms")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok()),
-            swept_at_ms: get_n(&item, "swept_at_ms")?,
-        }))
-    }
-
-    pub(super) async fn write_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
-        let mut item = HashMap::from([
-            ("name".to_owned(), s(SUMMARY)),
-            ("not_redundant".to_owned(), n(summary.not_redundant)),
-            ("swept_at_ms".to_owned(), n(summary.swept_at_ms)),
-        ]);
-        if let Some(since) = summary.oldest_pending_since_ms {
-            item.insert("oldest_pending_since_ms".into(), n(since));
         }
         self.put_health_item(item).await
     }

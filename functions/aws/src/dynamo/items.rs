@@ -14,7 +14,9 @@ use twinshare_core::{
 
 use super::{Item, PUBLIC};
 
+/// The health table's row of the last complete sweep pass, and of the pass in progress.
 pub(super) const SUMMARY: &str = "replication-summary";
+pub(super) const SWEEP_PASS: &str = "sweep-pass";
 
 pub(super) fn health_name(role: CopyRole) -> String {
     format!("region#{}", role.as_str())
@@ -294,7 +296,7 @@ mod tests {
         let mut r = record(Visibility::Listed, Some("Alice"));
         let item = to_item(&r);
         assert!(!item.contains_key("list_pk"));
-        assert_eq!(item["expires_at"], n(1_700_000_000 + 24 * 3600));
+        assert_eq!(item["expires_at"], n(1_700_000_000 + 15 * 24 * 3600), "a backstop long after the sweep");
         assert_eq!(item["name_lower"], s("über report.pdf"));
         assert_eq!(item["uploader_lower"], s("alice"));
         r.state = RecordState::Available;

@@ -19,9 +19,9 @@ use aws_sdk_dynamodb::{
 use twinshare_api::{CopyRole, CopyState, Visibility};
 use twinshare_core::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
-    health::{RegionHealth, ReplicationSummary},
+    health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
-    record::{FileRecord, RecordState, Removal, TOMBSTONE_KEEP_MS},
+    record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
     validate::{Edit, ListQuery},
     FileId,
 };
@@ -31,6 +31,7 @@ use crate::errors::port_error;
 mod attempts;
 mod health;
 mod items;
+mod sweep;
 use items::{bad, from_item, n, removal_attributes, removal_from_item, s, to_item, tombstone_id};
 
 /// Name of the sparse index of public files (see `template.yaml`).
@@ -142,12 +143,18 @@ impl MetadataStore for DynamoMetadata {
         Ok(Some(record))
     }
 
+    async fn get_many(&self, ids: &[FileId]) -> Result<Vec<FileRecord>, PortError> {
+        self.read_many(ids).await
+    }
+
     /// The tombstone and the record's mark in one transaction. A record already removed is
     /// returned as it is; the transaction is refused (and nothing written) when there is none.
     async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
+        let abandoned = removal.reason == RemovalReason::Abandoned;
         match self.get(id).await? {
             None => return Ok(Written::ConditionFailed),
             Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
+            Some(record) if abandoned && record.state != RecordState::Uploading => return Ok(Written::ConditionFailed),
             Some(_) => {}
         }
         let mut tombstone = removal_attributes(&removal);
@@ -166,11 +173,18 @@ impl MetadataStore for DynamoMetadata {
             .update_expression(
                 "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE list_pk, expires_at",
             )
-            .condition_expression(NOT_REMOVED)
             .expression_attribute_values(":reason", s(removal.reason.as_str()))
-            .expression_attribute_values(":at", n(removal.at_ms))
-            .build()
-            .map_err(|e| PortError::Other(format!("removal: {e}")))?;
+            .expression_attribute_values(":at", n(removal.at_ms));
+        // An upload completed meanwhile is not abandoned: the whole transaction is refused.
+        let mark = if abandoned {
+            mark.condition_expression(format!("{NOT_REMOVED} AND #state = :uploading"))
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
+        } else {
+            mark.condition_expression(NOT_REMOVED)
+        }
+        .build()
+        .map_err(|e| PortError::Other(format!("removal: {e}")))?;
         let answer = self
             .client
             .transact_write_items()
@@ -400,6 +414,14 @@ impl MetadataStore for DynamoMetadata {
 
     async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
         self.read_replication_summary().await
+    }
+
+    async fn sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
+        self.read_sweep_pass().await
+    }
+
+    async fn save_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
+        self.write_sweep_pass(pass).await
     }
 
     async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {

@@ -1,9 +1,9 @@
 //! The contract of [`MetadataStore`]: records, removals, edits, counts, the scan and the listing.
 
-use twinshare_api::{CopyRole, CopyState, RegionStatus, Visibility};
+use twinshare_api::{BucketUsage, CopyRole, CopyState, RegionStatus, StorageView, Visibility};
 
 use crate::{
-    health::{RegionHealth, ReplicationSummary},
+    health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, Written},
     record::{FileRecord, Placement, RecordState, Removal, RemovalReason},
     validate::{Edit, ListQuery, NewUpload},
@@ -94,6 +94,19 @@ async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
         "a second create of the same id must fail"
     );
     assert_eq!(store.get(FileId::random()).await.unwrap(), None);
+    // Many at once: those that exist, whatever else is asked.
+    let other = upload("other.txt", Visibility::Listed, None, 1_000);
+    store.create(&other).await.unwrap();
+    let asked: Vec<FileId> = (0..150)
+        .map(|_| FileId::random())
+        .chain([record.id, other.id])
+        .collect();
+    let mut found: Vec<FileId> = store.get_many(&asked).await.unwrap().iter().map(|r| r.id).collect();
+    found.sort();
+    let mut expected = vec![record.id, other.id];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(store.get_many(&[]).await.unwrap().is_empty());
 
     let Written::Done(done) = store.mark_available(&record, 2_000).await.unwrap() else {
         panic!("mark_available of an upload")
@@ -157,6 +170,28 @@ async fn a_removal_is_written_once_and_stops_every_other_write<M: MetadataStore>
         Written::ConditionFailed
     );
     assert_eq!(store.get(id).await.unwrap().unwrap().state, RecordState::Uploading);
+
+    // An abandoned upload is removed only while it is still unfinished: one that completed
+    // meanwhile is not abandoned.
+    let completed = available(store, &upload("completed late.txt", Visibility::Listed, None, 1_000)).await;
+    assert_eq!(
+        store
+            .remove(completed.id, removal(RemovalReason::Abandoned, 5_000))
+            .await
+            .unwrap(),
+        Written::ConditionFailed
+    );
+    assert_eq!(store.get(completed.id).await.unwrap().unwrap().removal, None);
+    let left = upload("left.txt", Visibility::Listed, None, 1_000);
+    store.create(&left).await.unwrap();
+    let Written::Done(abandoned) = store
+        .remove(left.id, removal(RemovalReason::Abandoned, 5_000))
+        .await
+        .unwrap()
+    else {
+        panic!("removing an abandoned upload")
+    };
+    assert_eq!(abandoned.removal.map(|r| r.reason), Some(RemovalReason::Abandoned));
 
     let Written::Done(settled) = store.settle_removal(id, 5_000).await.unwrap() else {
         panic!("settling a removal")
@@ -380,12 +415,55 @@ async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {
     assert!(read.contains(&recovered));
 
     let summary = ReplicationSummary {
+        started_at_ms: 1_000,
+        finished_at_ms: Some(9_000),
+        runs: 2,
+        records: 2_000,
+        files: 1_900,
         not_redundant: 3,
         oldest_pending_since_ms: Some(4_000),
-        swept_at_ms: 9_000,
+        lost: 1,
+        abandoned: 4,
+        orphans_deleted: 5,
+        orphan_bytes_deleted: 6,
+        storage: StorageView {
+            buckets: vec![BucketUsage {
+                role: CopyRole::Replica,
+                region: "us-west-2".into(),
+                objects: 7,
+                bytes: u64::MAX,
+            }],
+            accounted_bytes: 8,
+            uploading_bytes: 9,
+        },
     };
     store.record_replication_summary(&summary).await.unwrap();
-    assert_eq!(store.replication_summary().await.unwrap(), Some(summary));
+    assert_eq!(store.replication_summary().await.unwrap(), Some(summary.clone()));
+
+    // The pass in progress: saved only by a run that read the last save.
+    let first = SweepPass {
+        saves: 1,
+        cursor: Some("opaque position".into()),
+        tally: summary,
+    };
+    assert!(store.save_sweep_pass(&first).await.unwrap());
+    assert_eq!(store.sweep_pass().await.unwrap(), Some(first.clone()));
+    let second = SweepPass {
+        saves: 2,
+        cursor: None,
+        ..first.clone()
+    };
+    let overlapping = SweepPass {
+        tally: Default::default(),
+        ..second.clone()
+    };
+    assert!(store.save_sweep_pass(&second).await.unwrap());
+    assert!(
+        !store.save_sweep_pass(&overlapping).await.unwrap(),
+        "a second save of the same read"
+    );
+    assert!(!store.save_sweep_pass(&first).await.unwrap(), "a stale one");
+    assert_eq!(store.sweep_pass().await.unwrap(), Some(second));
 }
 
 async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataStore>(store: &M) {

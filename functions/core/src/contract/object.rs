@@ -1,4 +1,4 @@
-//! The contract of [`ObjectStore`]: presigned requests, multipart uploads, heads and deletes.
+//! The contract of [`ObjectStore`]: presigned requests, multipart uploads, listings, heads and deletes.
 
 use std::{future::Future, time::Duration};
 
@@ -6,7 +6,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    ports::{GetSpec, ObjectStore, PartSpec, Presigned, PutSpec},
+    ports::{GetSpec, ListedObject, ObjectStore, PartSpec, Presigned, PutSpec},
     FileId,
 };
 
@@ -56,6 +56,13 @@ where
         .unwrap()
         .expect("the object after its PUT");
     assert_eq!(info.size, bytes.len() as u64);
+    let listed = every_listed(store).await;
+    let entry = listed
+        .iter()
+        .find(|o| o.key.as_ref() == Some(&key))
+        .expect("the object is listed");
+    assert_eq!(entry.raw_key, key.as_str());
+    assert_eq!(entry.size, bytes.len() as u64);
     // S3 reports the stored SHA-256 (HeadObject with ChecksumMode); moto 5.2.1 reports none, so
     // completion compares checksums only when storage reports one.
     if let Some(stored) = &info.sha256 {
@@ -73,6 +80,7 @@ where
     store.delete(&key).await.unwrap();
     assert_eq!(store.head(&key).await.unwrap(), None);
     store.delete(&key).await.expect("deleting what is gone is not an error");
+    assert!(!every_listed(store).await.iter().any(|o| o.key.as_ref() == Some(&key)));
 
     // In parts: every part but the last at least 5 MiB, as S3 requires.
     let key = FileId::random().object_key();
@@ -122,4 +130,25 @@ where
     assert_eq!(store.head(&key).await.unwrap(), None);
 
     store.canary(within).await.expect("the canary round trip");
+}
+
+/// Every object listed, page after page; each key once, in order.
+async fn every_listed<S: ObjectStore>(store: &S) -> Vec<ListedObject> {
+    let mut all: Vec<ListedObject> = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.list(after).await.unwrap();
+        assert!(page.len() <= 1_000);
+        all.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert!(
+        all.windows(2).all(|w| w[0].raw_key < w[1].raw_key),
+        "in key order, each once"
+    );
+    assert!(all.iter().all(|o| o.raw_key.starts_with("files/")));
+    all
 }

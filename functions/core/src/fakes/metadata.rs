@@ -9,9 +9,9 @@ use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
     cursor::{ListCursor, MAX_INDEX_PAGES},
-    health::{RegionHealth, ReplicationSummary},
+    health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
-    record::{FileRecord, RecordState, Removal},
+    record::{FileRecord, RecordState, Removal, RemovalReason},
     validate::{Edit, ListQuery},
     FileId,
 };
@@ -22,6 +22,7 @@ pub struct MemoryMetadata {
     records: Arc<Mutex<BTreeMap<FileId, FileRecord>>>,
     health: Arc<Mutex<Vec<RegionHealth>>>,
     summary: Arc<Mutex<Option<ReplicationSummary>>>,
+    pass: Arc<Mutex<Option<SweepPass>>>,
     fail_next_write: Arc<Mutex<Option<String>>>,
     attempts: Arc<Mutex<BTreeMap<(FileId, String), PasswordAttempts>>>,
 }
@@ -67,6 +68,11 @@ impl MetadataStore for MemoryMetadata {
         Ok(self.records.lock().unwrap().get(&id).cloned())
     }
 
+    async fn get_many(&self, ids: &[FileId]) -> Result<Vec<FileRecord>, PortError> {
+        let records = self.records.lock().unwrap();
+        Ok(ids.iter().filter_map(|id| records.get(id).cloned()).collect())
+    }
+
     async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
         self.write_failure()?;
         let mut records = self.records.lock().unwrap();
@@ -74,6 +80,9 @@ impl MetadataStore for MemoryMetadata {
             return Ok(Written::ConditionFailed);
         };
         if record.removal.is_none() {
+            if removal.reason == RemovalReason::Abandoned && record.state != RecordState::Uploading {
+                return Ok(Written::ConditionFailed);
+            }
             record.removal = Some(removal);
             record.updated_at_ms = removal.at_ms;
         }
@@ -231,12 +240,26 @@ impl MetadataStore for MemoryMetadata {
     }
 
     async fn replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
-        Ok(*self.summary.lock().unwrap())
+        Ok(self.summary.lock().unwrap().clone())
     }
 
     async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
-        *self.summary.lock().unwrap() = Some(*summary);
+        *self.summary.lock().unwrap() = Some(summary.clone());
         Ok(())
+    }
+
+    async fn sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
+        Ok(self.pass.lock().unwrap().clone())
+    }
+
+    async fn save_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
+        let mut stored = self.pass.lock().unwrap();
+        let seen = stored.as_ref().map_or(0, |p| p.saves);
+        if pass.saves != seen + 1 {
+            return Ok(false);
+        }
+        *stored = Some(pass.clone());
+        Ok(true)
     }
 
     async fn list_public(

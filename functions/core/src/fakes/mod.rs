@@ -48,6 +48,7 @@ pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
         },
         clock: FixedClock(now_ms),
         grace: Duration::from_secs(60),
+        upload_url_ttl: Duration::from_secs(15 * 60),
     }
 }
 

@@ -12,7 +12,10 @@ use std::{
 use twinshare_api::CopyRole;
 
 use crate::{
-    ports::{Copied, Copier, GetSpec, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec, UploadedPart},
+    ports::{
+        Copied, Copier, GetSpec, ListedObject, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec,
+        UploadedPart,
+    },
     FileId, ObjectKey,
 };
 
@@ -35,6 +38,9 @@ pub struct MemoryStore {
     /// How long `check` takes to answer: a region that is slow or hangs.
     check_delay: Arc<Mutex<Duration>>,
     checks: Arc<AtomicUsize>,
+    /// When objects were written, for the listing; an object never given a time is listed as
+    /// written at 0 (long ago).
+    modified: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl MemoryStore {
@@ -48,7 +54,21 @@ impl MemoryStore {
             down: Arc::default(),
             check_delay: Arc::default(),
             checks: Arc::default(),
+            modified: Arc::default(),
         }
+    }
+
+    /// Dates the object as written at `ms`, as the listing will show it.
+    pub fn set_modified(&self, key: &ObjectKey, ms: i64) {
+        self.modified.lock().unwrap().insert(key.to_string(), ms);
+    }
+
+    /// Puts an object under `files/` that no key of this service names (someone else's).
+    pub fn put_foreign(&self, raw_key: &str, bytes: &[u8]) {
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(raw_key.into(), (bytes.to_vec(), None));
     }
 
     pub fn put(&self, key: &ObjectKey, bytes: &[u8]) {
@@ -307,6 +327,30 @@ impl ObjectStore for MemoryStore {
         self.check_failure()?;
         self.remove(key);
         Ok(())
+    }
+
+    async fn list(&self, after: Option<String>) -> Result<(Vec<ListedObject>, Option<String>), PortError> {
+        const PAGE: usize = 1_000;
+        self.check_failure()?;
+        let objects = self.objects.lock().unwrap();
+        let modified = self.modified.lock().unwrap();
+        let mut keys: Vec<&String> = objects
+            .keys()
+            .filter(|k| k.starts_with("files/") && after.as_ref().is_none_or(|a| *k > a))
+            .collect();
+        keys.sort();
+        let next = (keys.len() > PAGE).then(|| keys[PAGE - 1].clone());
+        let page = keys
+            .into_iter()
+            .take(PAGE)
+            .map(|raw| ListedObject {
+                key: ObjectKey::parse(raw),
+                raw_key: raw.clone(),
+                size: objects[raw].0.len() as u64,
+                modified_ms: modified.get(raw).copied().unwrap_or(0),
+            })
+            .collect();
+        Ok((page, next))
     }
 
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, PortError> {

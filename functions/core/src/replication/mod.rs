@@ -9,11 +9,15 @@ use std::time::Duration;
 use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
-    health::ReplicationSummary,
     ports::{Clock, Copied, Copier, Guard, MetadataStore, ObjectStore, PortError, Written},
-    record::{FileRecord, RecordState, RemovalReason, REMOVAL_WATCH_MS},
+    record::{FileRecord, RemovalReason},
     removal, FileId, ObjectKey,
 };
+
+mod audit;
+mod sweep;
+
+pub use sweep::SweepReport;
 
 /// What became of one `ObjectCreated` event.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,39 +39,18 @@ pub enum Replicated {
     Removed,
 }
 
-/// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    pub checked: u64,
-    pub replicas_copied: u64,
-    pub primaries_restored: u64,
-    /// Copies attempted that failed (retried on the next sweep).
-    pub failed: u64,
-    /// Files with no copy left anywhere.
-    pub lost: u64,
-    /// Files skipped because a region did not answer.
-    pub unreachable: u64,
-    /// Available files still without a verified second copy after this sweep.
-    pub not_redundant: u64,
-    /// Creation time of the oldest of those.
-    pub oldest_pending_since_ms: Option<i64>,
-    /// Files whose expiry had passed, removed by this sweep.
-    pub expired: u64,
-    /// Removed files whose buckets are still watched (a late write may land) or could not be
-    /// emptied yet (a region down).
-    pub removals_watched: u64,
-    /// Removed files found empty in both buckets past the watch: their records may now expire.
-    pub removals_settled: u64,
-}
-
 pub struct Replication<S, M, X, C> {
     pub primary: S,
     pub replica: S,
     pub metadata: M,
     pub copier: X,
     pub clock: C,
-    /// How long a copy may stay unverified before the sweep copies it again.
+    /// How long a copy may stay unverified before the sweep copies it again; also how long
+    /// past the last moment an upload URL could write before the sweep counts an unfinished
+    /// upload as abandoned, or an object without a record as an orphan.
     pub grace: Duration,
+    /// How long the upload URLs the API signs stay valid.
+    pub upload_url_ttl: Duration,
 }
 
 fn other(role: CopyRole) -> CopyRole {
@@ -203,132 +186,9 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             _ => Ok(None),
         }
     }
-
-    /// Checks every available file's two copies and repairs what is missing or overdue.
-    /// Reads at most `max_records` records per run.
-    pub async fn sweep(&self, max_records: usize) -> Result<SweepReport, PortError> {
-        let mut report = SweepReport::default();
-        let mut after = None;
-        let mut read = 0;
-        loop {
-            let (page, next) = self.metadata.scan(after, 100).await?;
-            read += page.len();
-            for record in &page {
-                if record.removal.is_some() || record.is_expired(self.clock.now_ms()) {
-                    self.sweep_removed(record, &mut report).await;
-                    continue;
-                }
-                if record.state != RecordState::Available {
-                    continue;
-                }
-                report.checked += 1;
-                if !self.repair(record, &mut report).await {
-                    report.not_redundant += 1;
-                    let since = report
-                        .oldest_pending_since_ms
-                        .map_or(record.created_at_ms, |t| t.min(record.created_at_ms));
-                    report.oldest_pending_since_ms = Some(since);
-                }
-            }
-            match next {
-                Some(next) if read < max_records => after = Some(next),
-                _ => break,
-            }
-        }
-        let summary = ReplicationSummary {
-            not_redundant: report.not_redundant,
-            oldest_pending_since_ms: report.oldest_pending_since_ms,
-            swept_at_ms: self.clock.now_ms(),
-        };
-        self.metadata.record_replication_summary(&summary).await?;
-        tracing::info!(?report, "sweep done");
-        Ok(report)
-    }
-
-    /// Removes an expired file, and makes sure a removed file's bytes are gone from both buckets
-    /// and stay gone past the watch, when the removal is settled.
-    async fn sweep_removed(&self, record: &FileRecord, report: &mut SweepReport) {
-        let now = self.clock.now_ms();
-        let stores = [&self.primary, &self.replica];
-        let Some(removal) = record.removal else {
-            if let Err(err) = removal::remove(stores, &self.metadata, record.id, RemovalReason::Expired, now).await {
-                tracing::warn!(file_id = %record.id, error = %err, "could not remove an expired file");
-            }
-            report.expired += 1;
-            report.removals_watched += 1;
-            return;
-        };
-        if removal.bytes_gone_at_ms.is_some() {
-            return;
-        }
-        let emptied = removal::purge(stores, record).await;
-        if emptied && now - removal.at_ms >= REMOVAL_WATCH_MS {
-            if let Err(err) = self.metadata.settle_removal(record.id, now).await {
-                tracing::warn!(file_id = %record.id, error = %err, "could not settle a removal");
-            }
-            report.removals_settled += 1;
-        } else {
-            report.removals_watched += 1;
-        }
-    }
-
-    /// Repairs what it can; true when the file ends with two verified copies.
-    async fn repair(&self, record: &FileRecord, report: &mut SweepReport) -> bool {
-        let key = &record.object_key;
-        let (Ok(primary), Ok(replica)) = (self.primary.head(key).await, self.replica.head(key).await) else {
-            report.unreachable += 1;
-            return false;
-        };
-        let overdue = |role| {
-            record.copy(role).is_none_or(|c| {
-                c.state != CopyState::Verified && self.clock.now_ms() - c.updated_at_ms >= self.grace.as_millis() as i64
-            })
-        };
-        let verified = |role| record.copy_state(role) == Some(CopyState::Verified);
-        let (from, missing) = match (primary.is_some(), replica.is_some()) {
-            (true, true) if overdue(CopyRole::Replica) => (CopyRole::Primary, None),
-            (true, false) if verified(CopyRole::Replica) => (CopyRole::Primary, Some(CopyRole::Replica)),
-            (true, false) if overdue(CopyRole::Replica) => (CopyRole::Primary, None),
-            (false, true) if verified(CopyRole::Replica) => (CopyRole::Replica, Some(CopyRole::Primary)),
-            (false, _) => {
-                tracing::error!(file_id = %record.id, "no verified copy of this file is left");
-                report.lost += 1;
-                self.mark_missing(record, CopyRole::Primary).await;
-                return false;
-            }
-            (true, true) => return verified(CopyRole::Replica) && verified(CopyRole::Primary),
-            _ => return false,
-        };
-        if let Some(role) = missing {
-            tracing::warn!(file_id = %record.id, copy = ?role, "copy vanished; restoring it");
-            if !self.mark_missing(record, role).await {
-                return false; // Someone else wrote this copy's state since we read it: next sweep.
-            }
-        }
-        match self.copy_and_verify(record, from).await {
-            Ok(Replicated::Copied) if from == CopyRole::Primary => report.replicas_copied += 1,
-            Ok(Replicated::Copied) => report.primaries_restored += 1,
-            Ok(Replicated::AlreadyVerified) => {}
-            Ok(_) | Err(_) => {
-                report.failed += 1;
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Records that a copy is gone, unless its state changed since the record was read.
-    async fn mark_missing(&self, record: &FileRecord, role: CopyRole) -> bool {
-        let Some(seen) = record.copy(role).map(|c| c.updated_at_ms) else {
-            return false;
-        };
-        matches!(
-            self.set(record.id, role, CopyState::Missing, Guard::Unchanged(seen))
-                .await,
-            Ok(Written::Done(_))
-        )
-    }
 }
 
+#[cfg(test)]
+mod sweep_tests;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ use twinshare_api::{CreateUploadRequest, Visibility};
 use super::*;
 use crate::{
     fakes::{replication, service, FakeService},
+    record::REMOVAL_WATCH_MS,
     service::test_support::{announce, available},
 };
 
@@ -129,7 +130,10 @@ async fn the_sweep_restores_a_vanished_replica_or_primary() {
     assert_eq!(
         report,
         SweepReport {
+            records: 1,
             checked: 1,
+            accounted_bytes: 3,
+            pass_finished: true,
             ..SweepReport::default()
         },
         "nothing left to do"
@@ -174,7 +178,7 @@ async fn a_file_with_no_copy_left_is_reported_lost() {
 async fn an_unreachable_region_is_skipped() {
     let svc = service();
     uploaded(&svc).await;
-    svc.replica.fail_next("down");
+    svc.replica.set_down(true);
     assert_eq!(replication(&svc, 10).sweep(1000).await.unwrap().unreachable, 1);
 }
 

@@ -37,7 +37,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(health::status_view(
             placements,
             &health,
-            summary,
+            summary.as_ref(),
             self.clock.now_ms(),
             self.settings.health_max_age,
         ))

@@ -6,7 +6,7 @@ use twinshare_api::{PartUrl, PartUrls, PartUrlsRequest, StoredPart, StoredParts}
 use super::Service;
 use crate::{
     ports::{Clock, MetadataStore, ObjectStore, PartSpec, UploadedPart},
-    record::{FileRecord, MultipartUpload, RecordState},
+    record::{FileRecord, MultipartUpload, RecordState, MULTIPART_RESUMABLE_MS},
     validate, ApiError,
 };
 
@@ -14,11 +14,17 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// The record of an upload still in progress, sent in parts, for its owner.
     async fn multipart_upload(&self, id: &str, token: Option<&str>) -> Result<(FileRecord, MultipartUpload), ApiError> {
         let record = self.find_owned(id, token).await?;
-        if let Some(gone) = record.gone(self.clock.now_ms()) {
+        let now = self.clock.now_ms();
+        if let Some(gone) = record.gone(now) {
             return Err(gone);
         }
         if record.state == RecordState::Available {
             return Err(ApiError::AlreadyCompleted(record.id.to_string()));
+        }
+        // Past the resumable window no new URL is signed, so that the sweep can tell when no
+        // URL of this upload can write any more (`FileRecord::is_abandoned`).
+        if now >= record.created_at_ms + MULTIPART_RESUMABLE_MS {
+            return Err(ApiError::UploadGone(record.id.to_string()));
         }
         let multipart = record
             .multipart

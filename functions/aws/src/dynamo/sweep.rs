@@ -1,0 +1,154 @@
+//! What the sweep reads and keeps: many records at once (the orphan audit), and in the health
+//! table the pass in progress and the summary of the last complete one (as JSON: they are read
+//! whole, never queried by field).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{error::ProvideErrorMetadata, types::KeysAndAttributes};
+use twinshare_core::{
+    health::{ReplicationSummary, SweepPass},
+    ports::PortError,
+    record::FileRecord,
+    FileId,
+};
+
+use super::{
+    items::{from_item, get_n, n, s, SUMMARY, SWEEP_PASS},
+    DynamoMetadata, Item,
+};
+use crate::errors::port_error;
+
+/// Keys per BatchGetItem (DynamoDB's limit).
+const BATCH: usize = 100;
+/// Rounds of retrying the keys a throttled BatchGetItem left unprocessed.
+const UNPROCESSED_RETRIES: usize = 5;
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, PortError> {
+    serde_json::to_string(value).map_err(|e| PortError::Other(format!("encoding the sweep's row: {e}")))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(item: &Item, field: &str) -> Result<Option<T>, PortError> {
+    let Some(text) = item.get(field).and_then(|v| v.as_s().ok()) else {
+        return Ok(None);
+    };
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| PortError::Other(format!("the sweep's row {field}: {e}")))
+}
+
+impl DynamoMetadata {
+    /// The records (not tombstones: a removed record carries its removal) of `ids`, by
+    /// BatchGetItem of 100 keys, retrying what DynamoDB left unprocessed.
+    pub(super) async fn read_many(&self, ids: &[FileId]) -> Result<Vec<FileRecord>, PortError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(BATCH) {
+            let mut keys: Vec<HashMap<String, _>> = batch
+                .iter()
+                .map(|id| HashMap::from([("id".to_owned(), s(id.to_string()))]))
+                .collect();
+            for _ in 0..=UNPROCESSED_RETRIES {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| PortError::Other(format!("record keys: {e}")))?;
+                let answer = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("BatchGetItem", e))?;
+                for item in answer
+                    .responses()
+                    .and_then(|tables| tables.get(&self.table))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                {
+                    records.push(from_item(item)?);
+                }
+                keys = answer
+                    .unprocessed_keys()
+                    .and_then(|left| left.get(&self.table))
+                    .map(|left| left.keys().to_vec())
+                    .unwrap_or_default();
+                if keys.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            if !keys.is_empty() {
+                return Err(PortError::Unavailable("the table throttled the read".into()));
+            }
+        }
+        Ok(records)
+    }
+
+    pub(super) async fn read_replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {
+        match self.get_health_item(SUMMARY).await? {
+            // A row from before passes were kept has no `pass`: as if no pass had finished.
+            Some(item) => parse(&item, "pass"),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn write_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {
+        let item = HashMap::from([("name".to_owned(), s(SUMMARY)), ("pass".to_owned(), s(json(summary)?))]);
+        self.put_health_item(item).await
+    }
+
+    pub(super) async fn read_sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.health_table)
+            .key("name", s(SWEEP_PASS))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem sweep pass", e))?;
+        let Some(item) = answer.item() else {
+            return Ok(None);
+        };
+        Ok(Some(SweepPass {
+            saves: get_n(item, "saves")?,
+            cursor: item.get("cursor").and_then(|v| v.as_s().ok()).cloned(),
+            tally: parse(item, "tally")?.unwrap_or_default(),
+        }))
+    }
+
+    /// A conditional put: only over the save this one follows (none, for the first).
+    pub(super) async fn write_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
+        let mut item = HashMap::from([
+            ("name".to_owned(), s(SWEEP_PASS)),
+            ("saves".to_owned(), n(pass.saves)),
+            ("tally".to_owned(), s(json(&pass.tally)?)),
+        ]);
+        if let Some(cursor) = &pass.cursor {
+            item.insert("cursor".into(), s(cursor));
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.health_table)
+            .set_item(Some(item));
+        let put = match pass.saves.checked_sub(1) {
+            Some(seen) if seen > 0 => put
+                .condition_expression("saves = :seen")
+                .expression_attribute_values(":seen", n(seen)),
+            _ => put
+                .condition_expression("attribute_not_exists(#name)")
+                .expression_attribute_names("#name", "name"),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(port_error("PutItem sweep pass", err)),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! What the storage-accounting tests compare: the keys each bucket holds, the keys the live
+//! records name, and the sweep at a chosen time (the abandoned-upload and orphan windows are
+//! measured from the clock).
+
+use std::collections::BTreeSet;
+
+use twinshare_api::CopyRole;
+use twinshare_aws::{DynamoMetadata, S3Copier, S3ObjectStore};
+use twinshare_core::{fakes::FixedClock, ports::MetadataStore, replication::Replication};
+
+use crate::{Stack, BUCKET, REPLICA_BUCKET};
+
+/// The sweep function's adapters with a clock that says `now_ms`.
+pub type SweepAt = Replication<S3ObjectStore, DynamoMetadata, S3Copier, FixedClock>;
+
+impl Stack {
+    /// The sweep, signing as the sweep function, at `now_ms`.
+    pub fn sweep_at(&self, now_ms: i64) -> SweepAt {
+        Replication {
+            primary: self.sweep.primary.clone(),
+            replica: self.sweep.replica.clone(),
+            metadata: self.sweep.metadata.clone(),
+            copier: self.sweep.copier.clone(),
+            clock: FixedClock(now_ms),
+            grace: self.sweep.grace,
+            upload_url_ttl: self.sweep.upload_url_ttl,
+        }
+    }
+
+    /// Every key under `files/` in a bucket, listed with the SDK.
+    pub async fn bucket_keys(&self, role: CopyRole) -> BTreeSet<String> {
+        let (client, bucket) = match role {
+            CopyRole::Primary => (&self.primary_s3, BUCKET),
+            CopyRole::Replica => (&self.replica_s3, REPLICA_BUCKET),
+        };
+        let mut keys = BTreeSet::new();
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix("files/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            keys.extend(
+                page.unwrap()
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        keys
+    }
+
+    /// The object keys of the records that are not removed, read from the whole table.
+    pub async fn live_keys(&self) -> BTreeSet<String> {
+        let metadata = &self.operator.metadata;
+        let mut keys = BTreeSet::new();
+        let mut after = None;
+        loop {
+            let (page, next) = metadata.scan(after, 1_000).await.unwrap();
+            keys.extend(
+                page.iter()
+                    .filter(|r| r.removal.is_none())
+                    .map(|r| r.object_key.as_str().to_owned()),
+            );
+            match next {
+                Some(next) => after = Some(next),
+                None => return keys,
+            }
+        }
+    }
+}
