@@ -93,6 +93,9 @@ test('the table of files, a search with no match, the status page', async () => 
   await check('files table with no match');
   await page.goto(BASE_URL + '/status');
   await page.locator('h1').waitFor();
+  // The local stack sweeps every few seconds: its storage table appears once a pass finished.
+  await page.locator('table.buckets tr.bucket').nth(1).waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('p.coverage').innerText(), /The last full check read all \d+ records/);
   await check('status page', /^Status · twinshare$/);
 });
 

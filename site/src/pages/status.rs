@@ -1,7 +1,7 @@
 //! Each region's health and how far replication has come.
 
 use leptos::prelude::*;
-use twinshare_api::{RegionStatus, StatusView};
+use twinshare_api::{RegionStatus, StatusView, SweepPassView};
 
 use crate::{api, format, live, widgets::PageHeading};
 
@@ -53,6 +53,7 @@ pub fn StatusPage() -> impl IntoView {
                     <tbody>{regions}</tbody>
                 </table>
                 <p class="backlog">{backlog}</p>
+                {status.last_pass.map(|pass| view! { <Storage pass now /> })}
             }
             .into_any()
         }
@@ -60,5 +61,56 @@ pub fn StatusPage() -> impl IntoView {
     view! {
         <PageHeading text="Status" />
         {body}
+    }
+}
+
+/// What each bucket holds beside what the records account for, and what the last full pass of
+/// the sweep covered: the operator sees at a glance whether storage and records agree.
+#[component]
+fn Storage(pass: SweepPassView, now: f64) -> impl IntoView {
+    let accounted = pass.storage.accounted_bytes;
+    let uploading = pass.storage.uploading_bytes;
+    let rows = pass
+        .storage
+        .buckets
+        .iter()
+        .map(|bucket| {
+            // Uploads in progress may hold bytes too: agreement is within them.
+            let agrees = bucket.bytes >= accounted && bucket.bytes <= accounted + uploading;
+            view! {
+                <tr class="bucket">
+                    <td data-label="Copy">{bucket.role.as_str()}</td>
+                    <td data-label="Region">{bucket.region.clone()}</td>
+                    <td data-label="Objects">{bucket.objects}</td>
+                    <td data-label="Stored">{format::size(bucket.bytes)}</td>
+                    <td data-label="Accounted for">{format::size(accounted)}</td>
+                    <td data-label="Agree">
+                        <span class="badge" class:bad=!agrees>{if agrees { "yes" } else { "no" }}</span>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let finished = pass.finished_at_ms.map_or("?".to_owned(), |t| format::age(t, now));
+    let coverage = format!(
+        "The last full check read all {} records ({} files) in {} run(s), finished {finished}.",
+        pass.records, pass.files, pass.runs
+    );
+    let cleaned = format!(
+        "It removed {} abandoned upload(s) and {} orphaned object(s) ({}); {} file(s) had no bytes left.",
+        pass.abandoned,
+        pass.orphans_deleted,
+        format::size(pass.orphan_bytes_deleted),
+        pass.lost
+    );
+    view! {
+        <h2>"Storage"</h2>
+        <table class="files buckets">
+            <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Objects"</th><th>"Stored"</th><th>"Accounted for"</th><th>"Agree"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p class="muted">{format!("Uploads in progress: {}.", format::size(uploading))}</p>
+        <p class="coverage">{coverage}</p>
+        <p class="muted">{cleaned}</p>
     }
 }
