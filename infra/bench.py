@@ -7,6 +7,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench --browser-gib 0      # without the browser memory measurement
     infra/bench --lighthouse-runs 0  # without Lighthouse
     infra/bench --lighthouse-only    # only Lighthouse
+    infra/bench --sweep-only         # only the sweep at 10,000 and 100,000 records
 """
 import argparse
 import base64
@@ -27,6 +28,8 @@ import urllib.request
 
 import boto3
 import botocore.config
+
+import bench_sweep
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "bench-stack"
@@ -248,11 +251,26 @@ def main():
     parser.add_argument("--browser-gib", type=float, default=2, help="size of the file uploaded through Chromium")
     parser.add_argument("--lighthouse-runs", type=int, default=3, help="Lighthouse runs of each page")
     parser.add_argument("--lighthouse-only", action="store_true", help="measure the site with Lighthouse, nothing else")
+    parser.add_argument("--sweep-records", default="10000,100000",
+                        help="table sizes (comma-separated) a full sweep pass is measured at; empty: none")
+    parser.add_argument("--sweep-orphans", type=int, default=10000, help="orphaned objects the audit is timed on")
+    parser.add_argument("--sweep-only", action="store_true", help="measure the sweep, nothing else")
     args = parser.parse_args()
+
+    # The sweep runs on its own emulated AWS, before the stack starts, so they do not compete.
+    sweep_sizes = [int(n) for n in args.sweep_records.split(",") if n.strip()]
+    if sweep_sizes and not args.lighthouse_only:
+        print(f"measuring the sweep at {args.sweep_records} records (seeding 100,000 takes minutes)…", flush=True)
+        sweep = bench_sweep.sweep_rows(sweep_sizes, args.sweep_orphans)
+        print_table(sweep)
+        if args.sweep_only:
+            return
+    else:
+        sweep = []
 
     print("starting a release stack (the first release build takes several minutes)…", flush=True)
     stack = start_stack()
-    rows = []
+    rows = list(sweep)
     try:
         # The site on a simulated phone, first, while the machine is otherwise quiet.
         if args.lighthouse_runs > 0:

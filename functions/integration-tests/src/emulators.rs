@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub(crate) fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 

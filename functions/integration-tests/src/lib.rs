@@ -28,8 +28,8 @@ mod accounting;
 mod emulators;
 mod iam;
 pub use accounting::SweepAt;
-use emulators::repo_root;
-pub use emulators::{Emulator, Moto};
+
+pub use emulators::{repo_root, Emulator, Moto};
 pub use iam::Iam;
 pub use twinshare_lambda::testing::json;
 

@@ -296,7 +296,11 @@ mod tests {
         let mut r = record(Visibility::Listed, Some("Alice"));
         let item = to_item(&r);
         assert!(!item.contains_key("list_pk"));
-        assert_eq!(item["expires_at"], n(1_700_000_000 + 15 * 24 * 3600), "a backstop long after the sweep");
+        assert_eq!(
+            item["expires_at"],
+            n(1_700_000_000 + 15 * 24 * 3600),
+            "a backstop long after the sweep"
+        );
         assert_eq!(item["name_lower"], s("über report.pdf"));
         assert_eq!(item["uploader_lower"], s("alice"));
         r.state = RecordState::Available;
