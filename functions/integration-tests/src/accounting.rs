@@ -4,11 +4,16 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use futures::{stream, StreamExt};
 use twinshare_api::CopyRole;
 use twinshare_aws::{DynamoMetadata, S3Copier, S3ObjectStore};
-use twinshare_core::{fakes::FixedClock, ports::MetadataStore, replication::Replication};
+use twinshare_core::{fakes::FixedClock, ports::MetadataStore, replication::Replication, FileId};
 
-use crate::{Stack, BUCKET, REPLICA_BUCKET};
+use crate::{Stack, BUCKET, REPLICA_BUCKET, TABLE};
+
+/// BatchWriteItem calls in flight while seeding.
+const SEEDING: usize = 4;
 
 /// The sweep function's adapters with a clock that says `now_ms`.
 pub type SweepAt = Replication<S3ObjectStore, DynamoMetadata, S3Copier, FixedClock>;
@@ -68,5 +73,59 @@ impl Stack {
                 None => return keys,
             }
         }
+    }
+
+    /// Writes `count` records straight into the table (BatchWriteItem, 25 a call, as a restore
+    /// would), each a copy of the record of `template` under a new id. Each names its own object
+    /// (`files/<id>`, not written) or, with `same_object`, the template's. Returns the new ids.
+    pub async fn seed_records(&self, template: &str, count: usize, same_object: bool) -> Vec<String> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(TABLE)
+            .key("id", AttributeValue::S(template.to_owned()))
+            .send()
+            .await
+            .unwrap()
+            .item()
+            .expect("the template record")
+            .clone();
+        let ids: Vec<String> = (0..count).map(|_| FileId::random().to_string()).collect();
+        let batches: Vec<Vec<WriteRequest>> = ids
+            .chunks(25)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|id| {
+                        let mut record = item.clone();
+                        record.insert("id".into(), AttributeValue::S(id.clone()));
+                        if !same_object {
+                            record.insert("object_key".into(), AttributeValue::S(format!("files/{id}")));
+                        }
+                        let put = PutRequest::builder().set_item(Some(record)).build().unwrap();
+                        WriteRequest::builder().put_request(put).build()
+                    })
+                    .collect()
+            })
+            .collect();
+        stream::iter(batches)
+            .for_each_concurrent(SEEDING, |mut batch| async move {
+                while !batch.is_empty() {
+                    let answer = self
+                        .dynamodb
+                        .batch_write_item()
+                        .request_items(TABLE, batch)
+                        .send()
+                        .await
+                        .unwrap();
+                    batch = answer
+                        .unprocessed_items()
+                        .and_then(|left| left.get(TABLE))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+            })
+            .await;
+        ids
     }
 }

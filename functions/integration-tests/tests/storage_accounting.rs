@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use integration_tests::{json, stack, Stack, TABLE};
 use twinshare_api::{CopyRole, CreateUploadResponse, FileStatus, StatusView};
@@ -159,33 +159,6 @@ async fn a_cancel_racing_a_completion_never_leaves_an_available_file_without_byt
     assert!(outcomes.keys().all(|(cancelled, _)| *cancelled == 204), "{outcomes:?}");
 }
 
-/// Writes `count` records straight into the table (BatchWriteItem, as a restore would), each a
-/// copy of `template` under a new id that names `template`'s object.
-async fn seed(stack: &Stack, template: &HashMap<String, AttributeValue>, count: usize) {
-    let mut requests: Vec<WriteRequest> = (0..count)
-        .map(|_| {
-            let mut item = template.clone();
-            item.insert("id".into(), AttributeValue::S(FileId::random().to_string()));
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build()
-        })
-        .collect();
-    while !requests.is_empty() {
-        let batch: Vec<WriteRequest> = requests.drain(..requests.len().min(25)).collect();
-        let answer = stack
-            .dynamodb
-            .batch_write_item()
-            .request_items(TABLE, batch)
-            .send()
-            .await
-            .unwrap();
-        if let Some(left) = answer.unprocessed_items().and_then(|left| left.get(TABLE)) {
-            requests.extend(left.iter().cloned());
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_table_larger_than_one_run_is_covered_in_passes_and_its_damage_repaired() {
     const RECORDS: usize = 2_000;
@@ -193,22 +166,11 @@ async fn a_table_larger_than_one_run_is_covered_in_passes_and_its_damage_repaire
     let stack = stack(ServiceSettings::default()).await;
     let template = stack.share("template.txt", b"one object", None, "listed").await;
     stack.deliver_events().await;
-    let template_item = stack
-        .dynamodb
-        .get_item()
-        .table_name(TABLE)
-        .key("id", AttributeValue::S(template.id.clone()))
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .unwrap()
-        .clone();
     // One more file, whose replica vanished behind our back; its record says both verified.
     let damaged = stack.share("damaged.txt", b"damaged", None, "listed").await;
     stack.deliver_events().await;
     stack.delete_object(CopyRole::Replica, &damaged.id).await;
-    seed(&stack, &template_item, RECORDS - 2).await;
+    stack.seed_records(&template.id, RECORDS - 2, true).await;
 
     // The documented number of runs: the records over the per-run cap, rounded up.
     let runs = RECORDS.div_ceil(PER_RUN);

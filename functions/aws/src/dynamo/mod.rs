@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::builders::UpdateItemFluentBuilder,
-    types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update},
+    types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
 };
 use twinshare_api::{CopyRole, CopyState, Visibility};
 use twinshare_core::{
@@ -29,6 +29,7 @@ use twinshare_core::{
 use crate::errors::port_error;
 
 mod attempts;
+mod batch;
 mod health;
 mod items;
 mod sweep;
@@ -105,27 +106,7 @@ impl MetadataStore for DynamoMetadata {
     /// The record and its tombstone in one round trip (BatchGetItem, strongly consistent).
     async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
         let record_id = id.to_string();
-        let keys = KeysAndAttributes::builder()
-            .keys(HashMap::from([("id".to_owned(), s(&record_id))]))
-            .keys(HashMap::from([("id".to_owned(), s(tombstone_id(id)))]))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| PortError::Other(format!("record keys: {e}")))?;
-        let answer = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await
-            .map_err(|e| port_error("BatchGetItem", e))?;
-        if answer.unprocessed_keys().is_some_and(|left| !left.is_empty()) {
-            return Err(PortError::Unavailable("the table throttled the read".into()));
-        }
-        let items = answer
-            .responses()
-            .and_then(|tables| tables.get(&self.table))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let items = self.batch_get(&[record_id.clone(), tombstone_id(id)]).await?;
         let with_id = |wanted: &str| {
             items
                 .iter()

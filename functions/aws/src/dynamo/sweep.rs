@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::{error::ProvideErrorMetadata, types::KeysAndAttributes};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use twinshare_core::{
     health::{ReplicationSummary, SweepPass},
     ports::PortError,
@@ -17,11 +17,6 @@ use super::{
     DynamoMetadata, Item,
 };
 use crate::errors::port_error;
-
-/// Keys per BatchGetItem (DynamoDB's limit).
-const BATCH: usize = 100;
-/// Rounds of retrying the keys a throttled BatchGetItem left unprocessed.
-const UNPROCESSED_RETRIES: usize = 5;
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, PortError> {
     serde_json::to_string(value).map_err(|e| PortError::Other(format!("encoding the sweep's row: {e}")))
@@ -37,51 +32,10 @@ fn parse<T: serde::de::DeserializeOwned>(item: &Item, field: &str) -> Result<Opt
 }
 
 impl DynamoMetadata {
-    /// The records (not tombstones: a removed record carries its removal) of `ids`, by
-    /// BatchGetItem of 100 keys, retrying what DynamoDB left unprocessed.
+    /// The records (not tombstones: a removed record carries its removal) of `ids`.
     pub(super) async fn read_many(&self, ids: &[FileId]) -> Result<Vec<FileRecord>, PortError> {
-        let mut records = Vec::with_capacity(ids.len());
-        for batch in ids.chunks(BATCH) {
-            let mut keys: Vec<HashMap<String, _>> = batch
-                .iter()
-                .map(|id| HashMap::from([("id".to_owned(), s(id.to_string()))]))
-                .collect();
-            for _ in 0..=UNPROCESSED_RETRIES {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| PortError::Other(format!("record keys: {e}")))?;
-                let answer = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| port_error("BatchGetItem", e))?;
-                for item in answer
-                    .responses()
-                    .and_then(|tables| tables.get(&self.table))
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                {
-                    records.push(from_item(item)?);
-                }
-                keys = answer
-                    .unprocessed_keys()
-                    .and_then(|left| left.get(&self.table))
-                    .map(|left| left.keys().to_vec())
-                    .unwrap_or_default();
-                if keys.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            if !keys.is_empty() {
-                return Err(PortError::Unavailable("the table throttled the read".into()));
-            }
-        }
-        Ok(records)
+        let ids: Vec<String> = ids.iter().map(FileId::to_string).collect();
+        self.batch_get(&ids).await?.iter().map(from_item).collect()
     }
 
     pub(super) async fn read_replication_summary(&self) -> Result<Option<ReplicationSummary>, PortError> {

@@ -9,16 +9,12 @@
 
 use std::{collections::BTreeMap, process::Command, time::Instant};
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
-use futures::{stream, StreamExt};
-use integration_tests::{repo_root, stack, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION, TABLE};
+use integration_tests::{repo_root, stack, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION};
 use twinshare_core::{
     ports::{Clock, SystemClock},
     FileId, ServiceSettings,
 };
 
-/// BatchWriteItem calls in flight while seeding.
-const SEEDING: usize = 4;
 const BODY: &[u8] = b"template";
 
 fn arg(name: &str, default: &str) -> String {
@@ -79,58 +75,14 @@ async fn put_objects(stack: &Stack, keys: &[String], buckets: &[&str]) {
     set(restored).await.unwrap();
 }
 
-/// N records cloned from a real redundant, unlisted file's item, each naming its own object.
-async fn seed_records(stack: &Stack, count: usize) -> Vec<String> {
+/// N records cloned from a real redundant, unlisted file's record, each naming its own object,
+/// written in both buckets.
+async fn seed_records(stack: &Stack, count: usize) {
     let template = stack.share("template.bin", BODY, None, "unlisted").await;
     stack.deliver_events().await;
-    let item = stack
-        .dynamodb
-        .get_item()
-        .table_name(TABLE)
-        .key("id", AttributeValue::S(template.id.clone()))
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .unwrap()
-        .clone();
-    let ids: Vec<String> = (0..count).map(|_| FileId::random().to_string()).collect();
-    let batches: Vec<Vec<WriteRequest>> = ids
-        .chunks(25)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|id| {
-                    let mut record = item.clone();
-                    record.insert("id".into(), AttributeValue::S(id.clone()));
-                    record.insert("object_key".into(), AttributeValue::S(format!("files/{id}")));
-                    let put = PutRequest::builder().set_item(Some(record)).build().unwrap();
-                    WriteRequest::builder().put_request(put).build()
-                })
-                .collect()
-        })
-        .collect();
-    stream::iter(batches)
-        .for_each_concurrent(SEEDING, |mut batch| async move {
-            while !batch.is_empty() {
-                let answer = stack
-                    .dynamodb
-                    .batch_write_item()
-                    .request_items(TABLE, batch)
-                    .send()
-                    .await
-                    .unwrap();
-                batch = answer
-                    .unprocessed_items()
-                    .and_then(|left| left.get(TABLE))
-                    .cloned()
-                    .unwrap_or_default();
-            }
-        })
-        .await;
+    let ids = stack.seed_records(&template.id, count, false).await;
     let keys: Vec<String> = ids.iter().map(|id| format!("files/{id}")).collect();
     put_objects(stack, &keys, &[BUCKET, REPLICA_BUCKET]).await;
-    keys
 }
 
 /// The sweep's calls recorded since the last `forget_calls`, by service.
