@@ -62,6 +62,7 @@ pub fn gone_heading(code: &str) -> Option<&'static str> {
     match code {
         "file_deleted" => Some("This file was deleted"),
         "file_expired" => Some("This file has expired"),
+        "file_removed" => Some("This file was removed by the site's operator"),
         "upload_gone" => Some("This upload was cancelled or never finished"),
         _ => None,
     }

@@ -37,6 +37,9 @@ pub enum ApiError {
     #[error("file {0} was deleted by its owner")]
     FileDeleted(String),
 
+    #[error("file {0} was removed by the site's operator")]
+    FileRemoved(String),
+
     #[error("file {0} has expired and is no longer shared")]
     FileExpired(String),
 

@@ -43,14 +43,17 @@ pub enum RemovalReason {
     /// The upload was never completed: the sweep removed it once no URL it was given could
     /// still write ([`FileRecord::is_abandoned`]). Applies only to a record still uploading.
     Abandoned,
+    /// The site's operator took the file down (moderation).
+    TakenDown,
 }
 
 impl RemovalReason {
-    pub const ALL: [RemovalReason; 4] = [
+    pub const ALL: [RemovalReason; 5] = [
         RemovalReason::Cancelled,
         RemovalReason::Deleted,
         RemovalReason::Expired,
         RemovalReason::Abandoned,
+        RemovalReason::TakenDown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl RemovalReason {
             RemovalReason::Deleted => "deleted",
             RemovalReason::Expired => "expired",
             RemovalReason::Abandoned => "abandoned",
+            RemovalReason::TakenDown => "taken_down",
         }
     }
 
@@ -196,6 +200,7 @@ impl FileRecord {
             Some(RemovalReason::Deleted) => Some(ApiError::FileDeleted(id)),
             Some(RemovalReason::Expired) => Some(ApiError::FileExpired(id)),
             Some(RemovalReason::Cancelled | RemovalReason::Abandoned) => Some(ApiError::UploadGone(id)),
+            Some(RemovalReason::TakenDown) => Some(ApiError::FileRemoved(id)),
             None if self.is_expired(now_ms) => Some(ApiError::FileExpired(id)),
             None => None,
         }

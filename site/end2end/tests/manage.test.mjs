@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { launch, BASE_URL } from './browser.mjs';
 
 const run = randomBytes(4).toString('hex');
@@ -120,4 +122,29 @@ test('an owner edits, limits and deletes a file, and its links say so', async ()
   assert.deepEqual(await downloadAnswer(id), { status: 410, code: 'file_deleted' });
   await page.goto(BASE_URL + '/mine');
   await page.locator('ul.mine li.upload.gone', { hasText: 'This file was deleted' }).waitFor();
+});
+
+// The operator's command against the same local stack (infra/test exports its state dir).
+const operator = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'infra', 'operator');
+
+test('a file the operator took down says so on its page and its download', async (t) => {
+  if (!process.env.TWINSHARE_STATE_DIR) {
+    t.skip('TWINSHARE_STATE_DIR (the local stack the site runs on) is not set');
+    return;
+  }
+  const reported = { name: `reported ${run}.txt`, bytes: randomBytes(1024) };
+  reported.path = join(dir, reported.name);
+  writeFileSync(reported.path, reported.bytes);
+  await page.goto(BASE_URL + '/');
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/uploads') && r.request().method() === 'POST'),
+    page.setInputFiles('input[type=file]', reported.path),
+  ]);
+  const { file: { id } } = await created.json();
+  await page.locator('li.upload', { hasText: reported.name }).locator('.state.done').waitFor({ timeout: 30_000 });
+  const said = execFileSync(operator, ['--local', 'take-down', id], { encoding: 'utf8', timeout: 300_000 });
+  assert.match(said, /taken down; no bytes left in either region/);
+  await page.goto(`${BASE_URL}/f/${id}`);
+  await page.locator('h1', { hasText: "This file was removed by the site's operator" }).waitFor();
+  assert.deepEqual(await downloadAnswer(id), { status: 410, code: 'file_removed' });
 });

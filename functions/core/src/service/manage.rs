@@ -4,6 +4,7 @@ use twinshare_api::{EditFileRequest, FileView};
 
 use super::Service;
 use crate::{
+    owner,
     ports::{Clock, MetadataStore, ObjectStore, Written},
     record::RemovalReason,
     removal, validate, ApiError,
@@ -28,7 +29,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 return Err(gone);
             }
             if let Written::Done(edited) = self.metadata.edit(&record, &edit, now).await? {
-                tracing::info!(file_id = %edited.id, "file edited by its owner");
+                tracing::info!(target: "audit", actor = owner::actor(&edited), action = "edit", file_id = %edited.id, "file edited by its owner");
                 return Ok(edited.view());
             }
             record = self.find_any(id).await?;
@@ -51,6 +52,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         removal::remove(stores, &self.metadata, record.id, RemovalReason::Deleted, now)
             .await?
             .ok_or_else(|| ApiError::FileNotFound(record.id.to_string()))?;
+        tracing::info!(target: "audit", actor = owner::actor(&record), action = "delete", file_id = %record.id, "file deleted by its owner");
         Ok(())
     }
 }

@@ -1,11 +1,12 @@
 //! The API's use cases, generic over the ports, one module per capability:
 //! [`uploads`] (announce, complete, cancel), [`multipart`] (parts of large files), [`files`]
-//! (the table, details, status and downloads), [`unlock`] (a protected file's password) and
-//! [`manage`] (the owner's edit and delete).
-//! Each HTTP function calls the ones it serves.
+//! (the table, details, status and downloads), [`unlock`] (a protected file's password),
+//! [`manage`] (the owner's edit and delete) and [`moderation`] (the operator's).
+//! Each HTTP function calls the ones it serves; the operator's command calls `moderation`.
 
 mod files;
 mod manage;
+pub mod moderation;
 mod multipart;
 mod unlock;
 mod uploads;

@@ -1,0 +1,146 @@
+//! The operator's moderation: what was uploaded lately, one file in detail with what each
+//! bucket holds of it, and taking a file down from both regions through the one removal path.
+//! No HTTP route reaches these: the operator's command (`functions/operator`) runs them with
+//! the operator's own AWS credentials, so there is no admin endpoint to attack.
+
+use twinshare_api::CopyRole;
+
+use super::Service;
+use crate::{
+    ports::{Clock, MetadataStore, ObjectStore, PortError},
+    record::{FileRecord, RemovalReason},
+    removal, ApiError, FileId, ObjectKey,
+};
+
+/// What a bucket holds of a file: its size, nothing, or no answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Held {
+    Bytes(u64),
+    Nothing,
+    Unreachable(String),
+}
+
+/// A file as the operator sees it: its record, and what each region's bucket holds of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    pub record: FileRecord,
+    pub held: Vec<(CopyRole, String, Held)>,
+}
+
+impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
+    /// The `limit` newest records of every state, removed ones too. Reads the whole table (the
+    /// operator's occasional look, not a page view).
+    pub async fn recent_uploads(&self, limit: usize) -> Result<Vec<FileRecord>, ApiError> {
+        let mut newest: Vec<FileRecord> = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.metadata.scan(after, 1_000).await?;
+            newest.extend(page);
+            newest.sort_by_key(|r| std::cmp::Reverse((r.created_at_ms, r.id)));
+            newest.truncate(limit);
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(newest),
+            }
+        }
+    }
+
+    /// The record of any file (removed too) and what each bucket holds of it.
+    pub async fn inspect(&self, id: &str) -> Result<Inspection, ApiError> {
+        let record = self.find_any(id).await?;
+        let held = self.held(&record.object_key).await;
+        Ok(Inspection { record, held })
+    }
+
+    /// Takes the file down: marked removed (every link answers 410 `file_removed` at once),
+    /// then its bytes deleted from both regions, now where they answer and by the sweep
+    /// otherwise. Taking down a removed file changes nothing (the first removal's reason
+    /// stands). Returns the file as it is afterwards.
+    pub async fn take_down(&self, id: &str) -> Result<Inspection, ApiError> {
+        let id = FileId::parse(id)?;
+        let stores = [&self.primary, &self.replica];
+        let record = removal::remove(
+            stores,
+            &self.metadata,
+            id,
+            RemovalReason::TakenDown,
+            self.clock.now_ms(),
+        )
+        .await?
+        .ok_or_else(|| ApiError::FileNotFound(id.to_string()))?;
+        tracing::info!(target: "audit", actor = "operator", action = "take_down", file_id = %id, "file taken down by the operator");
+        let held = self.held(&record.object_key).await;
+        Ok(Inspection { record, held })
+    }
+
+    async fn held(&self, key: &ObjectKey) -> Vec<(CopyRole, String, Held)> {
+        let mut held = Vec::new();
+        for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
+            let state = match store.head(key).await {
+                Ok(Some(info)) => Held::Bytes(info.size),
+                Ok(None) => Held::Nothing,
+                Err(PortError::Unavailable(why) | PortError::Other(why)) => Held::Unreachable(why),
+            };
+            held.push((role, store.region().to_owned(), state));
+        }
+        held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use twinshare_api::Visibility;
+
+    use super::*;
+    use crate::service::test_support::{announce, redundant, redundant_owned, service};
+
+    #[tokio::test]
+    async fn a_file_taken_down_leaves_both_regions_and_its_links_say_so() {
+        let svc = service();
+        let id = redundant(&svc).await.to_string();
+        let done = svc.take_down(&id).await.unwrap();
+        assert_eq!(done.record.removal.map(|r| r.reason), Some(RemovalReason::TakenDown));
+        let held: Vec<&Held> = done.held.iter().map(|(_, _, h)| h).collect();
+        assert_eq!(held, vec![&Held::Nothing, &Held::Nothing]);
+        assert_eq!(svc.get_file(&id).await, Err(ApiError::FileRemoved(id.clone())));
+        assert_eq!(
+            svc.download_url(&id, None, "client").await,
+            Err(ApiError::FileRemoved(id.clone()))
+        );
+        // Again: nothing changes.
+        assert_eq!(svc.take_down(&id).await.unwrap().record.removal, done.record.removal);
+    }
+
+    #[tokio::test]
+    async fn a_take_down_with_the_replica_region_down_is_left_to_the_sweep() {
+        let svc = service();
+        let id = redundant(&svc).await;
+        svc.replica.set_down(true);
+        let done = svc.take_down(&id.to_string()).await.unwrap();
+        assert_eq!(done.held[0].2, Held::Nothing);
+        assert!(matches!(done.held[1].2, Held::Unreachable(_)));
+        svc.replica.set_down(false);
+        crate::fakes::replication(&svc, 10).sweep(1_000).await.unwrap();
+        assert!(!svc.replica.holds(&id.object_key()));
+    }
+
+    #[tokio::test]
+    async fn recent_uploads_are_newest_first_whatever_their_state() {
+        let svc = service();
+        let (deleted, token) = redundant_owned(&svc, announce("deleted.txt", Visibility::Unlisted)).await;
+        svc.delete_file(&deleted.to_string(), Some(&token)).await.unwrap();
+        let later = crate::Service {
+            clock: crate::fakes::FixedClock(9_000),
+            primary: svc.primary.clone(),
+            replica: svc.replica.clone(),
+            metadata: svc.metadata.clone(),
+            ..service()
+        };
+        let newer = redundant(&later).await;
+        let recent = svc.recent_uploads(10).await.unwrap();
+        let ids: Vec<FileId> = recent.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![newer, deleted]);
+        assert_eq!(svc.recent_uploads(1).await.unwrap().len(), 1);
+        assert!(matches!(svc.inspect("not-an-id").await, Err(ApiError::Invalid { .. })));
+    }
+}

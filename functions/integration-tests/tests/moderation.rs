@@ -1,0 +1,56 @@
+//! The operator's take-down against moto, through the operator's command with the operator's
+//! own identity: both regions emptied, every link answering 410 `file_removed`; with the
+//! replica region down, finished by the sweep once it is back.
+
+use integration_tests::{json, stack, Stack};
+use operator::{run, Command};
+use twinshare_api::{CopyRole, ErrorBody, FileStatus, FileView};
+use twinshare_core::ServiceSettings;
+
+async fn redundant(stack: &Stack, name: &str) -> FileView {
+    let file = stack.share(name, b"reported bytes", None, "listed").await;
+    stack.deliver_events().await;
+    assert_eq!(stack.file(&file.id).await.status, FileStatus::Redundant);
+    file
+}
+
+async fn error_of(stack: &Stack, path: &str) -> (u16, String) {
+    let response = stack.api("GET", path, None).await;
+    (response.status().as_u16(), json::<ErrorBody>(&response).error)
+}
+
+#[tokio::test]
+async fn a_file_taken_down_leaves_both_regions_and_its_links_answer_410() {
+    let stack = stack(ServiceSettings::default()).await;
+    let file = redundant(&stack, "reported.txt").await;
+    let recent = run(&stack.operator, Command::Recent(5)).await.unwrap();
+    assert!(recent.contains(&file.id) && recent.contains("reported.txt"), "{recent}");
+
+    let out = run(&stack.operator, Command::TakeDown(file.id.clone())).await.unwrap();
+    assert!(out.contains("no bytes left in either region"), "{out}");
+    assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
+    assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
+    for path in [
+        format!("/api/files/{}", file.id),
+        format!("/api/files/{}/download", file.id),
+    ] {
+        assert_eq!(error_of(&stack, &path).await, (410, "file_removed".into()), "{path}");
+    }
+    let shown = run(&stack.operator, Command::Show(file.id.clone())).await.unwrap();
+    assert!(shown.contains("removed (taken_down)"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_take_down_with_the_replica_region_down_is_finished_by_the_sweep() {
+    let stack = stack(ServiceSettings::default()).await;
+    let file = redundant(&stack, "reported while down.txt").await;
+    stack.replica.set_fault("down").await;
+    let out = run(&stack.operator, Command::TakeDown(file.id.clone())).await.unwrap();
+    assert!(out.contains("deleted by the sweep once it answers"), "{out}");
+    assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
+    assert_eq!(error_of(&stack, &format!("/api/files/{}", file.id)).await.0, 410);
+    stack.replica.set_fault("ok").await;
+    assert!(stack.object(CopyRole::Replica, &file.id).await.is_some(), "still there");
+    stack.sweep.sweep(1_000).await.unwrap();
+    assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
+}

@@ -1,0 +1,50 @@
+//! `twinshare-operator`: the operator's moderation command (see `lib.rs` and `--help`).
+
+use std::process::ExitCode;
+
+use operator::{run, Command, USAGE};
+use twinshare_lambda::Config;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(args.first().map(String::as_str), Some("-h" | "--help" | "help")) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let command = match Command::parse(&args) {
+        Ok(command) => command,
+        Err(problem) => {
+            eprintln!("{problem}");
+            return ExitCode::from(2);
+        }
+    };
+    // Logs and the audit line (target "audit": who did what to which file) go to stderr as
+    // JSON; stdout is the answer.
+    tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws=warn")),
+        )
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err:#}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let service = config.service(&config.sdk().await);
+    match run(&service, command).await {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
