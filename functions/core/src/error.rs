@@ -40,6 +40,12 @@ pub enum ApiError {
     #[error("file {0} was removed by the site's operator")]
     FileRemoved(String),
 
+    #[error("this file's content was taken down from this site and cannot be shared here again")]
+    ContentBlocked,
+
+    #[error("file {0} was sent in parts and has no whole-file SHA-256: its content cannot be blocked")]
+    ContentNotBlockable(String),
+
     #[error("file {0} has expired and is no longer shared")]
     FileExpired(String),
 

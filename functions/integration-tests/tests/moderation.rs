@@ -26,8 +26,13 @@ async fn a_file_taken_down_leaves_both_regions_and_its_links_answer_410() {
     let recent = run(&stack.operator, Command::Recent(5)).await.unwrap();
     assert!(recent.contains(&file.id) && recent.contains("reported.txt"), "{recent}");
 
-    let out = run(&stack.operator, Command::TakeDown(file.id.clone())).await.unwrap();
+    let take_down = Command::TakeDown {
+        id: file.id.clone(),
+        block: true,
+    };
+    let out = run(&stack.operator, take_down).await.unwrap();
     assert!(out.contains("no bytes left in either region"), "{out}");
+    assert!(out.contains("content blocked"), "{out}");
     assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
     assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
     for path in [
@@ -38,6 +43,16 @@ async fn a_file_taken_down_leaves_both_regions_and_its_links_answer_410() {
     }
     let shown = run(&stack.operator, Command::Show(file.id.clone())).await.unwrap();
     assert!(shown.contains("removed (taken_down)"), "{shown}");
+    // The same bytes under another name are refused before anything is signed or written.
+    let records = stack.record_count().await;
+    let body = serde_json::json!({
+        "name": "renamed copy.txt", "size": 14, "content_type": "text/plain",
+        "sha256": integration_tests::sha256_base64(b"reported bytes"), "visibility": "listed",
+    });
+    let again = stack.api("POST", "/api/uploads", Some(&body.to_string())).await;
+    assert_eq!(again.status(), 403);
+    assert_eq!(json::<ErrorBody>(&again).error, "content_blocked");
+    assert_eq!(stack.record_count().await, records, "nothing written");
 }
 
 #[tokio::test]
@@ -45,7 +60,11 @@ async fn a_take_down_with_the_replica_region_down_is_finished_by_the_sweep() {
     let stack = stack(ServiceSettings::default()).await;
     let file = redundant(&stack, "reported while down.txt").await;
     stack.replica.set_fault("down").await;
-    let out = run(&stack.operator, Command::TakeDown(file.id.clone())).await.unwrap();
+    let take_down = Command::TakeDown {
+        id: file.id.clone(),
+        block: false,
+    };
+    let out = run(&stack.operator, take_down).await.unwrap();
     assert!(out.contains("deleted by the sweep once it answers"), "{out}");
     assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
     assert_eq!(error_of(&stack, &format!("/api/files/{}", file.id)).await.0, 410);

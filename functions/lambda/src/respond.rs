@@ -26,6 +26,8 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::TooManyAttempts { .. } => (429, "too_many_attempts"),
         ApiError::FileDeleted(_) => (410, "file_deleted"),
         ApiError::FileRemoved(_) => (410, "file_removed"),
+        ApiError::ContentBlocked => (403, "content_blocked"),
+        ApiError::ContentNotBlockable(_) => (409, "content_not_blockable"),
         ApiError::FileExpired(_) => (410, "file_expired"),
         ApiError::DownloadLimitReached(_) => (410, "download_limit_reached"),
         ApiError::LimitUnavailable(_) => (503, "limit_unavailable"),

@@ -14,7 +14,10 @@ pub const USAGE: &str = "\
 usage: twinshare-operator <command>
   recent [N]        the N newest uploads (default 20), every state, removed ones too
   show <id>         one file: its record and what each region's bucket holds of it
-  take-down <id>    remove the file from both regions; its links answer 410 file_removed
+  take-down <id> [--block]
+                    remove the file from both regions; its links answer 410 file_removed;
+                    with --block, its content cannot be uploaded again
+  block <id>        block a file's content (its whole-file SHA-256) from being uploaded again
 
 Reads the same environment as the functions (PRIMARY_REGION, PRIMARY_BUCKET, REPLICA_REGION,
 REPLICA_BUCKET, TABLE_NAME, HEALTH_TABLE_NAME) and signs with your own AWS credentials.";
@@ -23,7 +26,8 @@ REPLICA_BUCKET, TABLE_NAME, HEALTH_TABLE_NAME) and signs with your own AWS crede
 pub enum Command {
     Recent(usize),
     Show(String),
-    TakeDown(String),
+    TakeDown { id: String, block: bool },
+    Block(String),
 }
 
 impl Command {
@@ -39,7 +43,15 @@ impl Command {
                 .map(Command::Recent)
                 .ok_or_else(|| format!("recent: {n:?} is not a positive number")),
             ["show", id] => Ok(Command::Show((*id).to_owned())),
-            ["take-down", id] => Ok(Command::TakeDown((*id).to_owned())),
+            ["take-down", id] => Ok(Command::TakeDown {
+                id: (*id).to_owned(),
+                block: false,
+            }),
+            ["take-down", id, "--block"] | ["take-down", "--block", id] => Ok(Command::TakeDown {
+                id: (*id).to_owned(),
+                block: true,
+            }),
+            ["block", id] => Ok(Command::Block((*id).to_owned())),
             _ => Err(USAGE.to_owned()),
         }
     }
@@ -63,7 +75,7 @@ pub async fn run<S: ObjectStore, M: MetadataStore, C: Clock>(
             out
         }
         Command::Show(id) => inspection(&service.inspect(&id).await?),
-        Command::TakeDown(id) => {
+        Command::TakeDown { id, block } => {
             let done = service.take_down(&id).await?;
             let mut out = inspection(&done);
             let left = done.held.iter().any(|(_, _, held)| held != &Held::Nothing);
@@ -72,9 +84,21 @@ pub async fn run<S: ObjectStore, M: MetadataStore, C: Clock>(
             } else {
                 "taken down; no bytes left in either region\n"
             });
+            if block {
+                out.push_str(&blocked(service.block_content(&id).await));
+            }
             out
         }
+        Command::Block(id) => blocked(service.block_content(&id).await),
     })
+}
+
+/// What blocking said; a file that cannot be blocked is said, not an error: the take-down stands.
+fn blocked(outcome: Result<String, ApiError>) -> String {
+    match outcome {
+        Ok(sha256) => format!("content blocked: no upload with SHA-256 {sha256} is accepted any more\n"),
+        Err(err) => format!("not blocked: {err}\n"),
+    }
 }
 
 fn state(record: &FileRecord) -> String {
@@ -169,7 +193,21 @@ mod tests {
             .contains("positive"));
         assert_eq!(
             Command::parse(&args(&["take-down", "abc"])),
-            Ok(Command::TakeDown("abc".into()))
+            Ok(Command::TakeDown {
+                id: "abc".into(),
+                block: false
+            })
+        );
+        assert_eq!(
+            Command::parse(&args(&["take-down", "abc", "--block"])),
+            Ok(Command::TakeDown {
+                id: "abc".into(),
+                block: true
+            })
+        );
+        assert_eq!(
+            Command::parse(&args(&["block", "abc"])),
+            Ok(Command::Block("abc".into()))
         );
         assert_eq!(Command::parse(&args(&[])), Err(USAGE.to_owned()));
         assert_eq!(Command::parse(&args(&["delete", "abc"])), Err(USAGE.to_owned()));
@@ -181,7 +219,14 @@ mod tests {
         assert_eq!(run(&svc, Command::Recent(3)).await.unwrap(), "no uploads\n");
         let id = "0".repeat(32);
         assert_eq!(
-            run(&svc, Command::TakeDown(id.clone())).await,
+            run(
+                &svc,
+                Command::TakeDown {
+                    id: id.clone(),
+                    block: true
+                }
+            )
+            .await,
             Err(ApiError::FileNotFound(id))
         );
     }

@@ -30,6 +30,7 @@ use crate::errors::port_error;
 
 mod attempts;
 mod batch;
+mod blocks;
 mod health;
 mod items;
 mod sweep;
@@ -348,7 +349,7 @@ impl MetadataStore for DynamoMetadata {
             .send()
             .await
             .map_err(|e| port_error("Scan", e))?;
-        // Other items (tombstones, password attempts) are read with their records when needed.
+        // Other items (tombstones, password attempts, blocked content) are not records.
         let records = page
             .items()
             .iter()
@@ -366,6 +367,14 @@ impl MetadataStore for DynamoMetadata {
             .and_then(|v| v.as_s().ok())
             .cloned();
         Ok((records, next))
+    }
+
+    async fn is_blocked(&self, sha256: &str) -> Result<bool, PortError> {
+        self.read_blocked(sha256).await
+    }
+
+    async fn block(&self, sha256: &str, now_ms: i64) -> Result<(), PortError> {
+        self.write_blocked(sha256, now_ms).await
     }
 
     async fn password_attempts(&self, id: FileId, guesser: &str) -> Result<Option<PasswordAttempts>, PortError> {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use twinshare_core::{
     health::{ReplicationSummary, SweepPass},
     ports::PortError,
@@ -13,6 +12,7 @@ use twinshare_core::{
 };
 
 use super::{
+    is_condition_failure,
     items::{from_item, get_n, n, s, SUMMARY, SWEEP_PASS},
     DynamoMetadata, Item,
 };
@@ -96,12 +96,7 @@ impl DynamoMetadata {
         };
         match put.send().await {
             Ok(_) => Ok(true),
-            Err(err)
-                if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("ConditionalCheckFailedException") =>
-            {
-                Ok(false)
-            }
+            Err(err) if is_condition_failure(&err) => Ok(false),
             Err(err) => Err(port_error("PutItem sweep pass", err)),
         }
     }

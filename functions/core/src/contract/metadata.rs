@@ -78,6 +78,7 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
     a_removal_is_written_once_and_stops_every_other_write(store).await;
     edits_and_download_counts_are_conditional(store).await;
     wrong_passwords_are_counted_per_guesser(store).await;
+    blocked_content_is_remembered_and_is_no_record(store).await;
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
     region_health_and_summary_round_trip(store).await;
@@ -376,6 +377,30 @@ async fn scan_visits_every_record_once<M: MetadataStore>(store: &M) {
     assert_eq!(unique.len(), seen.len(), "a record was visited twice");
     let all = store.scan(None, 1_000).await.unwrap().0;
     assert_eq!(unique.len(), all.len(), "paging missed records");
+}
+
+async fn blocked_content_is_remembered_and_is_no_record<M: MetadataStore>(store: &M) {
+    let sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+    assert!(!store.is_blocked(sha256).await.unwrap());
+    store.block(sha256, 1_000).await.unwrap();
+    store
+        .block(sha256, 2_000)
+        .await
+        .expect("blocking again is not an error");
+    assert!(store.is_blocked(sha256).await.unwrap());
+    assert!(!store
+        .is_blocked("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+        .await
+        .unwrap());
+    // The scan reads records only: a blocked item read as a record would fail the scan.
+    let mut after = None;
+    loop {
+        let (_, next) = store.scan(after, 100).await.unwrap();
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
 }
 
 async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {

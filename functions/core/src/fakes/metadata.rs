@@ -25,6 +25,7 @@ pub struct MemoryMetadata {
     pass: Arc<Mutex<Option<SweepPass>>>,
     fail_next_write: Arc<Mutex<Option<String>>>,
     attempts: Arc<Mutex<BTreeMap<(FileId, String), PasswordAttempts>>>,
+    blocked: Arc<Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl MemoryMetadata {
@@ -201,6 +202,15 @@ impl MetadataStore for MemoryMetadata {
             .filter(|last| records.keys().any(|k| k > last))
             .map(|last| last.to_string());
         Ok((page, next))
+    }
+
+    async fn is_blocked(&self, sha256: &str) -> Result<bool, PortError> {
+        Ok(self.blocked.lock().unwrap().contains(sha256))
+    }
+
+    async fn block(&self, sha256: &str, _now_ms: i64) -> Result<(), PortError> {
+        self.blocked.lock().unwrap().insert(sha256.to_owned());
+        Ok(())
     }
 
     async fn password_attempts(&self, id: FileId, guesser: &str) -> Result<Option<PasswordAttempts>, PortError> {

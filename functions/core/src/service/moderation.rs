@@ -73,6 +73,19 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(Inspection { record, held })
     }
 
+    /// Blocks the file's content from being shared again: a new upload with the same whole-file
+    /// SHA-256 is refused (403 `content_blocked`). A file sent in parts has no whole-file SHA-256
+    /// (each part has its own), so it cannot be blocked: `ContentNotBlockable`.
+    pub async fn block_content(&self, id: &str) -> Result<String, ApiError> {
+        let record = self.find_any(id).await?;
+        let sha256 = record
+            .sha256
+            .ok_or(ApiError::ContentNotBlockable(record.id.to_string()))?;
+        self.metadata.block(&sha256, self.clock.now_ms()).await?;
+        tracing::info!(target: "audit", actor = "operator", action = "block_content", file_id = %record.id, sha256, "content blocked by the operator");
+        Ok(sha256)
+    }
+
     async fn held(&self, key: &ObjectKey) -> Vec<(CopyRole, String, Held)> {
         let mut held = Vec::new();
         for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
@@ -122,6 +135,39 @@ mod tests {
         svc.replica.set_down(false);
         crate::fakes::replication(&svc, 10).sweep(1_000).await.unwrap();
         assert!(!svc.replica.holds(&id.object_key()));
+    }
+
+    #[tokio::test]
+    async fn blocked_content_cannot_be_uploaded_again_but_other_content_can() {
+        let svc = service();
+        let id = redundant(&svc).await.to_string();
+        svc.take_down(&id).await.unwrap();
+        let sha256 = svc.block_content(&id).await.unwrap();
+        let again = svc
+            .create_upload(announce("same bytes, new name.txt", Visibility::Unlisted))
+            .await;
+        assert_eq!(again.unwrap_err(), ApiError::ContentBlocked);
+        assert_eq!(sha256, crate::service::test_support::SHA_OF_ABC);
+        let other = twinshare_api::CreateUploadRequest {
+            sha256: Some("LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=".into()),
+            ..announce("other.txt", Visibility::Listed)
+        };
+        assert!(svc.create_upload(other).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_file_sent_in_parts_cannot_be_blocked_and_the_operator_is_told() {
+        let svc = service();
+        let request = twinshare_api::CreateUploadRequest {
+            size: 64 * 1024 * 1024,
+            sha256: None,
+            ..announce("big.bin", Visibility::Listed)
+        };
+        let created = svc.create_upload(request).await.unwrap();
+        assert_eq!(
+            svc.block_content(&created.file.id).await,
+            Err(ApiError::ContentNotBlockable(created.file.id.clone()))
+        );
     }
 
     #[tokio::test]

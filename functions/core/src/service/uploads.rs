@@ -17,6 +17,13 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// record could not be written is aborted.
     pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
         let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
+        // Content the operator took down and blocked is refused before anything is signed. Only
+        // a whole-file SHA-256 can be compared: files sent in parts have none (see moderation).
+        if let Some(sha256) = &upload.sha256 {
+            if self.metadata.is_blocked(sha256).await? {
+                return Err(ApiError::ContentBlocked);
+            }
+        }
         self.primary_accepts_uploads().await?;
         let now = self.clock.now_ms();
         let primary = Placement {
