@@ -1,9 +1,8 @@
-//! The contract of [`MetadataStore`]: records, removals, edits, counts, the scan and the listing.
+//! The contract of [`MetadataStore`]: records, removals, edits, counts, blocked content, the scan and the listing (the health rows: `health.rs`).
 
-use twinshare_api::{BucketUsage, CopyRole, CopyState, RegionStatus, StorageView, Visibility};
+use twinshare_api::{CopyRole, CopyState, Visibility};
 
 use crate::{
-    health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, Written},
     record::{FileRecord, Placement, RecordState, Removal, RemovalReason},
     validate::{Edit, ListQuery, NewUpload},
@@ -81,7 +80,7 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
     blocked_content_is_remembered_and_is_no_record(store).await;
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
-    region_health_and_summary_round_trip(store).await;
+    super::health::region_health_and_summary_round_trip(store).await;
     // Last: it counts every public record in the store.
     the_public_listing_is_newest_first_complete_and_filtered(store).await;
 }
@@ -401,94 +400,6 @@ async fn blocked_content_is_remembered_and_is_no_record<M: MetadataStore>(store:
             None => break,
         }
     }
-}
-
-async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {
-    assert_eq!(store.replication_summary().await.unwrap(), None);
-    let health = RegionHealth {
-        role: CopyRole::Replica,
-        region: "us-west-2".into(),
-        status: RegionStatus::Down,
-        checked_at_ms: 9_000,
-        latency_ms: 401,
-        consecutive_failures: 2,
-        last_error: Some("not answering (refused or timed out)".into()),
-    };
-    store.record_region_health(&health).await.unwrap();
-    let up = RegionHealth {
-        role: CopyRole::Primary,
-        region: "eu-west-1".into(),
-        status: RegionStatus::Up,
-        latency_ms: 12,
-        consecutive_failures: 0,
-        last_error: None,
-        ..health.clone()
-    };
-    store.record_region_health(&up).await.unwrap();
-    let mut read = store.region_health().await.unwrap();
-    read.sort_by_key(|h| h.role.as_str());
-    assert_eq!(read, vec![up.clone(), health]);
-    // A newer probe replaces the region's row.
-    let recovered = RegionHealth {
-        role: CopyRole::Replica,
-        region: "us-west-2".into(),
-        ..up
-    };
-    store.record_region_health(&recovered).await.unwrap();
-    let read = store.region_health().await.unwrap();
-    assert_eq!(read.len(), 2);
-    assert!(read.contains(&recovered));
-
-    let summary = ReplicationSummary {
-        started_at_ms: 1_000,
-        finished_at_ms: Some(9_000),
-        runs: 2,
-        records: 2_000,
-        files: 1_900,
-        not_redundant: 3,
-        oldest_pending_since_ms: Some(4_000),
-        lost: 1,
-        abandoned: 4,
-        orphans_deleted: 5,
-        orphan_bytes_deleted: 6,
-        storage: StorageView {
-            buckets: vec![BucketUsage {
-                role: CopyRole::Replica,
-                region: "us-west-2".into(),
-                objects: 7,
-                bytes: u64::MAX,
-            }],
-            accounted_bytes: 8,
-            uploading_bytes: 9,
-        },
-    };
-    store.record_replication_summary(&summary).await.unwrap();
-    assert_eq!(store.replication_summary().await.unwrap(), Some(summary.clone()));
-
-    // The pass in progress: saved only by a run that read the last save.
-    let first = SweepPass {
-        saves: 1,
-        cursor: Some("opaque position".into()),
-        tally: summary,
-    };
-    assert!(store.save_sweep_pass(&first).await.unwrap());
-    assert_eq!(store.sweep_pass().await.unwrap(), Some(first.clone()));
-    let second = SweepPass {
-        saves: 2,
-        cursor: None,
-        ..first.clone()
-    };
-    let overlapping = SweepPass {
-        tally: Default::default(),
-        ..second.clone()
-    };
-    assert!(store.save_sweep_pass(&second).await.unwrap());
-    assert!(
-        !store.save_sweep_pass(&overlapping).await.unwrap(),
-        "a second save of the same read"
-    );
-    assert!(!store.save_sweep_pass(&first).await.unwrap(), "a stale one");
-    assert_eq!(store.sweep_pass().await.unwrap(), Some(second));
 }
 
 async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataStore>(store: &M) {

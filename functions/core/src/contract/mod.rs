@@ -5,6 +5,7 @@
 //!
 //! Each suite takes a store that holds nothing yet and panics on the first broken rule.
 
+mod health;
 mod metadata;
 mod object;
 

@@ -1,0 +1,97 @@
+//! The contract of [`MetadataStore`] for the health table's rows: each region's probe result,
+//! the sweep's summary of its last pass and its pass in progress (a conditional save).
+
+use twinshare_api::{BucketUsage, CopyRole, RegionStatus, StorageView};
+
+use crate::{
+    health::{RegionHealth, ReplicationSummary, SweepPass},
+    ports::MetadataStore,
+};
+
+pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {
+    assert_eq!(store.replication_summary().await.unwrap(), None);
+    let health = RegionHealth {
+        role: CopyRole::Replica,
+        region: "us-west-2".into(),
+        status: RegionStatus::Down,
+        checked_at_ms: 9_000,
+        latency_ms: 401,
+        consecutive_failures: 2,
+        last_error: Some("not answering (refused or timed out)".into()),
+    };
+    store.record_region_health(&health).await.unwrap();
+    let up = RegionHealth {
+        role: CopyRole::Primary,
+        region: "eu-west-1".into(),
+        status: RegionStatus::Up,
+        latency_ms: 12,
+        consecutive_failures: 0,
+        last_error: None,
+        ..health.clone()
+    };
+    store.record_region_health(&up).await.unwrap();
+    let mut read = store.region_health().await.unwrap();
+    read.sort_by_key(|h| h.role.as_str());
+    assert_eq!(read, vec![up.clone(), health]);
+    // A newer probe replaces the region's row.
+    let recovered = RegionHealth {
+        role: CopyRole::Replica,
+        region: "us-west-2".into(),
+        ..up
+    };
+    store.record_region_health(&recovered).await.unwrap();
+    let read = store.region_health().await.unwrap();
+    assert_eq!(read.len(), 2);
+    assert!(read.contains(&recovered));
+
+    let summary = ReplicationSummary {
+        started_at_ms: 1_000,
+        finished_at_ms: Some(9_000),
+        runs: 2,
+        records: 2_000,
+        files: 1_900,
+        not_redundant: 3,
+        oldest_pending_since_ms: Some(4_000),
+        lost: 1,
+        abandoned: 4,
+        orphans_deleted: 5,
+        orphan_bytes_deleted: 6,
+        storage: StorageView {
+            buckets: vec![BucketUsage {
+                role: CopyRole::Replica,
+                region: "us-west-2".into(),
+                objects: 7,
+                bytes: u64::MAX,
+            }],
+            accounted_bytes: 8,
+            uploading_bytes: 9,
+        },
+    };
+    store.record_replication_summary(&summary).await.unwrap();
+    assert_eq!(store.replication_summary().await.unwrap(), Some(summary.clone()));
+
+    // The pass in progress: saved only by a run that read the last save.
+    let first = SweepPass {
+        saves: 1,
+        cursor: Some("opaque position".into()),
+        tally: summary,
+    };
+    assert!(store.save_sweep_pass(&first).await.unwrap());
+    assert_eq!(store.sweep_pass().await.unwrap(), Some(first.clone()));
+    let second = SweepPass {
+        saves: 2,
+        cursor: None,
+        ..first.clone()
+    };
+    let overlapping = SweepPass {
+        tally: Default::default(),
+        ..second.clone()
+    };
+    assert!(store.save_sweep_pass(&second).await.unwrap());
+    assert!(
+        !store.save_sweep_pass(&overlapping).await.unwrap(),
+        "a second save of the same read"
+    );
+    assert!(!store.save_sweep_pass(&first).await.unwrap(), "a stale one");
+    assert_eq!(store.sweep_pass().await.unwrap(), Some(second));
+}
