@@ -12,7 +12,7 @@ use integration_tests::{json, stack, Stack, TABLE};
 use twinshare_api::{CopyRole, CreateUploadResponse, FileStatus, StatusView};
 use twinshare_core::{
     ports::{Clock, MetadataStore, SystemClock},
-    record::{RecordState, RemovalReason},
+    record::{FileRecord, RecordState, RemovalReason},
     FileId, ServiceSettings,
 };
 
@@ -36,6 +36,12 @@ async fn complete(stack: &Stack, id: &str) -> u16 {
 
 async fn announced(stack: &Stack, name: &str) -> CreateUploadResponse {
     stack.announce(name, name.as_bytes(), None, "listed").await
+}
+
+/// The file's record as the table holds it (removed ones too).
+async fn record(stack: &Stack, id: &str) -> FileRecord {
+    let id = FileId::parse(id).unwrap();
+    stack.operator.metadata.get(id).await.unwrap().expect("the record")
 }
 
 async fn status(stack: &Stack) -> StatusView {
@@ -76,13 +82,7 @@ async fn an_abandoned_upload_is_removed_from_both_buckets_after_its_url_ttl_and_
     assert_eq!(stack.object(CopyRole::Primary, id).await, None);
     assert_eq!(stack.object(CopyRole::Replica, id).await, None);
     for id in [id, &never_sent.file.id] {
-        let record = stack
-            .operator
-            .metadata
-            .get(FileId::parse(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let record = record(&stack, id).await;
         assert_eq!(record.removal.map(|r| r.reason), Some(RemovalReason::Abandoned));
         assert_eq!(complete(&stack, id).await, 410, "too late to complete");
     }
@@ -141,13 +141,7 @@ async fn a_cancel_racing_a_completion_never_leaves_an_available_file_without_byt
             (a, b)
         };
         *outcomes.entry((cancelled, completed)).or_default() += 1;
-        let record = stack
-            .operator
-            .metadata
-            .get(FileId::parse(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let record = record(&stack, id).await;
         let bytes = stack.object(CopyRole::Primary, id).await;
         match (record.removal, record.state) {
             (None, RecordState::Available) => assert_eq!(bytes.as_deref(), Some(name.as_bytes()), "{i}"),

@@ -175,6 +175,18 @@ pub(crate) mod test_support {
         }
     }
 
+    /// The size of [`announce_in_parts`]: four 8 MiB parts and a last one of 3 bytes.
+    pub const IN_PARTS_SIZE: u64 = 32 * 1024 * 1024 + 3;
+
+    /// A file over the single-PUT limit: sent in parts, without a whole-file SHA-256.
+    pub fn announce_in_parts(name: &str) -> CreateUploadRequest {
+        CreateUploadRequest {
+            size: IN_PARTS_SIZE,
+            sha256: None,
+            ..announce(name, Visibility::Listed)
+        }
+    }
+
     /// Announces an upload and sends its bytes; the answer to the announcement, with the token.
     pub async fn uploaded(svc: &FakeService, request: CreateUploadRequest) -> CreateUploadResponse {
         let created = svc.create_upload(request).await.unwrap();

@@ -105,7 +105,7 @@ mod tests {
     use twinshare_api::Visibility;
 
     use super::*;
-    use crate::service::test_support::{announce, redundant, redundant_owned, service};
+    use crate::service::test_support::{announce, announce_in_parts, redundant, redundant_owned, service};
 
     #[tokio::test]
     async fn a_file_taken_down_leaves_both_regions_and_its_links_say_so() {
@@ -158,12 +158,7 @@ mod tests {
     #[tokio::test]
     async fn a_file_sent_in_parts_cannot_be_blocked_and_the_operator_is_told() {
         let svc = service();
-        let request = twinshare_api::CreateUploadRequest {
-            size: 64 * 1024 * 1024,
-            sha256: None,
-            ..announce("big.bin", Visibility::Listed)
-        };
-        let created = svc.create_upload(request).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
         assert_eq!(
             svc.block_content(&created.file.id).await,
             Err(ApiError::ContentNotBlockable(created.file.id.clone()))

@@ -130,22 +130,14 @@ mod tests {
     use super::*;
     use crate::{
         fakes::FakeService,
-        service::test_support::{announce, service, SHA_OF_ABC},
+        service::test_support::{announce, announce_in_parts, service, IN_PARTS_SIZE, SHA_OF_ABC},
         FileId,
     };
-    use twinshare_api::{CreateUploadRequest, UploadPlan};
+    use twinshare_api::UploadPlan;
 
     const MIB: u64 = 1024 * 1024;
     /// Four 8 MiB parts and a last one of 3 bytes.
-    const LARGE: u64 = 32 * MIB + 3;
-
-    fn announce_large(name: &str) -> CreateUploadRequest {
-        CreateUploadRequest {
-            size: LARGE,
-            sha256: None,
-            ..announce(name, Visibility::Listed)
-        }
-    }
+    const LARGE: u64 = IN_PARTS_SIZE;
 
     fn part_request(numbers: impl IntoIterator<Item = u32>) -> PartUrlsRequest {
         PartUrlsRequest {
@@ -187,7 +179,7 @@ mod tests {
     #[tokio::test]
     async fn a_large_file_is_sent_in_parts_each_bound_to_its_length_and_sha256() {
         let svc = service();
-        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
         let UploadPlan::Multipart(plan) = created.upload else {
             panic!("{:?}", created.upload)
         };
@@ -217,7 +209,7 @@ mod tests {
     #[tokio::test]
     async fn completing_assembles_every_part_in_order_and_refuses_while_parts_are_missing() {
         let svc = service();
-        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
         let id = created.file.id.clone();
         let token = Some(created.manage_token.as_str());
         put_parts(&svc, &id, [1, 3, 5]).await;
@@ -258,7 +250,7 @@ mod tests {
     #[tokio::test]
     async fn a_part_of_the_wrong_length_is_refused_at_completion() {
         let svc = service();
-        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
         put_parts(&svc, &created.file.id, 1..=4).await;
         let upload_id = multipart_id(&svc, &created.file.id);
         svc.primary.put_part(&upload_id, 5, b"too long");
@@ -273,7 +265,7 @@ mod tests {
     #[tokio::test]
     async fn aborting_leaves_no_parts_and_a_cancelled_record() {
         let svc = service();
-        let created = svc.create_upload(announce_large("big.bin")).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
         put_parts(&svc, &created.file.id, [1, 2]).await;
         svc.abort_upload(&created.file.id, Some(&created.manage_token))
             .await
