@@ -34,11 +34,12 @@ def check_table(dynamodb, name, props):
            sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]))
     expect(f"{name} billing", table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
            props["BillingMode"])
-    local_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
-                     for i in table.get("GlobalSecondaryIndexes", [])}
-    template_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
-                        for i in props.get("GlobalSecondaryIndexes", [])}
-    expect(f"{name} indexes", local_indexes, template_indexes)
+    for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        local_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
+                         for i in table.get(kind, [])}
+        template_indexes = {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"])
+                            for i in props.get(kind, [])}
+        expect(f"{name} {kind}", local_indexes, template_indexes)
     if "TimeToLiveSpecification" in props:
         ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         expect(f"{name} TTL attribute", (ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")),
@@ -53,6 +54,7 @@ def main():
                         help="the local site's origins, those CORS must allow (repeatable)")
     parser.add_argument("--table", default="twinshare-files")
     parser.add_argument("--health-table", default="twinshare-health")
+    parser.add_argument("--search-table", default="twinshare-search")
     parser.add_argument("--bucket", default="twinshare-primary")
     parser.add_argument("--queue", default="twinshare-replication")
     args = parser.parse_args()
@@ -61,6 +63,7 @@ def main():
     dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=args.metadata_endpoint, **CREDENTIALS)
     check_table(dynamodb, args.table, resources["FilesTable"]["Properties"])
     check_table(dynamodb, args.health_table, resources["HealthTable"]["Properties"])
+    check_table(dynamodb, args.search_table, resources["SearchTable"]["Properties"])
 
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=args.primary_endpoint, **CREDENTIALS)
     bucket = resources["PrimaryBucket"]["Properties"]

@@ -61,10 +61,11 @@ def function_of(key):
 class LocalNames:
     """The local stack's names for what template.yaml creates."""
 
-    def __init__(self, *, region, replica_region, table, health_table, bucket, replica_bucket):
+    def __init__(self, *, region, replica_region, table, health_table, bucket, replica_bucket,
+                 search_table="twinshare-search"):
         self.region = region
         self.replica_region = replica_region
-        self.tables = {"FilesTable": table, "HealthTable": health_table}
+        self.tables = {"FilesTable": table, "HealthTable": health_table, "SearchTable": search_table}
         self.buckets = {"primary": bucket, "replica": replica_bucket}
 
     def table_arn(self, table, region=None):
@@ -364,7 +365,8 @@ def main():
     write = commands.add_parser("policies", help="write the functions' resolved policies as JSON")
     write.add_argument("--out", required=True)
     for option, default in (("region", "eu-west-1"), ("replica-region", "us-west-2"), ("table", "twinshare-files"),
-                            ("health-table", "twinshare-health"), ("bucket", "twinshare-primary"),
+                            ("health-table", "twinshare-health"), ("search-table", "twinshare-search"),
+                            ("bucket", "twinshare-primary"),
                             ("replica-bucket", "twinshare-replica")):
         write.add_argument(f"--{option}", default=default)
     check = commands.add_parser("check", help="fail on any refused call in the recorded calls")
@@ -373,7 +375,8 @@ def main():
     args = parser.parse_args()
     if args.command == "policies":
         names = LocalNames(region=args.region, replica_region=args.replica_region, table=args.table,
-                           health_table=args.health_table, bucket=args.bucket, replica_bucket=args.replica_bucket)
+                           health_table=args.health_table, search_table=args.search_table, bucket=args.bucket,
+                           replica_bucket=args.replica_bucket)
         pathlib.Path(args.out).write_text(json.dumps(resolved_policies(names), indent=2))
         return
     policies = json.loads(pathlib.Path(args.policies).read_text()) if args.policies else None

@@ -42,7 +42,7 @@ def load_template(path=TEMPLATE):
 def table_definition(template, resource="FilesTable"):
     """create_table arguments (less the name) of a table resource."""
     props = template["Resources"][resource]["Properties"]
-    keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+    keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
     return {key: props[key] for key in keys if key in props}
 
 
@@ -120,7 +120,8 @@ def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, r
     return queue_url
 
 
-def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health"):
+def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health",
+              search_table="twinshare-search"):
     template = load_template()
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **CREDENTIALS)
     existing = dynamodb.list_tables()["TableNames"]
@@ -131,6 +132,8 @@ def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins,
         )
     if health_table not in existing:
         dynamodb.create_table(TableName=health_table, **table_definition(template, "HealthTable"))
+    if search_table not in existing:
+        dynamodb.create_table(TableName=search_table, **table_definition(template, "SearchTable"))
     s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **CREDENTIALS)
     create_bucket(s3, bucket, region)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules(template, "PrimaryBucket", origins)})
@@ -143,6 +146,7 @@ def main():
     parser.add_argument("--s3-endpoint", required=True)
     parser.add_argument("--table", required=True)
     parser.add_argument("--health-table", default="twinshare-health")
+    parser.add_argument("--search-table", default="twinshare-search")
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--origin", action="append", default=[], help="site origin allowed by CORS (repeatable)")
     parser.add_argument("--sqs-endpoint", help="the primary region's moto (same server as its S3)")
@@ -157,6 +161,7 @@ def main():
         s3_endpoint=args.s3_endpoint,
         table=args.table,
         health_table=args.health_table,
+        search_table=args.search_table,
         bucket=args.bucket,
         origins=args.origin or ["*"],
     )

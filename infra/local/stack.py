@@ -32,6 +32,7 @@ STATE = pathlib.Path(os.environ.get("TWINSHARE_STATE_DIR", ROOT / ".local"))
 REGION = "eu-west-1"
 TABLE = "twinshare-files"
 HEALTH_TABLE = "twinshare-health"
+SEARCH_TABLE = "twinshare-search"
 PRIMARY_BUCKET = "twinshare-primary"
 REPLICA_REGION = "us-west-2"
 REPLICA_BUCKET = "twinshare-replica"
@@ -135,7 +136,7 @@ def main():
     calls = STATE / "calls"
     try:
         names = iam.LocalNames(region=REGION, replica_region=REPLICA_REGION, table=TABLE, health_table=HEALTH_TABLE,
-                               bucket=PRIMARY_BUCKET, replica_bucket=REPLICA_BUCKET)
+                               search_table=SEARCH_TABLE, bucket=PRIMARY_BUCKET, replica_bucket=REPLICA_BUCKET)
         policies.write_text(json.dumps(iam.resolved_policies(names), indent=2))
         for old in calls.glob("*.jsonl"):
             old.unlink()
@@ -151,7 +152,7 @@ def main():
             wait_for(stack, name, url + "/moto-api/", timeout=60)
         provision.provision(
             region=REGION, dynamodb_endpoint=metadata_url, s3_endpoint=primary_s3_url, table=TABLE,
-            health_table=HEALTH_TABLE,
+            health_table=HEALTH_TABLE, search_table=SEARCH_TABLE,
             bucket=PRIMARY_BUCKET, origins=[site_url, f"http://localhost:{args.site_port}"],
         )
         provision.provision_replication(
@@ -174,6 +175,7 @@ def main():
             f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
             f"TABLE_NAME={TABLE}",
             f"HEALTH_TABLE_NAME={HEALTH_TABLE}",
+            f"SEARCH_TABLE_NAME={SEARCH_TABLE}",
             # Probes run every few seconds here: an older result is not trusted.
             f"HEALTH_MAX_AGE_SECS={max(10, int(args.probe_every * 5))}",
             f"PRIMARY_S3_ENDPOINT={primary_s3_url}",

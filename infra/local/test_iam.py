@@ -8,8 +8,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import iam  # noqa: E402
 
 NAMES = iam.LocalNames(region="eu-west-1", replica_region="us-west-2", table="files", health_table="health",
-                       bucket="primary", replica_bucket="replica")
+                       search_table="search", bucket="primary", replica_bucket="replica")
 FILES_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/files"
+SEARCH_TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/search"
 
 
 def signed(function, service, region="eu-west-1"):
@@ -29,8 +30,11 @@ class ResolvedPolicies(unittest.TestCase):
 
     def test_index_and_prefix_are_exact(self):
         files = self.policies["files-api"]
-        self.assertTrue(iam.allows(files, "dynamodb:Query", FILES_TABLE + "/index/public-by-created"))
-        self.assertFalse(iam.allows(files, "dynamodb:Query", FILES_TABLE + "/index/other"))
+        self.assertTrue(iam.allows(files, "dynamodb:Query", SEARCH_TABLE + "/index/by-name"))
+        self.assertTrue(iam.allows(files, "dynamodb:Query", SEARCH_TABLE))
+        self.assertFalse(iam.allows(files, "dynamodb:Query", FILES_TABLE + "/index/by-name"))
+        self.assertFalse(iam.allows(files, "dynamodb:BatchWriteItem", SEARCH_TABLE), "reads never write the index")
+        self.assertTrue(iam.allows(self.policies["upload-api"], "dynamodb:BatchWriteItem", SEARCH_TABLE))
         self.assertTrue(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/files/abc"))
         self.assertFalse(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/health/abc"))
         self.assertFalse(iam.allows(files, "s3:PutObject", "arn:aws:s3:::primary/files/abc"))
@@ -49,9 +53,9 @@ class ResolvedPolicies(unittest.TestCase):
 class Classify(unittest.TestCase):
     def test_dynamodb_calls_name_their_table_and_index(self):
         headers = signed("files-api", "dynamodb") | {"X-Amz-Target": "DynamoDB_20120810.Query"}
-        key, calls = iam.classify("POST", "/", headers, b'{"TableName":"files","IndexName":"public-by-created"}')
+        key, calls = iam.classify("POST", "/", headers, b'{"TableName":"search","IndexName":"by-size"}')
         self.assertEqual(iam.function_of(key), "files-api")
-        self.assertEqual(calls, [("dynamodb:Query", FILES_TABLE + "/index/public-by-created")])
+        self.assertEqual(calls, [("dynamodb:Query", SEARCH_TABLE + "/index/by-size")])
         headers["X-Amz-Target"] = "DynamoDB_20120810.BatchGetItem"
         _, calls = iam.classify("POST", "/", headers, b'{"RequestItems":{"health":{},"files":{}}}')
         self.assertEqual([a for a, _ in calls], ["dynamodb:BatchGetItem"] * 2)

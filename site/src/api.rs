@@ -169,9 +169,18 @@ pub async fn protected_download(id: &str, password: &str) -> ApiResult<String> {
         .map(|link| link.url)
 }
 
-pub async fn list_files(search: &str, cursor: Option<&str>, limit: u32) -> ApiResult<FileList> {
+/// A page of the public table: files whose name contains `search`, in the order `sort`
+/// (`age`, `name` or `size`) and direction, after `cursor`.
+pub async fn list_files(
+    search: &str,
+    sort: &str,
+    descending: bool,
+    cursor: Option<&str>,
+    limit: u32,
+) -> ApiResult<FileList> {
     let limit = limit.to_string();
-    let mut params = vec![("limit", limit.as_str())];
+    let order = if descending { "desc" } else { "asc" };
+    let mut params = vec![("limit", limit.as_str()), ("sort", sort), ("order", order)];
     if !search.trim().is_empty() {
         params.push(("q", search.trim()));
     }

@@ -27,6 +27,7 @@ pub mod probe;
 pub mod record;
 pub mod removal;
 pub mod replication;
+pub mod search;
 pub mod service;
 pub mod validate;
 

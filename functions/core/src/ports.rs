@@ -286,13 +286,19 @@ pub trait MetadataStore: Send + Sync {
     /// Saves the pass, only if no other run saved it since it was read (`pass.saves` is one
     /// more than what was read; 1 for the first save). False when another run did.
     fn save_sweep_pass(&self, pass: &SweepPass) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// A page of public files not expired at `now_ms`, newest first, after `query.after`; and
-    /// where the next page starts.
+    /// A page of the public files not expired at `now_ms` that match the query, in its order,
+    /// after `query.after`; and where the next page starts. Every match is found, however many
+    /// files there are (see [`crate::search`]).
     fn list_public(
         &self,
         query: &ListQuery,
         now_ms: i64,
     ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<ListCursor>), PortError>> + Send;
+    /// Rewrites the file's search-index entries (every write that changes a record does this
+    /// itself; the sweep calls it for a record whose index fell behind) and notes the index
+    /// current. If the record changed since `record` was read, the index is written for what it
+    /// is now. Returns the record as indexed; `ConditionFailed` when there is none.
+    fn reindex(&self, record: &FileRecord) -> impl Future<Output = Result<Written, PortError>> + Send;
 }
 
 pub trait Clock: Send + Sync {

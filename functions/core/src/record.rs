@@ -137,6 +137,9 @@ pub struct FileRecord {
     /// Argon2id hash (PHC string) of the file's password; never shown.
     pub password_hash: Option<String>,
     pub removal: Option<Removal>,
+    /// The `updated_at_ms` the search index was last written for; behind it (or `None`), the
+    /// sweep rewrites the file's index entries.
+    pub indexed_ms: Option<i64>,
 }
 
 /// A multipart upload in the primary bucket. The id is S3's; it never leaves the server.
@@ -189,6 +192,7 @@ impl FileRecord {
             downloads: 0,
             password_hash: upload.password_hash,
             removal: None,
+            indexed_ms: None,
         }
     }
 
@@ -234,6 +238,18 @@ impl FileRecord {
 
     /// Listed files appear in the public table once they can be downloaded.
     /// Expiry is checked when the table is read, as it passes with time, not with a write.
+    /// Whether the search index was written for this version of the record (see
+    /// [`crate::search`]).
+    pub fn is_index_current(&self) -> bool {
+        self.indexed_ms == Some(self.updated_at_ms)
+    }
+
+    /// Whether the search index may be behind this record: an upload in progress is in no
+    /// index, and needs no entry.
+    pub fn needs_index(&self) -> bool {
+        self.state != RecordState::Uploading && !self.is_index_current()
+    }
+
     pub fn is_public(&self) -> bool {
         self.visibility == Visibility::Listed && self.state == RecordState::Available && self.removal.is_none()
     }

@@ -25,12 +25,14 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
     match route(request.method(), request.uri().path())? {
         Route::ListFiles => {
             let params = request.query_string_parameters();
-            let query = validate::list_query(
-                params.first("q"),
-                params.first("uploader"),
-                params.first("limit"),
-                params.first("cursor"),
-            )?;
+            let query = validate::list_query(validate::ListParams {
+                q: params.first("q"),
+                uploader: params.first("uploader"),
+                sort: params.first("sort"),
+                order: params.first("order"),
+                limit: params.first("limit"),
+                cursor: params.first("cursor"),
+            })?;
             Ok(respond::json(200, &service.list_files(&query).await?))
         }
         Route::GetFile(id) => Ok(respond::json(200, &service.get_file(&id).await?)),
@@ -122,11 +124,18 @@ mod tests {
         shared(&svc, "report.pdf", Visibility::Listed).await;
         shared(&svc, "photo.jpg", Visibility::Listed).await;
         shared(&svc, "secret report.pdf", Visibility::Unlisted).await;
+        shared(&svc, "Rapport (report) été.pdf", Visibility::Listed).await;
         let response = handle(&svc, fixture("list-files.json")).await;
         assert_eq!(response.status(), 200);
         let list: FileList = json(&response);
-        let names: Vec<&str> = list.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["report.pdf"], "the fixture searches for 'REPORT'");
+        let mut names: Vec<&str> = list.files.iter().map(|f| f.name.as_str()).collect();
+        // Same size: the fixture's order (smallest first) leaves them in the order of their ids.
+        names.sort();
+        assert_eq!(
+            names,
+            ["Rapport (report) été.pdf", "report.pdf"],
+            "the fixture searches for 'REPORT'"
+        );
     }
 
     #[tokio::test]
@@ -136,6 +145,8 @@ mod tests {
             "?limit=0",
             "?limit=1000",
             "?cursor=zzz",
+            "?sort=date",
+            "?order=up",
             &format!("?q={}", "a".repeat(200)),
         ] {
             let response = handle(&svc, at(fixture("list-files.json"), &format!("/api/files{query}"))).await;

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use crate::{emulators::repo_root, BUCKET, HEALTH_TABLE, REGION, REPLICA_BUCKET, REPLICA_REGION, TABLE};
+use crate::{emulators::repo_root, BUCKET, HEALTH_TABLE, REGION, REPLICA_BUCKET, REPLICA_REGION, SEARCH_TABLE, TABLE};
 
 /// Where the gateways find the functions' policies and record what they decided.
 pub struct Iam {
@@ -33,6 +33,8 @@ impl Iam {
             .args([
                 "--health-table",
                 HEALTH_TABLE,
+                "--search-table",
+                SEARCH_TABLE,
                 "--bucket",
                 BUCKET,
                 "--replica-bucket",

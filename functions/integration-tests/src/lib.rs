@@ -37,6 +37,7 @@ pub use twinshare_lambda::testing::json;
 pub const REGION: &str = "eu-west-1";
 pub const TABLE: &str = "twinshare-files";
 pub const HEALTH_TABLE: &str = "twinshare-health";
+pub const SEARCH_TABLE: &str = "twinshare-search";
 pub const BUCKET: &str = "twinshare-primary";
 pub const REPLICA_REGION: &str = "us-west-2";
 pub const REPLICA_BUCKET: &str = "twinshare-replica";
@@ -102,6 +103,8 @@ fn provision(metadata: &Emulator, primary: &Emulator, replica: &Emulator) {
             REGION,
             "--table",
             TABLE,
+            "--search-table",
+            SEARCH_TABLE,
             "--bucket",
             BUCKET,
             "--origin",
@@ -164,6 +167,7 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         replica_bucket: REPLICA_BUCKET.into(),
         table: TABLE.into(),
         health_table: HEALTH_TABLE.into(),
+        search_table: SEARCH_TABLE.into(),
         endpoints: AwsEndpoints {
             primary_s3: Some(primary.url.clone()),
             replica_s3: Some(replica.url.clone()),

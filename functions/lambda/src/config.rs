@@ -18,6 +18,8 @@ pub struct Config {
     pub replica_bucket: String,
     pub table: String,
     pub health_table: String,
+    /// The public listing's search index.
+    pub search_table: String,
     pub endpoints: AwsEndpoints,
     pub settings: ServiceSettings,
     pub copy_mode: CopyMode,
@@ -77,6 +79,7 @@ impl Config {
             replica_bucket: required("REPLICA_BUCKET")?,
             table: required("TABLE_NAME")?,
             health_table: required("HEALTH_TABLE_NAME")?,
+            search_table: required("SEARCH_TABLE_NAME")?,
             endpoints,
             copy_mode,
             sweep_grace: Duration::from_secs(parsed("SWEEP_GRACE_SECS", 300)?),
@@ -117,7 +120,7 @@ impl Config {
         (
             S3ObjectStore::new(primary, &self.primary_region, &self.primary_bucket),
             S3ObjectStore::new(replica, &self.replica_region, &self.replica_bucket),
-            DynamoMetadata::new(dynamodb, &self.table, &self.health_table),
+            DynamoMetadata::new(dynamodb, &self.table, &self.health_table, &self.search_table),
         )
     }
 

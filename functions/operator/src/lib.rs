@@ -20,7 +20,7 @@ usage: twinshare-operator <command>
   block <id>        block a file's content (its whole-file SHA-256) from being uploaded again
 
 Reads the same environment as the functions (PRIMARY_REGION, PRIMARY_BUCKET, REPLICA_REGION,
-REPLICA_BUCKET, TABLE_NAME, HEALTH_TABLE_NAME) and signs with your own AWS credentials.";
+REPLICA_BUCKET, TABLE_NAME, HEALTH_TABLE_NAME, SEARCH_TABLE_NAME) and signs with your own AWS credentials.";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

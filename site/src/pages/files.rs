@@ -1,6 +1,11 @@
-//! The public table of listed files, searchable and paged.
+//! The public table of listed files: searched, sorted by name, size or age either way, and
+//! paged; the search and the order live in the address.
 
 use leptos::prelude::*;
+use leptos_router::{
+    hooks::{use_navigate, use_query_map},
+    NavigateOptions,
+};
 use twinshare_api::FileView;
 
 use crate::{
@@ -10,21 +15,106 @@ use crate::{
 
 const PAGE_SIZE: u32 = 20;
 
+/// The orders people can pick: (sort, descending, what it is called).
+const ORDERS: [(&str, bool, &str); 6] = [
+    ("age", true, "Newest first"),
+    ("age", false, "Oldest first"),
+    ("name", false, "Name, A to Z"),
+    ("name", true, "Name, Z to A"),
+    ("size", true, "Largest first"),
+    ("size", false, "Smallest first"),
+];
+
+/// The order the address names (`?sort=…&order=…`), or newest first.
+fn order_of(sort: Option<String>, order: Option<String>) -> (&'static str, bool) {
+    let sort = ORDERS.iter().map(|o| o.0).find(|s| sort.as_deref() == Some(*s)).unwrap_or("age");
+    // Each sort's first choice is the direction people expect: newest, A to Z, largest.
+    let expected = ORDERS.iter().find(|o| o.0 == sort).is_some_and(|o| o.1);
+    let descending = match order.as_deref() {
+        Some("asc") => false,
+        Some("desc") => true,
+        _ => expected,
+    };
+    (sort, descending)
+}
+
+/// The table's address for a search and an order (the defaults left out).
+fn address(search: &str, sort: &str, descending: bool) -> String {
+    let mut params = Vec::new();
+    if !search.is_empty() {
+        params.push(format!("q={}", String::from(js_sys::encode_uri_component(search))));
+    }
+    if (sort, descending) != ("age", true) {
+        params.push(format!("sort={sort}&order={}", if descending { "desc" } else { "asc" }));
+    }
+    match params.is_empty() {
+        true => "/files".to_owned(),
+        false => format!("/files?{}", params.join("&")),
+    }
+}
+
 #[component]
 pub fn FilesPage() -> impl IntoView {
-    let search = RwSignal::new(String::new());
+    // The search and the order live in the address: a link or a reload shows the same table.
+    let params = use_query_map();
+    let navigate = use_navigate();
+    let search = Memo::new(move |_| params.with(|p| p.get("q").unwrap_or_default()));
+    let order = Memo::new(move |_| params.with(|p| order_of(p.get("sort"), p.get("order"))));
     let cursor = RwSignal::new(None::<String>);
     // Cursors of the pages before this one, to go back.
     let previous = RwSignal::new(Vec::<Option<String>>::new());
+    let show = move |search: &str, (sort, descending): (&str, bool)| {
+        cursor.set(None);
+        previous.set(Vec::new());
+        let options = NavigateOptions {
+            replace: true,
+            scroll: false,
+            ..Default::default()
+        };
+        navigate(&address(search, sort, descending), options);
+    };
     let page = live::live(
         move || {
-            let (query, at) = (search.get(), cursor.get());
-            async move { api::list_files(&query, at.as_deref(), PAGE_SIZE).await }
+            let (query, (sort, descending), at) = (search.get(), order.get(), cursor.get());
+            async move { api::list_files(&query, sort, descending, at.as_deref(), PAGE_SIZE).await }
         },
         |list: &twinshare_api::FileList| list.files.iter().any(format::settling),
         2_000,
     );
     let now = js_sys::Date::now();
+
+    // A column heading that sorts by it; again, the other way round.
+    let heading = {
+        let show = show.clone();
+        move |label: &'static str, sort: &'static str| {
+            let show = show.clone();
+            let aria_sort = move || match order.get() {
+                (s, true) if s == sort => "descending",
+                (s, false) if s == sort => "ascending",
+                _ => "none",
+            };
+            let arrow = move || match order.get() {
+                (s, true) if s == sort => " ▼",
+                (s, false) if s == sort => " ▲",
+                _ => "",
+            };
+            view! {
+                <th aria-sort=aria_sort>
+                    <button type="button" class="sort"
+                        on:click=move |_| {
+                            let (current, descending) = order.get_untracked();
+                            let next = match current == sort {
+                                true => (sort, !descending),
+                                false => order_of(Some(sort.to_owned()), None),
+                            };
+                            show(&search.get_untracked(), next);
+                        }>
+                        {label}<span aria-hidden="true">{arrow}</span>
+                    </button>
+                </th>
+            }
+        }
+    };
 
     let table = move || match page.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
@@ -36,7 +126,14 @@ pub fn FilesPage() -> impl IntoView {
             let has_next = next.is_some();
             view! {
                 <table class="files">
-                    <thead><tr><th>"Name"</th><th>"Size"</th><th>"Shared by"</th><th>"Age"</th><th>"Copies"</th><th><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                    <thead><tr>
+                        {heading("Name", "name")}
+                        {heading("Size", "size")}
+                        <th>"Shared by"</th>
+                        {heading("Age", "age")}
+                        <th>"Copies"</th>
+                        <th><span class="visually-hidden">"Actions"</span></th>
+                    </tr></thead>
                     <tbody>
                         {list.files.into_iter().map(|file| view! { <FileRow file now /> }).collect_view()}
                     </tbody>
@@ -62,15 +159,29 @@ pub fn FilesPage() -> impl IntoView {
         }
     };
 
+    let on_search = {
+        let show = show.clone();
+        move |ev| show(&event_target_value(&ev), order.get_untracked())
+    };
+    let on_order = move |ev| {
+        let chosen: usize = event_target_value(&ev).parse().unwrap_or(0);
+        let (sort, descending, _) = ORDERS[chosen.min(ORDERS.len() - 1)];
+        show(&search.get_untracked(), (sort, descending));
+    };
     view! {
         <PageHeading text="Shared files" />
-        <input type="search" class="search" placeholder="Search by file name" aria-label="Search by file name"
-            prop:value=search
-            on:input=move |ev| {
-                search.set(event_target_value(&ev));
-                cursor.set(None);
-                previous.set(Vec::new());
-            } />
+        <div class="table-controls">
+            <input type="search" class="search" placeholder="Search by file name" aria-label="Search by file name"
+                prop:value=search on:input=on_search />
+            <label class="sort-choice">"Sort "
+                <select on:change=on_order prop:value=move || {
+                    let current = order.get();
+                    ORDERS.iter().position(|o| (o.0, o.1) == current).unwrap_or(0).to_string()
+                }>
+                    {ORDERS.iter().enumerate().map(|(i, o)| view! { <option value=i.to_string()>{o.2}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
         {table}
     }
 }

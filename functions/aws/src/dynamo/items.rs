@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use twinshare_api::{CopyRole, CopyState, MultipartPlan, RegionStatus, Visibility};
 use twinshare_core::{
-    cursor::ListCursor,
     health::RegionHealth,
     ports::PortError,
     record::{FileRecord, MultipartUpload, RecordState, Removal, RemovalReason, StoredCopy},
     FileId, ObjectKey,
 };
 
-use super::{Item, PUBLIC};
+use super::Item;
 
 /// The health table's row of the last complete sweep pass, and of the pass in progress.
 pub(super) const SUMMARY: &str = "replication-summary";
@@ -43,14 +42,6 @@ pub(super) fn n(number: impl ToString) -> AttributeValue {
     AttributeValue::N(number.to_string())
 }
 
-pub(super) fn public_sort_key(record: &FileRecord) -> String {
-    ListCursor {
-        created_at_ms: record.created_at_ms,
-        id: record.id,
-    }
-    .sort_key()
-}
-
 pub(super) fn to_item(record: &FileRecord) -> Item {
     let copies: Item = record
         .copies
@@ -69,7 +60,6 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
         ("id".to_owned(), s(record.id.to_string())),
         ("object_key".to_owned(), s(record.object_key.as_str())),
         ("name".to_owned(), s(&record.name)),
-        ("name_lower".to_owned(), s(record.name.to_lowercase())),
         ("size".to_owned(), n(record.size)),
         ("content_type".to_owned(), s(&record.content_type)),
         ("visibility".to_owned(), s(record.visibility.as_str())),
@@ -88,16 +78,9 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
     }
     if let Some(uploader) = &record.uploader {
         item.insert("uploader".into(), s(uploader));
-        item.insert("uploader_lower".into(), s(uploader.to_lowercase()));
     }
     if let Some(expiry) = record.ttl_secs() {
         item.insert("expires_at".into(), n(expiry));
-    }
-    // The sort key is always there; the partition key only while the file is public, which is
-    // what puts it in the sparse index (and an edit or a removal takes it out).
-    item.insert("list_sk".into(), s(public_sort_key(record)));
-    if record.is_public() {
-        item.insert("list_pk".into(), s(PUBLIC));
     }
     if let Some(hash) = &record.manage_hash {
         item.insert("manage_hash".into(), s(hash));
@@ -111,6 +94,9 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
     item.insert("downloads".into(), n(record.downloads));
     if let Some(hash) = &record.password_hash {
         item.insert("password_hash".into(), s(hash));
+    }
+    if let Some(indexed) = record.indexed_ms {
+        item.insert("indexed_ms".into(), n(indexed));
     }
     if let Some(removal) = &record.removal {
         item.extend(removal_attributes(removal));
@@ -219,6 +205,7 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         downloads: opt_n(item, "downloads")?.unwrap_or(0),
         password_hash: item.get("password_hash").and_then(|v| v.as_s().ok()).cloned(),
         removal: removal_from_item(item)?,
+        indexed_ms: opt_n(item, "indexed_ms")?,
     })
 }
 
@@ -292,20 +279,18 @@ mod tests {
     }
 
     #[test]
-    fn only_public_records_enter_the_index_and_only_uploads_expire() {
+    fn only_uploads_expire() {
         let mut r = record(Visibility::Listed, Some("Alice"));
         let item = to_item(&r);
-        assert!(!item.contains_key("list_pk"));
         assert_eq!(
             item["expires_at"],
             n(1_700_000_000 + 15 * 24 * 3600),
             "a backstop long after the sweep"
         );
-        assert_eq!(item["name_lower"], s("über report.pdf"));
-        assert_eq!(item["uploader_lower"], s("alice"));
         r.state = RecordState::Available;
+        r.indexed_ms = Some(r.updated_at_ms);
         let item = to_item(&r);
-        assert_eq!(item["list_pk"], s("public"));
         assert!(!item.contains_key("expires_at"));
+        assert_eq!(from_item(&item).unwrap(), r);
     }
 }

@@ -1,9 +1,9 @@
 //! [`MetadataStore`] on DynamoDB.
 //!
-//! One item per file, keyed by `id`, with `list_sk = <created ms>#<id>`. Listed, available files
-//! not removed also carry `list_pk = "public"`, which puts them (and only them) in the sparse
-//! index [`PUBLIC_INDEX`], read newest first. `expires_at` is the table's TTL: unfinished uploads
-//! and settled removals carry it (a file's own expiry is `expiry_ms`, checked by every read).
+//! One item per file, keyed by `id`. `expires_at` is the table's TTL: unfinished uploads and
+//! settled removals carry it (a file's own expiry is `expiry_ms`, checked by every read). The
+//! public listing and its search are read from the search table (`search.rs`), which every
+//! write here that changes a record brings up to date right after.
 //!
 //! A removed file also has a tombstone item, `removed#<id>`, written in the same transaction
 //! that marks its record; every read of a record reads its tombstone too, so that once metadata
@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::{
     operation::update_item::builders::UpdateItemFluentBuilder,
     types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
 };
-use twinshare_api::{CopyRole, CopyState, Visibility};
+use twinshare_api::{CopyRole, CopyState};
 use twinshare_core::{
-    cursor::{ListCursor, MAX_INDEX_PAGES},
+    cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
@@ -33,12 +33,10 @@ mod batch;
 mod blocks;
 mod health;
 mod items;
+mod search;
 mod sweep;
 use items::{bad, from_item, n, removal_attributes, removal_from_item, s, to_item, tombstone_id};
-
-/// Name of the sparse index of public files (see `template.yaml`).
-pub const PUBLIC_INDEX: &str = "public-by-created";
-const PUBLIC: &str = "public";
+pub use search::{BY_NAME, BY_SIZE};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -48,14 +46,22 @@ pub struct DynamoMetadata {
     table: String,
     /// Small table keyed by `name`: one item per region's health, one for the sweep's summary.
     health_table: String,
+    /// The public listing's search index: one item per gram of each public file's name.
+    search_table: String,
 }
 
 impl DynamoMetadata {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, health_table: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        health_table: impl Into<String>,
+        search_table: impl Into<String>,
+    ) -> Self {
         DynamoMetadata {
             client,
             table: table.into(),
             health_table: health_table.into(),
+            search_table: search_table.into(),
         }
     }
 }
@@ -133,12 +139,12 @@ impl MetadataStore for DynamoMetadata {
     /// returned as it is; the transaction is refused (and nothing written) when there is none.
     async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
         let abandoned = removal.reason == RemovalReason::Abandoned;
-        match self.get(id).await? {
+        let before = match self.get(id).await? {
             None => return Ok(Written::ConditionFailed),
             Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
             Some(record) if abandoned && record.state != RecordState::Uploading => return Ok(Written::ConditionFailed),
-            Some(_) => {}
-        }
+            Some(record) => record,
+        };
         let mut tombstone = removal_attributes(&removal);
         tombstone.insert("id".into(), s(tombstone_id(id)));
         // Kept as long as links should answer 410; the record itself expires only once the
@@ -153,7 +159,7 @@ impl MetadataStore for DynamoMetadata {
             .table_name(&self.table)
             .key("id", s(id.to_string()))
             .update_expression(
-                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE list_pk, expires_at",
+                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE expires_at",
             )
             .expression_attribute_values(":reason", s(removal.reason.as_str()))
             .expression_attribute_values(":at", n(removal.at_ms));
@@ -183,7 +189,12 @@ impl MetadataStore for DynamoMetadata {
             Err(err) => return Err(port_error("TransactWriteItems", err)),
         }
         match self.get(id).await? {
-            Some(record) if record.removal.is_some() => Ok(Written::Done(Box::new(record))),
+            Some(mut record) if record.removal.is_some() => {
+                if !record.is_index_current() {
+                    self.follow(Some(&before), &mut record).await;
+                }
+                Ok(Written::Done(Box::new(record)))
+            }
             _ => Ok(Written::ConditionFailed),
         }
     }
@@ -208,23 +219,15 @@ impl MetadataStore for DynamoMetadata {
             .expression_attribute_values(":seen", s(record.state.as_str()))
             .expression_attribute_values(":now", n(now_ms));
         if let Some(name) = &edit.name {
-            set.extend(["#name = :name", "name_lower = :name_lower"]);
+            set.push("#name = :name");
             update = update
                 .expression_attribute_names("#name", "name")
-                .expression_attribute_values(":name", s(name))
-                .expression_attribute_values(":name_lower", s(name.to_lowercase()));
+                .expression_attribute_values(":name", s(name));
         }
         if let Some(visibility) = edit.visibility {
             set.push("#visibility = :visibility");
             update = update.expression_attribute_names("#visibility", "visibility");
             update = update.expression_attribute_values(":visibility", s(visibility.as_str()));
-            // In the listing exactly when public (the condition holds the state read).
-            if visibility == Visibility::Listed && record.state == RecordState::Available {
-                set.push("list_pk = :public");
-                update = update.expression_attribute_values(":public", s(PUBLIC));
-            } else {
-                remove.push("list_pk");
-            }
         }
         match edit.expiry_ms {
             Some(Some(expiry)) => {
@@ -254,7 +257,11 @@ impl MetadataStore for DynamoMetadata {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        self.conditional(update.update_expression(expression)).await
+        let mut written = self.conditional(update.update_expression(expression)).await?;
+        if let Written::Done(after) = &mut written {
+            self.follow(Some(record), after).await;
+        }
+        Ok(written)
     }
 
     /// `downloads < max_downloads`, checked and incremented by DynamoDB in one write.
@@ -270,35 +277,23 @@ impl MetadataStore for DynamoMetadata {
         self.conditional(update).await
     }
 
-    /// Whether the file joins the listing depends on its visibility when written (an edit may
-    /// have changed it since it was read): one conditional write for each.
     async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
-        for visibility in [Visibility::Listed, Visibility::Unlisted] {
-            let mut expression = String::from(
-                "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now",
-            );
-            let mut update = self
-                .update_record(record.id)
-                .condition_expression(format!(
-                    "{NOT_REMOVED} AND #state = :uploading AND #visibility = :visibility"
-                ))
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_names("#copy_state", "state")
-                .expression_attribute_names("#primary", "primary")
-                .expression_attribute_names("#visibility", "visibility")
-                .expression_attribute_values(":available", s(RecordState::Available.as_str()))
-                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
-                .expression_attribute_values(":verified", s(CopyState::Verified.as_str()))
-                .expression_attribute_values(":visibility", s(visibility.as_str()))
-                .expression_attribute_values(":now", n(now_ms));
-            if visibility == Visibility::Listed {
-                expression.push_str(", list_pk = :public");
-                update = update.expression_attribute_values(":public", s(PUBLIC));
-            }
-            expression.push_str(" REMOVE expires_at");
-            if let Written::Done(done) = self.conditional(update.update_expression(expression)).await? {
-                return Ok(Written::Done(done));
-            }
+        let update = self
+            .update_record(record.id)
+            .update_expression(
+                "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now REMOVE expires_at",
+            )
+            .condition_expression(format!("{NOT_REMOVED} AND #state = :uploading"))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#copy_state", "state")
+            .expression_attribute_names("#primary", "primary")
+            .expression_attribute_values(":available", s(RecordState::Available.as_str()))
+            .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
+            .expression_attribute_values(":verified", s(CopyState::Verified.as_str()))
+            .expression_attribute_values(":now", n(now_ms));
+        if let Written::Done(mut done) = self.conditional(update).await? {
+            self.follow(Some(record), &mut done).await;
+            return Ok(Written::Done(done));
         }
         // Already available (a repeated completion) is answered as it is; removed or gone is not.
         match self.get(record.id).await? {
@@ -423,61 +418,10 @@ impl MetadataStore for DynamoMetadata {
         query: &ListQuery,
         now_ms: i64,
     ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
-        let mut key_condition = String::from("list_pk = :public");
-        let mut values = HashMap::from([(":public".to_owned(), s(PUBLIC)), (":now".to_owned(), n(now_ms))]);
-        if let Some(after) = &query.after {
-            key_condition.push_str(" AND list_sk < :after");
-            values.insert(":after".into(), s(after.sort_key()));
-        }
-        // An expired file leaves the listing the moment it expires, before any write.
-        let mut filters = vec!["(attribute_not_exists(expiry_ms) OR expiry_ms > :now)"];
-        if let Some(search) = &query.search {
-            filters.push("contains(name_lower, :search)");
-            values.insert(":search".into(), s(search));
-        }
-        if let Some(uploader) = &query.uploader {
-            filters.push("uploader_lower = :uploader");
-            values.insert(":uploader".into(), s(uploader));
-        }
-        let limit = query.limit as usize;
-        let mut found: Vec<FileRecord> = Vec::new();
-        let mut start: Option<Item> = None;
-        for _ in 0..MAX_INDEX_PAGES {
-            let mut request = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(PUBLIC_INDEX)
-                .key_condition_expression(&key_condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                // One more than asked, to know whether a next page exists.
-                .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            request = request.filter_expression(filters.join(" AND "));
-            let page = request.send().await.map_err(|e| port_error("Query", e))?;
-            for item in page.items() {
-                found.push(from_item(item)?);
-            }
-            if found.len() > limit {
-                found.truncate(limit);
-                let last = found.last().map(|r| ListCursor {
-                    created_at_ms: r.created_at_ms,
-                    id: r.id,
-                });
-                return Ok((found, last));
-            }
-            match page.last_evaluated_key() {
-                Some(key) => start = Some(key.clone()),
-                None => return Ok((found, None)),
-            }
-        }
-        // Read the most index pages allowed without filling the page: continue from there.
-        let resume = start
-            .as_ref()
-            .and_then(|key| key.get("list_sk"))
-            .and_then(|v| v.as_s().ok())
-            .and_then(|sk| ListCursor::from_sort_key(sk));
-        Ok((found, resume))
+        self.search_page(query, now_ms).await
+    }
+
+    async fn reindex(&self, record: &FileRecord) -> Result<Written, PortError> {
+        self.write_index(None, record).await
     }
 }

@@ -1,11 +1,12 @@
-//! The contract of [`MetadataStore`]: records, removals, edits, counts, blocked content, the scan and the listing (the health rows: `health.rs`).
+//! The contract of [`MetadataStore`]: records, removals, edits, counts, blocked content and the
+//! scan (the health rows: `health.rs`; the public listing and its search: `listing.rs`).
 
 use twinshare_api::{CopyRole, CopyState, Visibility};
 
 use crate::{
     ports::{Guard, MetadataStore, Written},
     record::{FileRecord, Placement, RecordState, Removal, RemovalReason},
-    validate::{Edit, ListQuery, NewUpload},
+    validate::{Edit, NewUpload},
     FileId,
 };
 
@@ -18,7 +19,7 @@ const REPLICA: Placement<'static> = Placement {
     bucket: "replica",
 };
 
-fn upload(name: &str, visibility: Visibility, uploader: Option<&str>, created_at_ms: i64) -> FileRecord {
+pub(super) fn upload(name: &str, visibility: Visibility, uploader: Option<&str>, created_at_ms: i64) -> FileRecord {
     let new = NewUpload {
         name: name.into(),
         size: 3,
@@ -36,9 +37,9 @@ fn upload(name: &str, visibility: Visibility, uploader: Option<&str>, created_at
 }
 
 /// "now" for the listing: after every record the suite creates.
-const LIST_NOW: i64 = 5_000_000_000_000;
+pub(super) const LIST_NOW: i64 = 5_000_000_000_000;
 
-async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileRecord {
+pub(super) async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileRecord {
     store.create(record).await.unwrap();
     match store.mark_available(record, record.created_at_ms + 1).await.unwrap() {
         Written::Done(record) => *record,
@@ -46,28 +47,7 @@ async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileReco
     }
 }
 
-/// Every page of the public listing for `query`, following the cursor to the end. Each page
-/// must hold at most `query.limit` files.
-async fn every_page<M: MetadataStore>(store: &M, mut query: ListQuery) -> Vec<Vec<FileRecord>> {
-    let mut pages = Vec::new();
-    loop {
-        let (page, next) = store.list_public(&query, LIST_NOW).await.unwrap();
-        assert!(
-            page.len() <= query.limit as usize,
-            "a page of {} over the limit {}",
-            page.len(),
-            query.limit
-        );
-        pages.push(page);
-        match next {
-            Some(cursor) => query.after = Some(cursor),
-            None => return pages,
-        }
-        assert!(pages.len() < 1_000, "the listing does not end");
-    }
-}
-
-fn ids(records: &[FileRecord]) -> Vec<FileId> {
+pub(super) fn ids(records: &[FileRecord]) -> Vec<FileId> {
     records.iter().map(|r| r.id).collect()
 }
 
@@ -81,8 +61,8 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
     super::health::region_health_and_summary_round_trip(store).await;
-    // Last: it counts every public record in the store.
-    the_public_listing_is_newest_first_complete_and_filtered(store).await;
+    // Last: they count every public record in the store.
+    super::listing::public_listing(store).await;
 }
 
 async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
@@ -126,7 +106,7 @@ async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
     );
 }
 
-fn removal(reason: RemovalReason, at_ms: i64) -> Removal {
+pub(super) fn removal(reason: RemovalReason, at_ms: i64) -> Removal {
     Removal {
         reason,
         at_ms,
@@ -399,91 +379,5 @@ async fn blocked_content_is_remembered_and_is_no_record<M: MetadataStore>(store:
             Some(next) => after = Some(next),
             None => break,
         }
-    }
-}
-
-async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataStore>(store: &M) {
-    let already: usize = every_page(store, query(100)).await.iter().map(Vec::len).sum();
-    let mut listed = Vec::new();
-    // Far in the future, so that they are the newest records in the store.
-    let base = 4_000_000_000_000;
-    for i in 0..30 {
-        let name = if i == 0 { "Rare QUARTZ notes.txt" } else { "common.txt" };
-        let uploader = if i % 3 == 0 { Some("Ana") } else { None };
-        listed.push(available(store, &upload(name, Visibility::Listed, uploader, base + i)).await);
-    }
-    available(
-        store,
-        &upload("quartz unlisted.txt", Visibility::Unlisted, None, base + 100),
-    )
-    .await;
-    store
-        .create(&upload("quartz uploading.txt", Visibility::Listed, None, base + 101))
-        .await
-        .unwrap();
-    // Removed, expired or made unlisted by an edit: not listed.
-    let deleted = available(
-        store,
-        &upload("quartz deleted.txt", Visibility::Listed, None, base + 102),
-    )
-    .await;
-    store
-        .remove(deleted.id, removal(RemovalReason::Deleted, base + 200))
-        .await
-        .unwrap();
-    let mut expiring = upload("quartz expired.txt", Visibility::Listed, None, base + 103);
-    expiring.expiry_ms = Some(LIST_NOW);
-    available(store, &expiring).await;
-    let hidden = available(
-        store,
-        &upload("quartz hidden.txt", Visibility::Listed, None, base + 104),
-    )
-    .await;
-    let unlist = Edit {
-        visibility: Some(Visibility::Unlisted),
-        ..Default::default()
-    };
-    store.edit(&hidden, &unlist, base + 200).await.unwrap();
-    // Renamed: found by its new name.
-    let renamed = available(store, &upload("plain.txt", Visibility::Listed, None, base + 105)).await;
-    let rename = Edit {
-        name: Some("QUARTZ renamed.txt".into()),
-        ..Default::default()
-    };
-    store.edit(&renamed, &rename, base + 200).await.unwrap();
-    listed.push(store.get(renamed.id).await.unwrap().unwrap());
-
-    // Everything, newest first, each listed available file exactly once, in pages of 7.
-    let pages = every_page(store, query(7)).await;
-    let all: Vec<FileRecord> = pages.into_iter().flatten().collect();
-    assert_eq!(
-        all.len(),
-        already + listed.len(),
-        "unlisted or unfinished files were listed"
-    );
-    let newest: Vec<FileId> = listed.iter().rev().map(|r| r.id).collect();
-    assert_eq!(ids(&all[..listed.len()]), newest, "not newest first, or a file missed");
-
-    // A search finds every match however far down it is, following the cursor; case-insensitive.
-    let search = ListQuery {
-        search: Some("quartz".into()),
-        ..query(1)
-    };
-    let found: Vec<FileRecord> = every_page(store, search).await.into_iter().flatten().collect();
-    assert_eq!(ids(&found), vec![renamed.id, listed[0].id]);
-
-    let by_ana = ListQuery {
-        uploader: Some("ana".into()),
-        ..query(4)
-    };
-    let found: Vec<FileRecord> = every_page(store, by_ana).await.into_iter().flatten().collect();
-    assert_eq!(found.len(), 10);
-    assert!(found.iter().all(|r| r.uploader.as_deref() == Some("Ana")));
-}
-
-fn query(limit: u32) -> ListQuery {
-    ListQuery {
-        limit,
-        ..Default::default()
     }
 }

@@ -6,6 +6,7 @@
 //! Each suite takes a store that holds nothing yet and panics on the first broken rule.
 
 mod health;
+mod listing;
 mod metadata;
 mod object;
 

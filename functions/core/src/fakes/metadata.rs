@@ -1,4 +1,5 @@
-//! A metadata table in memory, reading its public listing as DynamoDB does.
+//! A metadata table in memory, its public listing exact (what the DynamoDB adapter's search
+//! index is meant to give).
 
 use std::{
     collections::BTreeMap,
@@ -8,10 +9,11 @@ use std::{
 use twinshare_api::{CopyRole, CopyState};
 
 use crate::{
-    cursor::{ListCursor, MAX_INDEX_PAGES},
+    cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     record::{FileRecord, RecordState, Removal, RemovalReason},
+    search,
     validate::{Edit, ListQuery},
     FileId,
 };
@@ -50,6 +52,11 @@ impl MemoryMetadata {
         }
     }
 
+    /// Replaces a record as it is, as a write outside the adapter would (tests of repairs).
+    pub fn put_record(&self, record: FileRecord) {
+        self.records.lock().unwrap().insert(record.id, record);
+    }
+
     pub fn records_snapshot(&self) -> Vec<FileRecord> {
         self.records.lock().unwrap().values().cloned().collect()
     }
@@ -86,6 +93,8 @@ impl MetadataStore for MemoryMetadata {
             }
             record.removal = Some(removal);
             record.updated_at_ms = removal.at_ms;
+            // As the DynamoDB adapter does after a write that succeeded: the index follows.
+            record.indexed_ms = Some(record.updated_at_ms);
         }
         Ok(Written::Done(Box::new(record.clone())))
     }
@@ -127,6 +136,8 @@ impl MetadataStore for MemoryMetadata {
             record.password_hash = hash.clone();
         }
         record.updated_at_ms = now_ms;
+        // As the DynamoDB adapter does after a write that succeeded: the index follows.
+        record.indexed_ms = Some(record.updated_at_ms);
         Ok(Written::Done(Box::new(record.clone())))
     }
 
@@ -150,6 +161,8 @@ impl MetadataStore for MemoryMetadata {
         if record.state == RecordState::Uploading {
             record.state = RecordState::Available;
             record.updated_at_ms = now_ms;
+            // As the DynamoDB adapter does after a write that succeeded: the index follows.
+            record.indexed_ms = Some(record.updated_at_ms);
             if let Some(primary) = record.copies.iter_mut().find(|c| c.role == CopyRole::Primary) {
                 primary.state = CopyState::Verified;
                 primary.updated_at_ms = now_ms;
@@ -272,59 +285,42 @@ impl MetadataStore for MemoryMetadata {
         Ok(true)
     }
 
+    /// Exact, as the DynamoDB adapter's index is meant to be: every match, in the order asked.
     async fn list_public(
         &self,
         query: &ListQuery,
         now_ms: i64,
     ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let records = self.records.lock().unwrap();
-        let position = |r: &FileRecord| {
-            ListCursor {
-                created_at_ms: r.created_at_ms,
-                id: r.id,
-            }
-            .sort_key()
-        };
-        let cursor_of = |r: &FileRecord| ListCursor {
-            created_at_ms: r.created_at_ms,
-            id: r.id,
-        };
-        // The index: public files, newest first, after the cursor.
-        let mut index: Vec<&FileRecord> = records
+        let position = |r: &FileRecord| search::sort_key(r, query.sort);
+        let mut found: Vec<&FileRecord> = records
             .values()
-            .filter(|r| r.is_public())
-            .filter(|r| query.after.is_none_or(|after| position(r) < after.sort_key()))
+            .filter(|r| search::matches(r, query, now_ms))
+            .filter(|r| {
+                query.after.as_ref().is_none_or(|after| match query.descending {
+                    true => position(r) < after.sort_key,
+                    false => position(r) > after.sort_key,
+                })
+            })
             .collect();
-        index.sort_by_key(|r| std::cmp::Reverse(position(r)));
-        let matches = |r: &FileRecord| {
-            !r.is_expired(now_ms)
-                && query.search.as_ref().is_none_or(|q| r.name.to_lowercase().contains(q))
-                && query
-                    .uploader
-                    .as_ref()
-                    .is_none_or(|u| r.uploader.as_ref().is_some_and(|x| x.to_lowercase() == *u))
-        };
-        // Read as DynamoDB does (twinshare-aws): index pages of limit + 1, filtered, at most
-        // MAX_INDEX_PAGES of them; then the cursor continues after the last entry read.
-        let limit = query.limit as usize;
-        let mut found: Vec<FileRecord> = Vec::new();
-        let mut index_pages = index.chunks(limit + 1);
-        for _ in 0..MAX_INDEX_PAGES {
-            let Some(index_page) = index_pages.next() else {
-                return Ok((found, None));
-            };
-            found.extend(index_page.iter().filter(|r| matches(r)).map(|r| (*r).clone()));
-            if found.len() > limit {
-                found.truncate(limit);
-                let next = found.last().map(cursor_of);
-                return Ok((found, next));
-            }
-            if index_page.len() <= limit {
-                return Ok((found, None));
-            }
+        found.sort_by_key(|r| position(r));
+        if query.descending {
+            found.reverse();
         }
-        let read = (limit + 1) * MAX_INDEX_PAGES;
-        let next = index.get(read - 1).filter(|_| index.len() > read).map(|r| cursor_of(r));
-        Ok((found, next))
+        let limit = query.limit as usize;
+        let next =
+            (found.len() > limit).then(|| ListCursor::after(found[limit - 1], query.sort, query.descending, None));
+        Ok((found.into_iter().take(limit).cloned().collect(), next))
+    }
+
+    async fn reindex(&self, record: &FileRecord) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        match records.get_mut(&record.id) {
+            Some(stored) => {
+                stored.indexed_ms = Some(stored.updated_at_ms);
+                Ok(Written::Done(Box::new(stored.clone())))
+            }
+            None => Ok(Written::ConditionFailed),
+        }
     }
 }

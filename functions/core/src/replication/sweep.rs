@@ -59,6 +59,9 @@ pub struct SweepReport {
     pub accounted_bytes: u64,
     /// Sizes of the uploads in progress read.
     pub uploading_bytes: u64,
+    /// Records whose search-index entries were behind them (a write's follow-up failed, or the
+    /// record predates the index), rewritten by this run.
+    pub reindexed: u64,
     /// This run read the last records of the table: the pass is complete.
     pub pass_finished: bool,
 }
@@ -123,6 +126,13 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         live: &mut HashSet<ObjectKey>,
     ) {
         let now = self.clock.now_ms();
+        if record.needs_index() {
+            match self.metadata.reindex(record).await {
+                Ok(Written::Done(_)) => report.reindexed += 1,
+                Ok(Written::ConditionFailed) => {}
+                Err(err) => tracing::warn!(file_id = %record.id, error = %err, "could not rewrite a search entry"),
+            }
+        }
         if record.removal.is_some() || record.is_expired(now) {
             return self.sweep_removed(record, report).await;
         }

@@ -174,3 +174,27 @@ async fn a_region_that_cannot_be_listed_is_checked_object_by_object_and_not_audi
     assert_eq!(summary.not_redundant, 1);
     let _ = id;
 }
+
+#[tokio::test]
+async fn records_whose_search_entries_fell_behind_are_rewritten_once() {
+    let svc = service();
+    // Shared through the service: every write brought the index along.
+    redundant(&svc).await;
+    // Written without its index (it predates the index, or its follow-up failed).
+    let behind = uploaded(&svc, announce("behind.txt", Visibility::Listed)).await;
+    let id = FileId::parse(&behind.file.id).unwrap();
+    svc.complete_upload(&behind.file.id, Some(&behind.manage_token))
+        .await
+        .unwrap();
+    let mut record = svc.metadata.get(id).await.unwrap().unwrap();
+    record.indexed_ms = None;
+    svc.metadata.put_record(record);
+    // Uploads in progress need no entry.
+    uploaded(&svc, announce("in progress.txt", Visibility::Listed)).await;
+
+    let report = sweep_at(&svc, 10).sweep(1_000).await.unwrap();
+    assert_eq!(report.reindexed, 1);
+    assert!(!svc.metadata.get(id).await.unwrap().unwrap().needs_index());
+    let report = sweep_at(&svc, 20).sweep(1_000).await.unwrap();
+    assert_eq!(report.reindexed, 0, "rewritten once");
+}
