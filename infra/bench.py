@@ -8,6 +8,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench --lighthouse-runs 0  # without Lighthouse
     infra/bench --lighthouse-only    # only Lighthouse
     infra/bench --sweep-only         # only the sweep at 10,000 and 100,000 records
+    infra/bench --search-only        # only search and sort at 1,000 and 10,000 files
 """
 import argparse
 import base64
@@ -29,6 +30,7 @@ import urllib.request
 import boto3
 import botocore.config
 
+import bench_search
 import bench_sweep
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -255,7 +257,20 @@ def main():
                         help="table sizes (comma-separated) a full sweep pass is measured at; empty: none")
     parser.add_argument("--sweep-orphans", type=int, default=10000, help="orphaned objects the audit is timed on")
     parser.add_argument("--sweep-only", action="store_true", help="measure the sweep, nothing else")
+    parser.add_argument("--search-files", default="1000,10000",
+                        help="listed files (comma-separated) search pages are measured at; empty: none")
+    parser.add_argument("--search-only", action="store_true", help="measure search and sort, nothing else")
     args = parser.parse_args()
+
+    # Search, like the sweep, on its own emulated AWS before the stack starts.
+    search_sizes = [int(n) for n in args.search_files.split(",") if n.strip()]
+    search = []
+    if search_sizes and not (args.lighthouse_only or args.sweep_only):
+        print(f"measuring search at {args.search_files} listed files (seeding 10,000 takes minutes)…", flush=True)
+        search = bench_search.search_rows(search_sizes)
+        print_table(search)
+        if args.search_only:
+            return
 
     # The sweep runs on its own emulated AWS, before the stack starts, so they do not compete.
     sweep_sizes = [int(n) for n in args.sweep_records.split(",") if n.strip()]
@@ -270,7 +285,7 @@ def main():
 
     print("starting a release stack (the first release build takes several minutes)…", flush=True)
     stack = start_stack()
-    rows = list(sweep)
+    rows = list(search) + list(sweep)
     try:
         # The site on a simulated phone, first, while the machine is otherwise quiet.
         if args.lighthouse_runs > 0:

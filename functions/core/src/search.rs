@@ -17,7 +17,11 @@ use std::collections::BTreeSet;
 
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
-use crate::{record::FileRecord, validate::ListQuery, FileId};
+use crate::{
+    record::{FileRecord, RecordState},
+    validate::ListQuery,
+    FileId,
+};
 
 /// The gram every public file has an entry under: the whole table, in every order.
 pub const ALL: &str = "*";
@@ -176,19 +180,21 @@ pub fn changes(before: Option<&FileRecord>, after: &FileRecord) -> (Vec<IndexEnt
     let puts = entries(after);
     let keep: BTreeSet<&str> = puts.iter().map(|e| e.gram.as_str()).collect();
     let mut had: BTreeSet<String> = BTreeSet::new();
-    match before {
-        // A record whose index was written for the state read, and was not public then, has no
-        // entries: nothing to clear.
-        Some(before) if before.is_index_current() && !before.is_public() => {}
-        Some(before) => {
+    // An upload in progress was never public, and a record whose index was written for the
+    // state read and was not public then has none: nothing to clear.
+    let had_none =
+        before.is_some_and(|b| b.state == RecordState::Uploading || (b.is_index_current() && !b.is_public()));
+    if !had_none {
+        if let Some(before) = before {
             had.insert(ALL.to_owned());
             had.extend(grams(&fold(&before.name)));
         }
-        None => {}
-    }
-    if before.is_none_or(|b| b.name != after.name || !b.is_index_current()) {
-        had.insert(ALL.to_owned());
-        had.extend(grams(&fold(&after.name)));
+        // With the index possibly behind `before` (or no `before` at all), it may hold items of
+        // the current name too.
+        if before.is_none_or(|b| b.name != after.name || !b.is_index_current()) {
+            had.insert(ALL.to_owned());
+            had.extend(grams(&fold(&after.name)));
+        }
     }
     let deletes = had.into_iter().filter(|g| !keep.contains(g.as_str())).collect();
     (puts, deletes)
@@ -260,6 +266,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn public(name: &str) -> FileRecord {
+        let upload = crate::validate::NewUpload {
+            name: name.into(),
+            size: 3,
+            content_type: "text/plain".into(),
+            sha256: None,
+            parts: None,
+            uploader: None,
+            visibility: twinshare_api::Visibility::Listed,
+            expires_in_ms: None,
+            max_downloads: None,
+            password_hash: None,
+        };
+        let here = crate::record::Placement {
+            region: "r",
+            bucket: "b",
+        };
+        let mut record = FileRecord::new_upload(FileId::random(), upload, None, [here, here], String::new(), 1);
+        record.state = RecordState::Available;
+        record.indexed_ms = Some(record.updated_at_ms);
+        record
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn changes_write_the_new_entries_and_clear_only_what_may_be_left() {
+        // Shared: every gram and "*".
+        let mut uploading = public("ab");
+        uploading.state = RecordState::Uploading;
+        uploading.indexed_ms = None;
+        let shared = public("ab");
+        let (puts, deletes) = changes(Some(&uploading), &shared);
+        let put_grams: BTreeSet<String> = puts.iter().map(|e| e.gram.clone()).collect();
+        assert_eq!(put_grams, set(&["*", "a", "b", "ab"]));
+        assert!(deletes.is_empty(), "an upload in progress had no entries");
+        // Renamed: the old name's own grams go, the shared ones are rewritten.
+        let mut renamed = shared.clone();
+        renamed.name = "bc".into();
+        renamed.updated_at_ms += 1;
+        let (puts, deletes) = changes(Some(&shared), &renamed);
+        assert_eq!(puts.len(), 4);
+        assert_eq!(deletes, vec!["a".to_owned(), "ab".to_owned()]);
+        // Unlisted: everything goes.
+        let mut unlisted = shared.clone();
+        unlisted.visibility = twinshare_api::Visibility::Unlisted;
+        let (puts, deletes) = changes(Some(&shared), &unlisted);
+        assert!(puts.is_empty());
+        assert_eq!(
+            deletes.into_iter().collect::<BTreeSet<_>>(),
+            set(&["*", "a", "b", "ab"])
+        );
+        // Cancelled before completion: nothing to write at all.
+        let mut cancelled = uploading.clone();
+        cancelled.removal = Some(crate::record::Removal {
+            reason: crate::record::RemovalReason::Cancelled,
+            at_ms: 2,
+            bytes_gone_at_ms: None,
+        });
+        assert_eq!(changes(Some(&uploading), &cancelled), (vec![], vec![]));
+        // The sweep's rewrite of a removed file whose index is behind: its name's grams go.
+        let mut removed = unlisted.clone();
+        removed.indexed_ms = None;
+        let (puts, deletes) = changes(None, &removed);
+        assert!(puts.is_empty());
+        assert_eq!(deletes.len(), 4);
     }
 
     #[test]

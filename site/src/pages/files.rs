@@ -27,7 +27,11 @@ const ORDERS: [(&str, bool, &str); 6] = [
 
 /// The order the address names (`?sort=…&order=…`), or newest first.
 fn order_of(sort: Option<String>, order: Option<String>) -> (&'static str, bool) {
-    let sort = ORDERS.iter().map(|o| o.0).find(|s| sort.as_deref() == Some(*s)).unwrap_or("age");
+    let sort = ORDERS
+        .iter()
+        .map(|o| o.0)
+        .find(|s| sort.as_deref() == Some(*s))
+        .unwrap_or("age");
     // Each sort's first choice is the direction people expect: newest, A to Z, largest.
     let expected = ORDERS.iter().find(|o| o.0 == sort).is_some_and(|o| o.1);
     let descending = match order.as_deref() {

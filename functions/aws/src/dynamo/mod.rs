@@ -36,7 +36,7 @@ mod items;
 mod search;
 mod sweep;
 use items::{bad, from_item, n, removal_attributes, removal_from_item, s, to_item, tombstone_id};
-pub use search::{BY_NAME, BY_SIZE};
+pub use search::{SearchCost, SearchPage, BY_NAME, BY_SIZE};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -418,7 +418,8 @@ impl MetadataStore for DynamoMetadata {
         query: &ListQuery,
         now_ms: i64,
     ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
-        self.search_page(query, now_ms).await
+        let page = self.search_page(query, now_ms).await?;
+        Ok((page.records, page.next))
     }
 
     async fn reindex(&self, record: &FileRecord) -> Result<Written, PortError> {

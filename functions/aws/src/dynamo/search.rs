@@ -83,6 +83,20 @@ struct Hit {
 struct IndexPage {
     hits: Vec<Hit>,
     next: Option<Item>,
+    /// Items the Query read, before its filter.
+    scanned: u64,
+}
+
+/// What one page of the listing cost: logged with it, and measured by the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchCost {
+    /// Queries of the search table (a long query's first page tries several grams at once).
+    pub queries: u32,
+    /// Index items those Queries read, before their filters.
+    pub items_read: u64,
+    /// BatchGetItem calls checking the items against their records, and records read.
+    pub record_reads: u32,
+    pub records_read: u64,
 }
 
 impl DynamoMetadata {
@@ -234,6 +248,7 @@ impl DynamoMetadata {
         Ok(IndexPage {
             hits,
             next: page.last_evaluated_key().cloned(),
+            scanned: u64::try_from(page.scanned_count()).unwrap_or(0),
         })
     }
 
@@ -249,9 +264,15 @@ impl DynamoMetadata {
 
     /// The gram a first page reads, and what the probing already read of it. A query of up to
     /// three characters (or none) has one gram whose items are exactly its matches; a longer
-    /// one tries up to [`MAX_PROBES`] of its trigrams at once and keeps the one that ran out
-    /// (all its matches are read) or else matched most often.
-    async fn choose_gram(&self, query: &ListQuery, now_ms: i64) -> Result<(String, Option<IndexPage>), PortError> {
+    /// one tries up to [`MAX_PROBES`] of its trigrams at once, the same number of items each,
+    /// and keeps one whose items ran out (all its matches are read), or else the one whose
+    /// items reached furthest in the order: the sparsest, so the fewest to read per match.
+    async fn choose_gram(
+        &self,
+        query: &ListQuery,
+        now_ms: i64,
+        cost: &mut SearchCost,
+    ) -> Result<(String, Option<IndexPage>), PortError> {
         let grams = search::query_grams(query.search.as_deref().unwrap_or(""));
         if grams.len() == 1 {
             return Ok((grams[0].clone(), None));
@@ -263,11 +284,25 @@ impl DynamoMetadata {
             .iter()
             .map(|gram| self.read_index(query, gram, None, FILTERED_READ, now_ms));
         let pages = futures::future::try_join_all(probes).await?;
-        let best = pages
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, page)| (page.next.is_none(), page.hits.len()))
-            .map_or(0, |(i, _)| i);
+        cost.queries += pages.len() as u32;
+        cost.items_read += pages.iter().map(|p| p.scanned).sum::<u64>();
+        let (_, sort_attribute) = order_of(query.sort);
+        let reached = |page: &IndexPage| {
+            page.next
+                .as_ref()
+                .and_then(|key| text(key, sort_attribute))
+                .map(str::to_owned)
+        };
+        let best = (0..pages.len())
+            .min_by(|&a, &b| match (reached(&pages[a]), reached(&pages[b])) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                // Descending, the furthest reached is the smallest key; ascending, the largest.
+                (Some(x), Some(y)) if query.descending => x.cmp(&y),
+                (Some(x), Some(y)) => y.cmp(&x),
+            })
+            .unwrap_or(0);
         let page = pages.into_iter().nth(best);
         Ok((probed[best].clone(), page))
     }
@@ -275,15 +310,23 @@ impl DynamoMetadata {
     /// A page of the public listing through the search index: every match, in the query's
     /// order. Each item read is checked against its record (read strongly consistent), so an
     /// item the index still holds for a renamed, unlisted or removed file is skipped.
-    pub(super) async fn search_page(
+    pub async fn search_page(&self, query: &ListQuery, now_ms: i64) -> Result<SearchPage, PortError> {
+        let mut cost = SearchCost::default();
+        let (records, next) = self.read_search_page(query, now_ms, &mut cost).await?;
+        tracing::debug!(?cost, files = records.len(), "listing page");
+        Ok(SearchPage { records, next, cost })
+    }
+
+    async fn read_search_page(
         &self,
         query: &ListQuery,
         now_ms: i64,
+        cost: &mut SearchCost,
     ) -> Result<(Vec<FileRecord>, Option<ListCursor>), PortError> {
         let limit = query.limit as usize;
         let (gram, mut first) = match &query.after {
             Some(cursor) => (cursor.gram.clone().unwrap_or_else(|| search::ALL.to_owned()), None),
-            None => self.choose_gram(query, now_ms).await?,
+            None => self.choose_gram(query, now_ms, cost).await?,
         };
         let exact = search::gram_is_exact(&gram, query.search.as_deref());
         // Items that all match need one more than the page; a filtered read takes more at once.
@@ -297,22 +340,36 @@ impl DynamoMetadata {
         for _ in 0..MAX_INDEX_PAGES {
             let page = match first.take() {
                 Some(page) => page,
-                None => self.read_index(query, &gram, start.take(), items, now_ms).await?,
-            };
-            let ids: Vec<FileId> = page.hits.iter().map(|hit| hit.id).collect();
-            let mut records: HashMap<FileId, FileRecord> =
-                self.read_many(&ids).await?.into_iter().map(|r| (r.id, r)).collect();
-            for hit in page.hits {
-                if let Some(record) = records.remove(&hit.id).filter(|r| search::matches(r, query, now_ms)) {
-                    found.push((hit, record));
+                None => {
+                    let page = self.read_index(query, &gram, start.take(), items, now_ms).await?;
+                    cost.queries += 1;
+                    cost.items_read += page.scanned;
+                    page
                 }
-            }
-            if found.len() > limit {
-                found.truncate(limit);
-                let cursor = found
-                    .last()
-                    .map(|(hit, _)| cursor_at(query, &gram, &hit.age_key, &hit.sort_key));
-                return Ok((found.into_iter().map(|(_, r)| r).collect(), cursor));
+            };
+            // Checked in order, only as many as the page still needs (and one to know that
+            // another page exists), so a page of 25 reads about 26 records, not 200.
+            let mut hits = page.hits.into_iter().peekable();
+            while hits.peek().is_some() {
+                let wanted = limit + 1 - found.len();
+                let chunk: Vec<Hit> = hits.by_ref().take(wanted).collect();
+                let ids: Vec<FileId> = chunk.iter().map(|hit| hit.id).collect();
+                cost.record_reads += ids.len().div_ceil(100) as u32;
+                cost.records_read += ids.len() as u64;
+                let mut records: HashMap<FileId, FileRecord> =
+                    self.read_many(&ids).await?.into_iter().map(|r| (r.id, r)).collect();
+                for hit in chunk {
+                    if let Some(record) = records.remove(&hit.id).filter(|r| search::matches(r, query, now_ms)) {
+                        found.push((hit, record));
+                    }
+                }
+                if found.len() > limit {
+                    found.truncate(limit);
+                    let cursor = found
+                        .last()
+                        .map(|(hit, _)| cursor_at(query, &gram, &hit.age_key, &hit.sort_key));
+                    return Ok((found.into_iter().map(|(_, r)| r).collect(), cursor));
+                }
             }
             match page.next {
                 Some(next) => start = Some(next),
@@ -331,6 +388,14 @@ impl DynamoMetadata {
         });
         Ok((found.into_iter().map(|(_, r)| r).collect(), resume))
     }
+}
+
+/// A page of the listing, and what reading it cost.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub records: Vec<FileRecord>,
+    pub next: Option<ListCursor>,
+    pub cost: SearchCost,
 }
 
 fn cursor_at(query: &ListQuery, gram: &str, age_key: &str, sort_key: &str) -> ListCursor {
