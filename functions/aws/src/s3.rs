@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 use aws_sdk_s3::{
     error::ProvideErrorMetadata,
     presigning::PresigningConfig,
-    types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart},
+    types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier},
 };
 use twinshare_core::{
     ports::{GetSpec, ListedObject, ObjectInfo, ObjectStore, PartSpec, PortError, Presigned, PutSpec, UploadedPart},
@@ -233,6 +233,38 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(|e| port_error("DeleteObject", e))?;
         Ok(())
+    }
+
+    /// DeleteObjects, quiet: S3 answers only the keys it could not delete.
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<ObjectKey>, PortError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let objects = keys
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key.as_str()).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PortError::Other(format!("object key: {e}")))?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| PortError::Other(format!("delete request: {e}")))?;
+        let answer = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| port_error("DeleteObjects", e))?;
+        let failed = answer
+            .errors()
+            .iter()
+            .filter_map(|error| error.key())
+            .filter_map(|raw| keys.iter().find(|key| key.as_str() == raw).cloned())
+            .collect();
+        Ok(failed)
     }
 
     async fn presign_get(&self, key: &ObjectKey, spec: &GetSpec, ttl: Duration) -> Result<Presigned, PortError> {

@@ -95,6 +95,9 @@ pub struct ListedObject {
     pub modified_ms: i64,
 }
 
+/// Objects one [`ObjectStore::delete_many`] call deletes at most (S3's DeleteObjects limit).
+pub const DELETE_BATCH: usize = 1_000;
+
 /// One bucket in one region.
 pub trait ObjectStore: Send + Sync {
     fn region(&self) -> &str;
@@ -141,6 +144,9 @@ pub trait ObjectStore: Send + Sync {
     fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Deletes the object; one that does not exist is not an error.
     fn delete(&self, key: &ObjectKey) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Deletes up to [`DELETE_BATCH`] objects in one call (ones that do not exist are not
+    /// errors); returns the keys it could not delete.
+    fn delete_many(&self, keys: &[ObjectKey]) -> impl Future<Output = Result<Vec<ObjectKey>, PortError>> + Send;
     /// A page (up to 1,000) of the objects under `files/`, in key order, after the position
     /// `after` (opaque); and where the next page starts.
     fn list(

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     ports::{GetSpec, ListedObject, ObjectStore, PartSpec, Presigned, PutSpec},
-    FileId,
+    FileId, ObjectKey,
 };
 
 fn sha256_of(bytes: &[u8]) -> String {
@@ -81,6 +81,27 @@ where
     assert_eq!(store.head(&key).await.unwrap(), None);
     store.delete(&key).await.expect("deleting what is gone is not an error");
     assert!(!every_listed(store).await.iter().any(|o| o.key.as_ref() == Some(&key)));
+
+    // Many at once: the ones named go (one that is not there is no failure), the rest stay.
+    let mut keys = Vec::new();
+    for body in [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()] {
+        let key = FileId::random().object_key();
+        let spec = PutSpec {
+            size: body.len() as u64,
+            content_type: "text/plain".into(),
+            sha256: sha256_of(&body),
+        };
+        let signed = store.presign_put(&key, &spec, ttl).await.unwrap();
+        assert!(send(signed, body).await);
+        keys.push(key);
+    }
+    let doomed = [keys[0].clone(), keys[1].clone(), FileId::random().object_key()];
+    assert_eq!(store.delete_many(&doomed).await.unwrap(), Vec::<ObjectKey>::new());
+    assert_eq!(store.head(&keys[0]).await.unwrap(), None);
+    assert_eq!(store.head(&keys[1]).await.unwrap(), None);
+    assert!(store.head(&keys[2]).await.unwrap().is_some(), "a key not named stays");
+    assert_eq!(store.delete_many(&[]).await.unwrap(), Vec::<ObjectKey>::new());
+    store.delete(&keys[2]).await.unwrap();
 
     // In parts: every part but the last at least 5 MiB, as S3 requires.
     let key = FileId::random().object_key();

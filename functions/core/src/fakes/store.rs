@@ -329,6 +329,15 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<ObjectKey>, PortError> {
+        assert!(keys.len() <= crate::ports::DELETE_BATCH, "S3 refuses more than 1,000 keys a call");
+        self.check_failure()?;
+        for key in keys {
+            self.remove(key);
+        }
+        Ok(Vec::new())
+    }
+
     async fn list(&self, after: Option<String>) -> Result<(Vec<ListedObject>, Option<String>), PortError> {
         const PAGE: usize = 1_000;
         self.check_failure()?;

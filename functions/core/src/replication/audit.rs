@@ -10,7 +10,7 @@ use twinshare_api::{BucketUsage, CopyRole};
 
 use super::{sweep::SweepReport, Replication};
 use crate::{
-    ports::{Clock, Copier, ListedObject, MetadataStore, ObjectStore},
+    ports::{Clock, Copier, ListedObject, MetadataStore, ObjectStore, DELETE_BATCH},
     FileId, ObjectKey,
 };
 
@@ -133,19 +133,29 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 }
             }
         }
+        let mut orphans: [Vec<ListedObject>; 2] = [Vec::new(), Vec::new()];
         for (role, object) in candidates {
-            let Some(key) = &object.key else {
-                tracing::warn!(
+            match &object.key {
+                None => tracing::warn!(
                     key = object.raw_key,
                     "an object this service did not write is under files/; left alone"
-                );
-                continue;
-            };
-            if accounted.contains(&key.file_id()) {
-                continue;
+                ),
+                Some(key) if accounted.contains(&key.file_id()) => {}
+                Some(_) => orphans[role_index(role)].push(object),
             }
-            match self.store(role).delete(key).await {
-                Ok(()) => {
+        }
+        for (role, objects) in [CopyRole::Primary, CopyRole::Replica].into_iter().zip(orphans) {
+            // A thousand a call (DeleteObjects), not one.
+            for batch in objects.chunks(DELETE_BATCH) {
+                let keys: Vec<ObjectKey> = batch.iter().filter_map(|o| o.key.clone()).collect();
+                let failed = match self.store(role).delete_many(&keys).await {
+                    Ok(failed) => failed,
+                    Err(err) => {
+                        tracing::warn!(copy = ?role, error = %err, "could not delete orphans; the next run tries again");
+                        continue;
+                    }
+                };
+                for object in batch.iter().filter(|o| o.key.as_ref().is_some_and(|k| !failed.contains(k))) {
                     tracing::warn!(key = object.raw_key, copy = ?role, size = object.size, "orphan deleted: no live record accounts for it");
                     report.orphans_deleted += 1;
                     report.orphan_bytes_deleted += object.size;
@@ -153,8 +163,14 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                         listing.objects.remove(&object.raw_key);
                     }
                 }
-                Err(err) => tracing::warn!(key = object.raw_key, error = %err, "could not delete an orphan"),
             }
         }
+    }
+}
+
+fn role_index(role: CopyRole) -> usize {
+    match role {
+        CopyRole::Primary => 0,
+        CopyRole::Replica => 1,
     }
 }
