@@ -27,11 +27,13 @@ use twinshare_lambda::{
 mod accounting;
 mod emulators;
 mod iam;
+mod listing;
 mod uploads;
 pub use accounting::SweepAt;
 
 pub use emulators::{repo_root, Emulator, Moto};
 pub use iam::Iam;
+pub use listing::{arg, listed_file, listed_upload};
 pub use twinshare_lambda::testing::json;
 
 pub const REGION: &str = "eu-west-1";

@@ -6,13 +6,12 @@
 use std::collections::HashSet;
 
 use futures::{stream, StreamExt};
-use integration_tests::{json, stack, Stack};
-use twinshare_api::{FileList, FileView, Visibility};
+use integration_tests::{json, listed_upload, stack, Stack};
+use twinshare_api::{FileList, FileView};
 use twinshare_core::{
     ports::{MetadataStore, Written},
-    record::{FileRecord, Placement},
-    validate::NewUpload,
-    FileId, ServiceSettings,
+    record::FileRecord,
+    ServiceSettings,
 };
 
 /// Listed files seeded: 10 pages of the largest page size. (moto reads a whole table for each
@@ -28,31 +27,10 @@ async fn seed(stack: &Stack) -> Vec<FileRecord> {
                 0 => "Oldest QUARTZ ledger.ods".to_owned(),
                 i => format!("doc-{i:04}.pdf"),
             };
-            let upload = NewUpload {
-                name,
-                // Sizes repeat (ties are broken by id) and do not follow age.
-                size: (i as u64 * 7_919) % 1_000,
-                content_type: "application/pdf".into(),
-                sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
-                parts: None,
-                uploader: Some(if i % 2 == 0 { "Ana" } else { "Bo" }.into()),
-                visibility: Visibility::Listed,
-                expires_in_ms: None,
-                max_downloads: None,
-                password_hash: None,
-            };
-            let placements = [
-                Placement {
-                    region: "eu-west-1",
-                    bucket: "twinshare-primary",
-                },
-                Placement {
-                    region: "us-west-2",
-                    bucket: "twinshare-replica",
-                },
-            ];
-            let created_at = 1_700_000_000_000 + i as i64 * 1_000;
-            FileRecord::new_upload(FileId::random(), upload, None, placements, "ab".repeat(32), created_at)
+            // Sizes repeat (ties are broken by id) and do not follow age.
+            let size = (i as u64 * 7_919) % 1_000;
+            let uploader = if i % 2 == 0 { "Ana" } else { "Bo" };
+            listed_upload(&name, size, Some(uploader), 1_700_000_000_000 + i as i64 * 1_000)
         })
         .collect();
     let metadata = &stack.upload_api.metadata;

@@ -330,7 +330,10 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn delete_many(&self, keys: &[ObjectKey]) -> Result<Vec<ObjectKey>, PortError> {
-        assert!(keys.len() <= crate::ports::DELETE_BATCH, "S3 refuses more than 1,000 keys a call");
+        assert!(
+            keys.len() <= crate::ports::DELETE_BATCH,
+            "S3 refuses more than 1,000 keys a call"
+        );
         self.check_failure()?;
         for key in keys {
             self.remove(key);

@@ -155,7 +155,10 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                         continue;
                     }
                 };
-                for object in batch.iter().filter(|o| o.key.as_ref().is_some_and(|k| !failed.contains(k))) {
+                for object in batch
+                    .iter()
+                    .filter(|o| o.key.as_ref().is_some_and(|k| !failed.contains(k)))
+                {
                     tracing::warn!(key = object.raw_key, copy = ?role, size = object.size, "orphan deleted: no live record accounts for it");
                     report.orphans_deleted += 1;
                     report.orphan_bytes_deleted += object.size;

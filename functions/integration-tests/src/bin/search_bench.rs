@@ -15,17 +15,14 @@ use std::{
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 use futures::{stream, StreamExt};
-use integration_tests::{
-    stack, BUCKET, HEALTH_TABLE, REGION, REPLICA_BUCKET, REPLICA_REGION, SEARCH_TABLE, TABLE,
-};
+use integration_tests::{arg, listed_file, stack, HEALTH_TABLE, SEARCH_TABLE, TABLE};
 use twinshare_aws::DynamoMetadata;
-use twinshare_api::Visibility;
 use twinshare_core::{
     ports::{Clock, MetadataStore, SystemClock},
-    record::{FileRecord, Placement, RecordState},
+    record::FileRecord,
     search::{self, SortBy},
-    validate::{ListQuery, NewUpload},
-    FileId, ServiceSettings,
+    validate::ListQuery,
+    ServiceSettings,
 };
 
 const FIRST_WORDS: [&str; 5] = ["budget", "report", "photo", "draft", "invoice"];
@@ -35,14 +32,6 @@ const RARE: &str = "quokka";
 /// The second oldest's name is the one "report budget": each of its trigrams is in thousands
 /// of names ("report", "rt s", "t b", " bu", "budget"), the whole in one.
 const WORST: &str = "report budget";
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
 
 fn name_of(i: usize) -> String {
     match i {
@@ -63,32 +52,11 @@ fn name_of(i: usize) -> String {
 }
 
 fn record(i: usize) -> FileRecord {
-    let upload = NewUpload {
-        name: name_of(i),
-        size: (i as u64 * 7_919) % 1_000_000,
-        content_type: "application/pdf".into(),
-        sha256: Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into()),
-        parts: None,
-        uploader: None,
-        visibility: Visibility::Listed,
-        expires_in_ms: None,
-        max_downloads: None,
-        password_hash: None,
-    };
-    let placements = [
-        Placement {
-            region: REGION,
-            bucket: BUCKET,
-        },
-        Placement {
-            region: REPLICA_REGION,
-            bucket: REPLICA_BUCKET,
-        },
-    ];
-    let created = 1_700_000_000_000 + i as i64 * 1_000;
-    let mut record = FileRecord::new_upload(FileId::random(), upload, None, placements, "ab".repeat(32), created);
-    record.state = RecordState::Available;
-    record
+    listed_file(
+        &name_of(i),
+        (i as u64 * 7_919) % 1_000_000,
+        1_700_000_000_000 + i as i64 * 1_000,
+    )
 }
 
 #[tokio::main]
@@ -121,7 +89,8 @@ async fn main() {
             .operation_attempt_timeout(Duration::from_secs(300))
             .operation_timeout(Duration::from_secs(300))
             .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(stack.dynamodb.config().to_builder().timeout_config(timeouts).build());
+        let client =
+            aws_sdk_dynamodb::Client::from_conf(stack.dynamodb.config().to_builder().timeout_config(timeouts).build());
         let reader = DynamoMetadata::new(client, TABLE, HEALTH_TABLE, SEARCH_TABLE);
         let now = SystemClock.now_ms();
         let cases = [

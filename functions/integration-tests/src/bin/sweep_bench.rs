@@ -9,21 +9,13 @@
 
 use std::{collections::BTreeMap, process::Command, time::Instant};
 
-use integration_tests::{repo_root, stack, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION};
+use integration_tests::{arg, repo_root, stack, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION};
 use twinshare_core::{
     ports::{Clock, SystemClock},
     FileId, ServiceSettings,
 };
 
 const BODY: &[u8] = b"template";
-
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
 
 /// Seeding goes straight to moto, not through the gateways, by `seed_objects.py`, with the
 /// primary bucket's event notifications off meanwhile (moto sends each to SQS, at about 70
