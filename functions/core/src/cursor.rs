@@ -9,10 +9,16 @@ use crate::{
     ApiError, FileId,
 };
 
-/// A page of the public listing reads at most this many index pages, so that one request costs
-/// a bounded time whatever the table holds; when a search's matches are that sparse, the page
-/// holds what was found and the cursor continues from where the reading stopped.
+/// A page of the public listing reads at most this many index pages once it has found a match,
+/// and goes on past them while it has found none for at most [`EMPTY_PAGE_BUDGET_MS`], so that
+/// one request costs a bounded time whatever the table holds; when a search's matches are that
+/// sparse, the page holds what was found and the cursor continues from where the reading
+/// stopped.
 pub const MAX_INDEX_PAGES: usize = 10;
+
+/// How long a page that has found nothing yet keeps reading (a few hundred Queries on
+/// DynamoDB), so that the first page of a name that exists is all but never empty.
+pub const EMPTY_PAGE_BUDGET_MS: u64 = 4_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListCursor {

@@ -123,13 +123,19 @@ pub fn FilesPage() -> impl IntoView {
     let table = move || match page.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
         Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-        Some(Ok(list)) if list.files.is_empty() => view! { <p class="muted">"No files match."</p> }.into_any(),
+        Some(Ok(list)) if list.files.is_empty() && list.next_cursor.is_none() => {
+            view! { <p class="muted">"No files match."</p> }.into_any()
+        }
         Some(Ok(list)) => {
             let next = list.next_cursor.clone();
             // Paging only when there is somewhere to go.
             let has_next = next.is_some();
+            // A search whose matches are very sparse may stop reading (a request's time is
+            // bounded) before it found one: say so, and let the next page go on.
+            let searched_in_vain = list.files.is_empty();
             view! {
-                <table class="files">
+                {searched_in_vain.then(|| view! { <p class="muted">"No match among the files searched so far: Next searches further."</p> })}
+                <table class="files" class:hidden=searched_in_vain>
                     <thead><tr>
                         {heading("Name", "name")}
                         {heading("Size", "size")}

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use twinshare_core::{
-    cursor::{ListCursor, MAX_INDEX_PAGES},
+    cursor::{ListCursor, EMPTY_PAGE_BUDGET_MS, MAX_INDEX_PAGES},
     ports::{MetadataStore, PortError, Written},
     record::FileRecord,
     search::{self, IndexEntry, SortBy},
@@ -337,7 +337,12 @@ impl DynamoMetadata {
         };
         let mut start = query.after.as_ref().map(|cursor| Self::start_key(&gram, cursor));
         let mut found: Vec<(Hit, FileRecord)> = Vec::new();
-        for _ in 0..MAX_INDEX_PAGES {
+        let started = std::time::Instant::now();
+        let budget = std::time::Duration::from_millis(EMPTY_PAGE_BUDGET_MS);
+        for read in 0.. {
+            if read >= MAX_INDEX_PAGES && !(found.is_empty() && started.elapsed() < budget) {
+                break;
+            }
             let page = match first.take() {
                 Some(page) => page,
                 None => {
