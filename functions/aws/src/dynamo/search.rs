@@ -229,6 +229,9 @@ impl DynamoMetadata {
             .filter_expression(filters.join(" AND "))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!query.descending)
+            // Local indexes, unlike global ones, can be read strongly consistent: an edit's items
+            // are seen by the very next page.
+            .consistent_read(true)
             .limit(items)
             .set_exclusive_start_key(start)
             .send()
