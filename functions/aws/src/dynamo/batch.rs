@@ -11,8 +11,14 @@ use crate::errors::port_error;
 
 /// Keys per BatchGetItem (DynamoDB's limit).
 const BATCH: usize = 100;
-/// Rounds of retrying the keys a throttled BatchGetItem left unprocessed.
-const UNPROCESSED_RETRIES: usize = 5;
+/// Rounds of retrying what a throttled batch call (BatchGetItem, BatchWriteItem) left
+/// unprocessed.
+pub(super) const UNPROCESSED_RETRIES: usize = 5;
+
+/// The wait before retry round `retry` (1, 2, …) of what a batch call left unprocessed.
+pub(super) async fn back_off(retry: usize) {
+    tokio::time::sleep(std::time::Duration::from_millis(50 << retry)).await;
+}
 
 impl DynamoMetadata {
     /// The items with these ids that exist, in any order.
@@ -25,7 +31,7 @@ impl DynamoMetadata {
                 .collect();
             for retry in 0..=UNPROCESSED_RETRIES {
                 if retry > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << retry)).await;
+                    back_off(retry).await;
                 }
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(keys))

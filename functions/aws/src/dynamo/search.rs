@@ -20,6 +20,7 @@ use twinshare_core::{
 };
 
 use super::{
+    batch::{back_off, UNPROCESSED_RETRIES},
     is_condition_failure,
     items::{n, s},
     DynamoMetadata, Item,
@@ -172,9 +173,9 @@ impl DynamoMetadata {
 
     /// One BatchWriteItem, retrying what DynamoDB leaves unprocessed.
     async fn write_batch(&self, mut requests: Vec<WriteRequest>) -> Result<(), PortError> {
-        for retry in 0..=5u32 {
+        for retry in 0..=UNPROCESSED_RETRIES {
             if retry > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50 << retry)).await;
+                back_off(retry).await;
             }
             let answer = self
                 .client
