@@ -12,7 +12,12 @@ It streams every request to moto and back, and makes moto answer as S3 does wher
 - CompleteMultipartUpload and ListParts answer with S3's root elements (`…Result`; moto writes
   `…Response`, which the Rust SDK rightly refuses);
 - a PUT (object or part) whose body does not match its `x-amz-checksum-sha256` is refused with
-  S3's `400 BadDigest` and never reaches moto, which does not check checksums.
+  S3's `400 BadDigest` and never reaches moto, which does not check checksums;
+- DynamoDB writes reach moto one at a time: moto runs requests in threads, checks a condition
+  and applies the write as separate steps, and undoes a cancelled transaction by restoring a
+  copy of the whole table taken before it, which would drop other requests' writes made
+  meanwhile. DynamoDB applies each write (and each transaction) atomically; one at a time, moto
+  does too, so tests of conditions under concurrency (the quota, download limits) are faithful.
 
 Being the region's front door, it is also where the local stack takes that region's storage
 down on its own while the metadata stays up:
@@ -25,6 +30,7 @@ down on its own while the metadata stays up:
 """
 import argparse
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -39,6 +45,9 @@ import iam  # noqa: E402
 
 CHUNK = 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+# DynamoDB calls that write: forwarded one at a time (see the module's docstring).
+DYNAMODB_WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+DYNAMODB_WRITES = threading.Lock()
 # Presigned GET parameters that S3 turns into response headers.
 OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
@@ -113,6 +122,15 @@ def make_handler(upstream_port, fault, policies=None, recorder=None):
             body = self.read_body_if_needed()
             if not self.authorized(body):
                 return
+            target = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+            with DYNAMODB_WRITES if target in DYNAMODB_WRITE_ACTIONS else contextlib.nullcontext():
+                answer = self.send_upstream(body)
+            if answer is None:
+                return
+            self.relay_answer(answer)
+
+        def send_upstream(self, body):
+            """Sends the request to moto; its answer, or None when the request was answered here."""
             upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=600)
             upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
             for name, value in self.headers.items():
@@ -122,8 +140,13 @@ def make_handler(upstream_port, fault, policies=None, recorder=None):
             if body is not None:
                 upstream.send(body)
             elif not self.send_body(upstream):
-                return
+                return None
             answer = upstream.getresponse()
+            answer.upstream = upstream
+            return answer
+
+        def relay_answer(self, answer):
+            upstream = answer.upstream
 
             headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)

@@ -323,6 +323,33 @@ pub struct StatusView {
     /// The last full pass: what it covered and what the buckets hold.
     #[serde(default)]
     pub last_pass: Option<SweepPassView>,
+    /// Who may upload, and how much room is left.
+    pub uploads: UploadsView,
+}
+
+/// Who may upload to this site (the operator's choice, template parameter `UploadMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadMode {
+    /// Anyone.
+    Open,
+    /// Whoever has the upload code the operator shares (header `x-upload-code`).
+    Code,
+    /// Nobody: the site only serves what it holds.
+    Closed,
+}
+
+/// What an uploader needs to know before choosing a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadsView {
+    pub mode: UploadMode,
+    /// Largest file accepted.
+    pub max_file_bytes: u64,
+    /// Bytes all live files (uploads in progress included) may take, counting each file once
+    /// (its second copy doubles the bill); `None`: no quota.
+    pub quota_bytes: Option<u64>,
+    /// Bytes they take now; `None` when the count could not be read.
+    pub used_bytes: Option<u64>,
 }
 
 /// One complete pass of the sweep over the whole table (one or more scheduled runs), and what

@@ -40,6 +40,18 @@ pub enum ApiError {
     #[error("file {0} was removed by the site's operator")]
     FileRemoved(String),
 
+    #[error("this site takes no uploads: it only serves the files it holds")]
+    UploadsClosed,
+
+    #[error("this site takes uploads from people with its upload code: enter the code the site's operator gave you")]
+    UploadCodeMissing,
+
+    #[error("that upload code is not this site's: check it with the site's operator")]
+    UploadCodeInvalid,
+
+    #[error("this site's storage is full: the file needs {needed} bytes and {free} are free; delete files you shared, or ask the site's operator for room")]
+    QuotaExceeded { needed: u64, free: u64 },
+
     #[error("this file's content was taken down from this site and cannot be shared here again")]
     ContentBlocked,
 

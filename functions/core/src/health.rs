@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView, SweepPassView};
+use crate::quota::StorageUsage;
+use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView, SweepPassView, UploadsView};
 
 /// Failures in a row before a region is marked down: one lost probe is not an outage.
 pub const FAILURES_BEFORE_DOWN: u32 = 2;
@@ -42,6 +43,10 @@ pub struct SweepPass {
     /// `None` before the first run.
     pub cursor: Option<String>,
     pub tally: SweepPassView,
+    /// The storage usage counter when the pass started (`None`: unread), and the charged
+    /// records the pass has read so far: see [`crate::quota::reconciled`].
+    pub usage_at_start: Option<StorageUsage>,
+    pub charged: StorageUsage,
 }
 
 /// The regions marked down, among `health`.
@@ -61,6 +66,7 @@ pub fn status_view(
     summary: Option<&ReplicationSummary>,
     now_ms: i64,
     max_age: Duration,
+    uploads: UploadsView,
 ) -> StatusView {
     let regions = placements
         .iter()
@@ -95,5 +101,6 @@ pub fn status_view(
         oldest_pending_since_ms: summary.and_then(|s| s.oldest_pending_since_ms),
         swept_at_ms: summary.and_then(|s| s.finished_at_ms),
         last_pass: summary.cloned(),
+        uploads,
     }
 }

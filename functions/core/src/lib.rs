@@ -1,6 +1,8 @@
 //! twinshare's domain, free of AWS: everything here is plain Rust and unit-tested with fakes.
 //!
 //! - [`id`]: server-generated file ids and the object-key scheme;
+//! - [`access`]: who may upload (open, with the operator's code, or closed);
+//! - [`quota`]: the storage quota every new upload is counted against;
 //! - [`validate`]: every API input checked against its limits;
 //! - [`password`]: optional file passwords (Argon2id) and the backoff on wrong ones;
 //! - [`owner`]: the manage token that proves who owns a file;
@@ -11,6 +13,7 @@
 //! - [`service`]: the API's use cases, generic over the ports;
 //! - [`error`]: the one error type the use cases return.
 
+pub mod access;
 #[cfg(any(test, feature = "fakes"))]
 pub mod contract;
 pub mod cursor;
@@ -24,6 +27,7 @@ pub mod owner;
 pub mod password;
 pub mod ports;
 pub mod probe;
+pub mod quota;
 pub mod record;
 pub mod removal;
 pub mod replication;

@@ -57,6 +57,11 @@ pub fn matches(phc: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `phc` is a hash this module can check (a PHC string), not a plain secret.
+pub fn is_hash(phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok()
+}
+
 /// Who is guessing, as far as the backoff is concerned: a hash of the client's address and the
 /// file, so that the address itself is not stored and each file has its own count.
 pub fn guesser(client: &str, file: &str) -> String {

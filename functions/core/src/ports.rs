@@ -8,6 +8,7 @@ use twinshare_api::{CopyRole, CopyState};
 use crate::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
+    quota::{Creation, Settle, StorageUsage},
     record::{FileRecord, Removal},
     validate::{Edit, ListQuery},
     FileId, ObjectKey,
@@ -207,14 +208,36 @@ pub struct PasswordAttempts {
 
 /// File metadata.
 pub trait MetadataStore: Send + Sync {
-    /// Writes a new record; fails if one with the same id exists.
-    fn create(&self, record: &FileRecord) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Writes a new record and charges its size to the storage usage, in one transaction:
+    /// `OverQuota` (and nothing written) if the usage would pass `quota`. Fails if a record with
+    /// the same id exists.
+    fn create(
+        &self,
+        record: &FileRecord,
+        quota: Option<u64>,
+    ) -> impl Future<Output = Result<Creation, PortError>> + Send;
+    /// What the usage counter holds (zeros before the first upload).
+    fn storage_usage(&self) -> impl Future<Output = Result<StorageUsage, PortError>> + Send;
+    /// Charges or releases `record` as [`crate::quota::settle`] says, in one transaction with
+    /// the counter, only if its removal and charge are still as read; `ConditionFailed` if not.
+    fn settle_charge(
+        &self,
+        record: &FileRecord,
+        settle: Settle,
+    ) -> impl Future<Output = Result<Written, PortError>> + Send;
+    /// Sets the usage counter to `usage`, only if it changed `seen.changes` times (nothing was
+    /// charged or released since it was read). False when it had changed.
+    fn reconcile_usage(
+        &self,
+        seen: StorageUsage,
+        usage: StorageUsage,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     fn get(&self, id: FileId) -> impl Future<Output = Result<Option<FileRecord>, PortError>> + Send;
     /// The records of those ids that exist (any state), in any order; for the orphan audit.
     fn get_many(&self, ids: &[FileId]) -> impl Future<Output = Result<Vec<FileRecord>, PortError>> + Send;
     /// Removes a file from every read, in one transaction: a tombstone item of its own (written
-    /// once; the same from any region) and the record marked removed and taken off the public
-    /// listing. Removing a removed file changes nothing and returns it as it is;
+    /// once; the same from any region), the record marked removed and taken off the public
+    /// listing, and its charge released from the storage usage. Removing a removed file changes nothing and returns it as it is;
     /// `ConditionFailed` when no record exists, or when the reason is
     /// [`RemovalReason::Abandoned`](crate::record::RemovalReason::Abandoned) and the upload was
     /// completed meanwhile (an abandoned upload that completes is not abandoned).

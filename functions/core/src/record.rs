@@ -140,6 +140,9 @@ pub struct FileRecord {
     /// The `updated_at_ms` the search index was last written for; behind it (or `None`), the
     /// sweep rewrites the file's index entries.
     pub indexed_ms: Option<i64>,
+    /// Counted in the storage usage (see [`crate::quota`]): from its announcement until it is
+    /// removed. False for files shared before the quota, until the sweep counts them.
+    pub charged: bool,
 }
 
 /// A multipart upload in the primary bucket. The id is S3's; it never leaves the server.
@@ -193,6 +196,7 @@ impl FileRecord {
             password_hash: upload.password_hash,
             removal: None,
             indexed_ms: None,
+            charged: true,
         }
     }
 

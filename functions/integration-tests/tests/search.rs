@@ -36,7 +36,7 @@ async fn seed(stack: &Stack) -> Vec<FileRecord> {
     let metadata = &stack.upload_api.metadata;
     stream::iter(&records)
         .for_each_concurrent(16, |record| async move {
-            metadata.create(record).await.unwrap();
+            metadata.create(record, None).await.unwrap();
             let done = metadata.mark_available(record, record.created_at_ms + 1).await.unwrap();
             assert!(
                 matches!(done, Written::Done(r) if r.is_index_current()),

@@ -7,7 +7,8 @@ use std::{str::FromStr, time::Duration};
 use anyhow::{anyhow, Context};
 use twinshare_aws::{clients, clients::RegionsSdk, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
 use twinshare_core::{
-    ports::SystemClock, probe::Probe, replication::Replication, validate::ExpiryPolicy, Service, ServiceSettings,
+    access::UploadAccess, ports::SystemClock, probe::Probe, replication::Replication, validate::ExpiryPolicy, Service,
+    ServiceSettings,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +85,13 @@ impl Config {
             copy_mode,
             sweep_grace: Duration::from_secs(parsed("SWEEP_GRACE_SECS", 300)?),
             settings: ServiceSettings {
+                upload_access: UploadAccess::from_settings(
+                    optional("UPLOAD_MODE").as_deref().unwrap_or("open"),
+                    optional("UPLOAD_CODE_HASH").as_deref(),
+                )
+                .map_err(|why| anyhow!(why))?,
+                // 0: no quota (the template parameter's default).
+                storage_quota_bytes: Some(parsed("STORAGE_QUOTA_BYTES", 0u64)?).filter(|&quota| quota > 0),
                 max_upload_bytes: parsed("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)?,
                 upload_url_ttl: Duration::from_secs(parsed("UPLOAD_URL_TTL_SECS", defaults.upload_url_ttl.as_secs())?),
                 download_url_ttl: Duration::from_secs(parsed(

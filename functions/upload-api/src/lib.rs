@@ -26,7 +26,9 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
     match route(request.method(), request.uri().path())? {
         Route::CreateUpload => Ok(respond::json(
             201,
-            &service.create_upload(respond::json_body(request)?).await?,
+            &service
+                .create_upload(respond::json_body(request)?, respond::header(request, "x-upload-code"))
+                .await?,
         )),
         Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id, token).await?)),
         Route::PartUrls(id) => Ok(respond::json(

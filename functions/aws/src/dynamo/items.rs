@@ -98,6 +98,10 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
     if let Some(indexed) = record.indexed_ms {
         item.insert("indexed_ms".into(), n(indexed));
     }
+    // Absent rather than false: a record from before the quota has no such attribute either.
+    if record.charged {
+        item.insert("charged".into(), AttributeValue::Bool(true));
+    }
     if let Some(removal) = &record.removal {
         item.extend(removal_attributes(removal));
         if let Some(gone) = removal.bytes_gone_at_ms {
@@ -206,6 +210,11 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         password_hash: item.get("password_hash").and_then(|v| v.as_s().ok()).cloned(),
         removal: removal_from_item(item)?,
         indexed_ms: opt_n(item, "indexed_ms")?,
+        charged: item
+            .get("charged")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
     })
 }
 

@@ -21,6 +21,7 @@ use twinshare_core::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
+    quota::{Creation, Settle, StorageUsage},
     record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
     validate::{Edit, ListQuery},
     FileId,
@@ -35,7 +36,8 @@ mod health;
 mod items;
 mod search;
 mod sweep;
-use items::{bad, from_item, n, removal_attributes, removal_from_item, s, to_item, tombstone_id};
+mod usage;
+use items::{bad, from_item, n, removal_attributes, removal_from_item, s, tombstone_id};
 pub use search::{SearchCost, SearchPage, BY_NAME, BY_SIZE};
 
 type Item = HashMap<String, AttributeValue>;
@@ -67,7 +69,7 @@ impl DynamoMetadata {
 }
 
 /// Only a record not removed may be written (but by its removal).
-const NOT_REMOVED: &str = "attribute_exists(id) AND attribute_not_exists(removed_at_ms)";
+pub(super) const NOT_REMOVED: &str = "attribute_exists(id) AND attribute_not_exists(removed_at_ms)";
 
 /// Whether a conditional write (an update or a delete) failed its condition.
 fn is_condition_failure<E: ProvideErrorMetadata>(
@@ -77,6 +79,79 @@ fn is_condition_failure<E: ProvideErrorMetadata>(
 }
 
 impl DynamoMetadata {
+    /// The removal transaction for the record as read: its tombstone, the mark (only if it is
+    /// still unremoved, still charged as read, and for an abandonment still uploading), and the
+    /// release of its charge. False if it was cancelled.
+    async fn remove_as_read(&self, before: &FileRecord, removal: &Removal) -> Result<bool, PortError> {
+        let id = before.id;
+        let mut tombstone = removal_attributes(removal);
+        tombstone.insert("id".into(), s(tombstone_id(id)));
+        // Kept as long as links should answer 410; the record itself expires only once the
+        // sweep has found its bytes gone (`settle_removal`).
+        tombstone.insert("expires_at".into(), n((removal.at_ms + TOMBSTONE_KEEP_MS) / 1000));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(tombstone))
+            .build()
+            .map_err(|e| PortError::Other(format!("tombstone: {e}")))?;
+        let charge = if before.charged {
+            "charged = :true"
+        } else {
+            "attribute_not_exists(charged)"
+        };
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .key("id", s(id.to_string()))
+            .update_expression(
+                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE expires_at, charged",
+            )
+            .expression_attribute_values(":reason", s(removal.reason.as_str()))
+            .expression_attribute_values(":at", n(removal.at_ms));
+        let mark = if before.charged {
+            mark.expression_attribute_values(":true", AttributeValue::Bool(true))
+        } else {
+            mark
+        };
+        // An upload completed meanwhile is not abandoned: the whole transaction is refused.
+        let mark = if removal.reason == RemovalReason::Abandoned {
+            mark.condition_expression(format!("{NOT_REMOVED} AND {charge} AND #state = :uploading"))
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
+        } else {
+            mark.condition_expression(format!("{NOT_REMOVED} AND {charge}"))
+        }
+        .build()
+        .map_err(|e| PortError::Other(format!("removal: {e}")))?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(mark).build(),
+        ];
+        if before.charged {
+            let release = self
+                .usage_change(-(before.size as i64))
+                .build()
+                .map_err(|e| PortError::Other(format!("release: {e}")))?;
+            items.push(TransactWriteItem::builder().update(release).build());
+        }
+        let answer = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(true),
+            // Removed, completed, charged or deleted since it was read.
+            Err(err)
+                if err.as_service_error().and_then(ProvideErrorMetadata::code)
+                    == Some("TransactionCanceledException") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(port_error("TransactWriteItems", err)),
+        }
+    }
+
     fn update_record(&self, id: FileId) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
@@ -98,16 +173,20 @@ impl DynamoMetadata {
 }
 
 impl MetadataStore for DynamoMetadata {
-    async fn create(&self, record: &FileRecord) -> Result<(), PortError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(record)))
-            .condition_expression("attribute_not_exists(id)")
-            .send()
-            .await
-            .map_err(|e| port_error("PutItem", e))?;
-        Ok(())
+    async fn create(&self, record: &FileRecord, quota: Option<u64>) -> Result<Creation, PortError> {
+        self.create_charged(record, quota).await
+    }
+
+    async fn storage_usage(&self) -> Result<StorageUsage, PortError> {
+        self.read_usage().await
+    }
+
+    async fn settle_charge(&self, record: &FileRecord, settle: Settle) -> Result<Written, PortError> {
+        self.settle(record, settle).await
+    }
+
+    async fn reconcile_usage(&self, seen: StorageUsage, usage: StorageUsage) -> Result<bool, PortError> {
+        self.write_usage(seen, usage).await
     }
 
     /// The record and its tombstone in one round trip (BatchGetItem, strongly consistent).
@@ -139,55 +218,23 @@ impl MetadataStore for DynamoMetadata {
     /// returned as it is; the transaction is refused (and nothing written) when there is none.
     async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
         let abandoned = removal.reason == RemovalReason::Abandoned;
-        let before = match self.get(id).await? {
-            None => return Ok(Written::ConditionFailed),
-            Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
-            Some(record) if abandoned && record.state != RecordState::Uploading => return Ok(Written::ConditionFailed),
-            Some(record) => record,
+        // Again if the record changed between the read and the transaction in a way that does
+        // not stop the removal (the sweep charged it meanwhile).
+        let mut attempts = 0;
+        let before = loop {
+            attempts += 1;
+            let before = match self.get(id).await? {
+                None => return Ok(Written::ConditionFailed),
+                Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
+                Some(record) if abandoned && record.state != RecordState::Uploading => {
+                    return Ok(Written::ConditionFailed)
+                }
+                Some(record) => record,
+            };
+            if self.remove_as_read(&before, &removal).await? || attempts == 3 {
+                break before;
+            }
         };
-        let mut tombstone = removal_attributes(&removal);
-        tombstone.insert("id".into(), s(tombstone_id(id)));
-        // Kept as long as links should answer 410; the record itself expires only once the
-        // sweep has found its bytes gone (`settle_removal`).
-        tombstone.insert("expires_at".into(), n((removal.at_ms + TOMBSTONE_KEEP_MS) / 1000));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(tombstone))
-            .build()
-            .map_err(|e| PortError::Other(format!("tombstone: {e}")))?;
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .key("id", s(id.to_string()))
-            .update_expression(
-                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE expires_at",
-            )
-            .expression_attribute_values(":reason", s(removal.reason.as_str()))
-            .expression_attribute_values(":at", n(removal.at_ms));
-        // An upload completed meanwhile is not abandoned: the whole transaction is refused.
-        let mark = if abandoned {
-            mark.condition_expression(format!("{NOT_REMOVED} AND #state = :uploading"))
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
-        } else {
-            mark.condition_expression(NOT_REMOVED)
-        }
-        .build()
-        .map_err(|e| PortError::Other(format!("removal: {e}")))?;
-        let answer = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(mark).build())
-            .send()
-            .await;
-        match answer {
-            Ok(_) => {}
-            // Removed (or deleted) since it was read: read again below.
-            Err(err)
-                if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("TransactionCanceledException") => {}
-            Err(err) => return Err(port_error("TransactWriteItems", err)),
-        }
         match self.get(id).await? {
             Some(mut record) if record.removal.is_some() => {
                 if !record.is_index_current() {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use twinshare_core::{
     health::{ReplicationSummary, SweepPass},
     ports::PortError,
+    quota::StorageUsage,
     record::FileRecord,
     FileId,
 };
@@ -68,6 +69,19 @@ impl DynamoMetadata {
             saves: get_n(item, "saves")?,
             cursor: item.get("cursor").and_then(|v| v.as_s().ok()).cloned(),
             tally: parse(item, "tally")?.unwrap_or_default(),
+            usage_at_start: match item.get("start_changes") {
+                Some(_) => Some(StorageUsage {
+                    bytes: get_n(item, "start_bytes")?,
+                    files: get_n(item, "start_files")?,
+                    changes: get_n(item, "start_changes")?,
+                }),
+                None => None,
+            },
+            charged: StorageUsage {
+                bytes: get_n(item, "charged_bytes").unwrap_or_default(),
+                files: get_n(item, "charged_files").unwrap_or_default(),
+                changes: 0,
+            },
         }))
     }
 
@@ -77,7 +91,14 @@ impl DynamoMetadata {
             ("name".to_owned(), s(SWEEP_PASS)),
             ("saves".to_owned(), n(pass.saves)),
             ("tally".to_owned(), s(json(&pass.tally)?)),
+            ("charged_bytes".to_owned(), n(pass.charged.bytes)),
+            ("charged_files".to_owned(), n(pass.charged.files)),
         ]);
+        if let Some(start) = pass.usage_at_start {
+            item.insert("start_bytes".into(), n(start.bytes));
+            item.insert("start_files".into(), n(start.files));
+            item.insert("start_changes".into(), n(start.changes));
+        }
         if let Some(cursor) = &pass.cursor {
             item.insert("cursor".into(), s(cursor));
         }

@@ -75,6 +75,16 @@ pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store
         saves: 1,
         cursor: Some("opaque position".into()),
         tally: summary,
+        usage_at_start: Some(crate::quota::StorageUsage {
+            bytes: 7,
+            files: 2,
+            changes: 9,
+        }),
+        charged: crate::quota::StorageUsage {
+            bytes: 3,
+            files: 1,
+            changes: 0,
+        },
     };
     assert!(store.save_sweep_pass(&first).await.unwrap());
     assert_eq!(store.sweep_pass().await.unwrap(), Some(first.clone()));

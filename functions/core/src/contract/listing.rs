@@ -56,7 +56,10 @@ async fn the_public_listing_is_newest_first_complete_and_filtered<M: MetadataSto
     )
     .await;
     store
-        .create(&upload("quartz uploading.txt", Visibility::Listed, None, base + 101))
+        .create(
+            &upload("quartz uploading.txt", Visibility::Listed, None, base + 101),
+            None,
+        )
         .await
         .unwrap();
     // Removed, expired or made unlisted by an edit: not listed.
@@ -247,7 +250,7 @@ async fn a_record_behind_its_index_is_listed_once_reindexed<M: MetadataStore>(st
         4_300_000_000_000,
     );
     record.state = RecordState::Available;
-    store.create(&record).await.unwrap();
+    store.create(&record, None).await.unwrap();
     let stored = store.get(record.id).await.unwrap().unwrap();
     assert!(stored.needs_index());
     let Written::Done(indexed) = store.reindex(&stored).await.unwrap() else {

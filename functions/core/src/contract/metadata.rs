@@ -40,7 +40,7 @@ pub(super) fn upload(name: &str, visibility: Visibility, uploader: Option<&str>,
 pub(super) const LIST_NOW: i64 = 5_000_000_000_000;
 
 pub(super) async fn available<M: MetadataStore>(store: &M, record: &FileRecord) -> FileRecord {
-    store.create(record).await.unwrap();
+    store.create(record, None).await.unwrap();
     match store.mark_available(record, record.created_at_ms + 1).await.unwrap() {
         Written::Done(record) => *record,
         Written::ConditionFailed => panic!("marking a new upload available failed"),
@@ -60,6 +60,7 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
     blocked_content_is_remembered_and_is_no_record(store).await;
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
+    super::quota::usage_is_charged_released_and_settled(store).await;
     super::health::region_health_and_summary_round_trip(store).await;
     // Last: they count every public record in the store.
     super::listing::public_listing(store).await;
@@ -67,16 +68,16 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
 
 async fn records_are_created_once_and_read_back<M: MetadataStore>(store: &M) {
     let record = upload("Über Report.PDF", Visibility::Unlisted, Some("Zoë"), 1_000);
-    store.create(&record).await.unwrap();
+    store.create(&record, None).await.unwrap();
     assert_eq!(store.get(record.id).await.unwrap().as_ref(), Some(&record));
     assert!(
-        store.create(&record).await.is_err(),
+        store.create(&record, None).await.is_err(),
         "a second create of the same id must fail"
     );
     assert_eq!(store.get(FileId::random()).await.unwrap(), None);
     // Many at once: those that exist, whatever else is asked.
     let other = upload("other.txt", Visibility::Listed, None, 1_000);
-    store.create(&other).await.unwrap();
+    store.create(&other, None).await.unwrap();
     let asked: Vec<FileId> = (0..150)
         .map(|_| FileId::random())
         .chain([record.id, other.id])
@@ -116,7 +117,7 @@ pub(super) fn removal(reason: RemovalReason, at_ms: i64) -> Removal {
 
 async fn a_removal_is_written_once_and_stops_every_other_write<M: MetadataStore>(store: &M) {
     let unfinished = upload("cancel me.txt", Visibility::Listed, None, 1_000);
-    store.create(&unfinished).await.unwrap();
+    store.create(&unfinished, None).await.unwrap();
     let id = unfinished.id;
     let first = removal(RemovalReason::Cancelled, 2_000);
     let Written::Done(removed) = store.remove(id, first).await.unwrap() else {
@@ -163,7 +164,7 @@ async fn a_removal_is_written_once_and_stops_every_other_write<M: MetadataStore>
     );
     assert_eq!(store.get(completed.id).await.unwrap().unwrap().removal, None);
     let left = upload("left.txt", Visibility::Listed, None, 1_000);
-    store.create(&left).await.unwrap();
+    store.create(&left, None).await.unwrap();
     let Written::Done(abandoned) = store
         .remove(left.id, removal(RemovalReason::Abandoned, 5_000))
         .await
@@ -329,7 +330,7 @@ async fn copy_states_change_only_as_guarded<M: MetadataStore>(store: &M) {
 async fn scan_visits_every_record_once<M: MetadataStore>(store: &M) {
     for i in 0..5 {
         let record = upload(&format!("scan {i}.txt"), Visibility::Listed, None, 1_000 + i);
-        store.create(&record).await.unwrap();
+        store.create(&record, None).await.unwrap();
         // Items beside the records (a tombstone here) must not disturb the paging.
         if i % 2 == 0 {
             store

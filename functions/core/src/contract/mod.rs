@@ -9,6 +9,7 @@ mod health;
 mod listing;
 mod metadata;
 mod object;
+mod quota;
 
 pub use metadata::metadata_store;
 pub use object::object_store;

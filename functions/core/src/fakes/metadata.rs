@@ -12,6 +12,7 @@ use crate::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
+    quota::{Creation, Settle, StorageUsage},
     record::{FileRecord, RecordState, Removal, RemovalReason},
     search,
     validate::{Edit, ListQuery},
@@ -28,6 +29,8 @@ pub struct MemoryMetadata {
     fail_next_write: Arc<Mutex<Option<String>>>,
     attempts: Arc<Mutex<BTreeMap<(FileId, String), PasswordAttempts>>>,
     blocked: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// Changed only while `records` is locked, as one transaction with the record.
+    usage: Arc<Mutex<StorageUsage>>,
 }
 
 impl MemoryMetadata {
@@ -57,19 +60,80 @@ impl MemoryMetadata {
         self.records.lock().unwrap().insert(record.id, record);
     }
 
+    /// Sets the usage counter as a write outside the adapter would (tests of its repair).
+    pub fn put_usage(&self, usage: StorageUsage) {
+        *self.usage.lock().unwrap() = usage;
+    }
+
+    fn charge(usage: &mut StorageUsage, bytes: u64, files: i64) {
+        if files > 0 {
+            usage.bytes += bytes;
+            usage.files += 1;
+        } else {
+            usage.bytes = usage.bytes.saturating_sub(bytes);
+            usage.files = usage.files.saturating_sub(1);
+        }
+        usage.changes += 1;
+    }
+
     pub fn records_snapshot(&self) -> Vec<FileRecord> {
         self.records.lock().unwrap().values().cloned().collect()
     }
 }
 
 impl MetadataStore for MemoryMetadata {
-    async fn create(&self, record: &FileRecord) -> Result<(), PortError> {
+    async fn create(&self, record: &FileRecord, quota: Option<u64>) -> Result<Creation, PortError> {
         let mut records = self.records.lock().unwrap();
         if records.contains_key(&record.id) {
             return Err(PortError::Other(format!("record {} exists", record.id)));
         }
-        records.insert(record.id, record.clone());
-        Ok(())
+        let mut usage = self.usage.lock().unwrap();
+        if quota.is_some_and(|quota| usage.bytes + record.size > quota) {
+            return Ok(Creation::OverQuota {
+                used_bytes: usage.bytes,
+            });
+        }
+        Self::charge(&mut usage, record.size, 1);
+        records.insert(
+            record.id,
+            FileRecord {
+                charged: true,
+                ..record.clone()
+            },
+        );
+        Ok(Creation::Created)
+    }
+
+    async fn storage_usage(&self) -> Result<StorageUsage, PortError> {
+        Ok(*self.usage.lock().unwrap())
+    }
+
+    async fn settle_charge(&self, seen: &FileRecord, settle: Settle) -> Result<Written, PortError> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = records.get_mut(&seen.id) else {
+            return Ok(Written::ConditionFailed);
+        };
+        let as_read = (record.removal.is_some(), record.charged) == (seen.removal.is_some(), seen.charged);
+        if !as_read || crate::quota::settle(record) != Some(settle) {
+            return Ok(Written::ConditionFailed);
+        }
+        let mut usage = self.usage.lock().unwrap();
+        match settle {
+            Settle::Charge => Self::charge(&mut usage, record.size, 1),
+            Settle::Release => Self::charge(&mut usage, record.size, -1),
+        }
+        record.charged = settle == Settle::Charge;
+        Ok(Written::Done(Box::new(record.clone())))
+    }
+
+    async fn reconcile_usage(&self, seen: StorageUsage, to: StorageUsage) -> Result<bool, PortError> {
+        let _records = self.records.lock().unwrap();
+        let mut usage = self.usage.lock().unwrap();
+        if usage.changes != seen.changes {
+            return Ok(false);
+        }
+        *usage = to;
+        Ok(true)
     }
 
     async fn get(&self, id: FileId) -> Result<Option<FileRecord>, PortError> {
@@ -93,6 +157,10 @@ impl MetadataStore for MemoryMetadata {
             }
             record.removal = Some(removal);
             record.updated_at_ms = removal.at_ms;
+            if record.charged {
+                record.charged = false;
+                Self::charge(&mut self.usage.lock().unwrap(), record.size, -1);
+            }
             // As the DynamoDB adapter does after a write that succeeded: the index follows.
             record.indexed_ms = Some(record.updated_at_ms);
         }

@@ -12,7 +12,9 @@ use twinshare_api::{CopyRole, CopyState, SweepPassView};
 
 use super::{audit::Inventory, Replicated, Replication};
 use crate::{
+    health::SweepPass,
     ports::{Clock, Copier, Guard, MetadataStore, ObjectStore, PortError, Written},
+    quota::{self, Settle, StorageUsage},
     record::{FileRecord, RecordState, RemovalReason, REMOVAL_WATCH_MS},
     removal, ObjectKey,
 };
@@ -62,6 +64,11 @@ pub struct SweepReport {
     /// Records whose search-index entries were behind them (a write's follow-up failed, or the
     /// record predates the index), rewritten by this run.
     pub reindexed: u64,
+    /// Records charged to the storage usage or released from it because their charge
+    /// disagreed with their state (files from before the quota, or a hand edit).
+    pub charges_settled: u64,
+    /// The pass ended quiet and found the usage counter off the records: it was set right.
+    pub usage_repaired: bool,
     /// This run read the last records of the table: the pass is complete.
     pub pass_finished: bool,
 }
@@ -75,6 +82,7 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         let mut pass = self.metadata.sweep_pass().await?.unwrap_or_default();
         if pass.tally.runs == 0 {
             pass.tally.started_at_ms = now;
+            pass.usage_at_start = self.usage().await;
         }
         let mut inventory = Inventory::list([&self.primary, &self.replica]).await;
         let mut report = SweepReport::default();
@@ -85,6 +93,10 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             let (page, next) = self.metadata.scan(after, limit.max(1) as u32).await?;
             report.records += page.len() as u64;
             for record in &page {
+                if record.charged {
+                    pass.charged.bytes += record.size;
+                    pass.charged.files += 1;
+                }
                 self.sweep_record(record, &mut inventory, &mut report, &mut live).await;
             }
             let in_budget = self.clock.now_ms() - now < RUN_BUDGET_MS;
@@ -95,6 +107,11 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         };
         self.audit(&mut inventory, &live, &mut report).await;
         report.pass_finished = next.is_none();
+        if report.pass_finished {
+            report.usage_repaired = self.reconcile_usage(&pass).await;
+            pass.usage_at_start = None;
+            pass.charged = StorageUsage::default();
+        }
         pass.saves += 1;
         pass.cursor = next;
         add(&mut pass.tally, &report);
@@ -133,6 +150,16 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 Err(err) => tracing::warn!(file_id = %record.id, error = %err, "could not rewrite a search entry"),
             }
         }
+        match quota::settle(record) {
+            // Its removal comes next, and would release it again.
+            Some(Settle::Charge) if record.is_expired(now) => {}
+            Some(settle) => match self.metadata.settle_charge(record, settle).await {
+                Ok(Written::Done(_)) => report.charges_settled += 1,
+                Ok(Written::ConditionFailed) => {}
+                Err(err) => tracing::warn!(file_id = %record.id, error = %err, "could not settle a storage charge"),
+            },
+            None => {}
+        }
         if record.removal.is_some() || record.is_expired(now) {
             return self.sweep_removed(record, report).await;
         }
@@ -170,6 +197,37 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 .oldest_pending_since_ms
                 .map_or(record.created_at_ms, |t| t.min(record.created_at_ms));
             report.oldest_pending_since_ms = Some(since);
+        }
+    }
+
+    /// The usage counter, or `None` (logged) if it cannot be read: then no repair this pass.
+    async fn usage(&self) -> Option<StorageUsage> {
+        self.metadata
+            .storage_usage()
+            .await
+            .inspect_err(|err| tracing::warn!(error = %err, "storage usage unreadable"))
+            .ok()
+    }
+
+    /// At the end of a pass: sets the usage counter to what the pass counted, if it is off and
+    /// nothing was charged or released since the pass began (else the count is not a snapshot).
+    async fn reconcile_usage(&self, pass: &SweepPass) -> bool {
+        let (Some(at_start), Some(now)) = (pass.usage_at_start, self.usage().await) else {
+            return false;
+        };
+        let Some(right) = quota::reconciled(at_start, now, pass.charged) else {
+            return false;
+        };
+        match self.metadata.reconcile_usage(now, right).await {
+            Ok(true) => {
+                tracing::warn!(was = ?now, now = ?right, "storage usage was off the records; set right");
+                true
+            }
+            Ok(false) => false,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not repair the storage usage");
+                false
+            }
         }
     }
 

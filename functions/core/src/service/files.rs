@@ -1,7 +1,7 @@
 //! The public table, a file's details, the status page, and downloads from whichever copy
 //! answers.
 
-use twinshare_api::{CopyRole, CopyState, FileList, FileView, StatusView};
+use twinshare_api::{CopyRole, CopyState, FileList, FileView, StatusView, UploadsView};
 
 use super::Service;
 use crate::{
@@ -26,10 +26,23 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(self.find(id).await?.view())
     }
 
-    /// Each region's health and the last sweep's replication summary.
+    /// Each region's health, the last sweep's replication summary, and who may upload how much.
     pub async fn status(&self) -> Result<StatusView, ApiError> {
         let health = self.metadata.region_health().await?;
         let summary = self.metadata.replication_summary().await?;
+        let used = match self.metadata.storage_usage().await {
+            Ok(usage) => Some(usage.bytes),
+            Err(err) => {
+                tracing::warn!(error = %err, "storage usage unreadable");
+                None
+            }
+        };
+        let uploads = UploadsView {
+            mode: self.settings.upload_access.mode(),
+            max_file_bytes: self.settings.max_upload_bytes,
+            quota_bytes: self.settings.storage_quota_bytes,
+            used_bytes: used,
+        };
         let placements = [
             (CopyRole::Primary, self.primary.region()),
             (CopyRole::Replica, self.replica.region()),
@@ -40,6 +53,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             summary.as_ref(),
             self.clock.now_ms(),
             self.settings.health_max_age,
+            uploads,
         ))
     }
 
@@ -266,7 +280,7 @@ mod tests {
         svc.metadata.record_region_health(&down).await.unwrap();
         // The primary answers, but the probe said it is down: it is not even asked.
         assert_eq!(served_from(&svc, id).await, "replica");
-        match svc.create_upload(announce("b.txt", Visibility::Listed)).await {
+        match svc.create_upload(announce("b.txt", Visibility::Listed), None).await {
             Err(ApiError::UploadsPaused(message)) => assert!(message.contains("downloads still work"), "{message}"),
             other => panic!("{other:?}"),
         }
@@ -278,7 +292,10 @@ mod tests {
     #[tokio::test]
     async fn an_outage_of_the_only_verified_copy_says_so() {
         let svc = service();
-        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let created = svc
+            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .await
+            .unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
         svc.complete_upload(&created.file.id, Some(&created.manage_token))
@@ -297,7 +314,7 @@ mod tests {
     async fn download_is_signed_with_the_original_name() {
         let svc = service();
         let created = svc
-            .create_upload(announce("my file ü.txt", Visibility::Unlisted))
+            .create_upload(announce("my file ü.txt", Visibility::Unlisted), None)
             .await
             .unwrap();
         svc.primary

@@ -84,7 +84,10 @@ mod tests {
         let svc = service();
         let (id, token) = listed(&svc).await;
         let id = id.to_string();
-        let other = svc.create_upload(announce("b.txt", Visibility::Listed)).await.unwrap();
+        let other = svc
+            .create_upload(announce("b.txt", Visibility::Listed), None)
+            .await
+            .unwrap();
         for attempt in [None, Some("wrong"), Some(other.manage_token.as_str())] {
             let expected = if attempt.is_none() {
                 ApiError::ManageTokenMissing

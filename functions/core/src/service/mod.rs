@@ -8,6 +8,8 @@ mod files;
 mod manage;
 pub mod moderation;
 mod multipart;
+#[cfg(test)]
+mod quota_tests;
 mod unlock;
 mod uploads;
 
@@ -16,6 +18,7 @@ use std::time::Duration;
 use twinshare_api::{CopyRole, PresignedRequest};
 
 use crate::{
+    access::UploadAccess,
     health, owner,
     ports::{Clock, MetadataStore, ObjectStore, Presigned},
     record::FileRecord,
@@ -26,7 +29,12 @@ use crate::{
 /// Tunables of the use cases, read from the function's configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSettings {
+    /// Who may announce uploads.
+    pub upload_access: UploadAccess,
+    /// Largest file accepted.
     pub max_upload_bytes: u64,
+    /// Bytes all live files may take together (see [`crate::quota`]); `None`: no quota.
+    pub storage_quota_bytes: Option<u64>,
     /// Lifetime of a presigned upload URL.
     pub upload_url_ttl: Duration,
     /// Lifetime of a presigned download URL.
@@ -53,6 +61,8 @@ pub struct ServiceSettings {
 impl Default for ServiceSettings {
     fn default() -> Self {
         ServiceSettings {
+            upload_access: UploadAccess::Open,
+            storage_quota_bytes: None,
             // Well above S3's 5 GiB limit of one PUT: larger files go in parts.
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(15 * 60),
@@ -189,7 +199,7 @@ pub(crate) mod test_support {
 
     /// Announces an upload and sends its bytes; the answer to the announcement, with the token.
     pub async fn uploaded(svc: &FakeService, request: CreateUploadRequest) -> CreateUploadResponse {
-        let created = svc.create_upload(request).await.unwrap();
+        let created = svc.create_upload(request, None).await.unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
         created

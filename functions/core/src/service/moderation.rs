@@ -144,7 +144,7 @@ mod tests {
         svc.take_down(&id).await.unwrap();
         let sha256 = svc.block_content(&id).await.unwrap();
         let again = svc
-            .create_upload(announce("same bytes, new name.txt", Visibility::Unlisted))
+            .create_upload(announce("same bytes, new name.txt", Visibility::Unlisted), None)
             .await;
         assert_eq!(again.unwrap_err(), ApiError::ContentBlocked);
         assert_eq!(sha256, crate::service::test_support::SHA_OF_ABC);
@@ -152,13 +152,13 @@ mod tests {
             sha256: Some("LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=".into()),
             ..announce("other.txt", Visibility::Listed)
         };
-        assert!(svc.create_upload(other).await.is_ok());
+        assert!(svc.create_upload(other, None).await.is_ok());
     }
 
     #[tokio::test]
     async fn a_file_sent_in_parts_cannot_be_blocked_and_the_operator_is_told() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin")).await.unwrap();
+        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
         assert_eq!(
             svc.block_content(&created.file.id).await,
             Err(ApiError::ContentNotBlockable(created.file.id.clone()))

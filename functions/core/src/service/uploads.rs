@@ -6,17 +6,32 @@ use super::Service;
 use crate::{
     owner::ManageToken,
     ports::{Clock, MetadataStore, ObjectStore, PutSpec, Written},
+    quota::{self, Creation},
     record::{FileRecord, MultipartUpload, Placement, RecordState, RemovalReason},
     removal, validate, ApiError, FileId,
 };
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
-    /// Validates the announcement, signs the upload (or starts the multipart upload), then
-    /// records it as `uploading` with the hash of a new manage token, which is returned this once.
-    /// Storage comes first so that a failure leaves no record behind; a multipart upload whose
-    /// record could not be written is aborted.
-    pub async fn create_upload(&self, request: CreateUploadRequest) -> Result<CreateUploadResponse, ApiError> {
+    /// Admits the uploader (the site's upload mode, `code` from `x-upload-code`), validates the
+    /// announcement, signs the upload (or starts the multipart upload), then records it as
+    /// `uploading` with the hash of a new manage token, which is returned this once, and charges
+    /// its size to the storage quota in the same write. Storage comes first so that a failure
+    /// leaves no record behind; a multipart upload whose record could not be written is aborted.
+    pub async fn create_upload(
+        &self,
+        request: CreateUploadRequest,
+        code: Option<&str>,
+    ) -> Result<CreateUploadResponse, ApiError> {
+        self.settings.upload_access.admit(code)?;
         let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
+        // Refused before anything is signed when the quota is plainly passed; the write below
+        // is what holds it exactly.
+        if let Some(quota) = self.settings.storage_quota_bytes {
+            let used = self.metadata.storage_usage().await?.bytes;
+            if used + upload.size > quota {
+                return Err(quota::over_quota(upload.size, used, quota));
+            }
+        }
         // Content the operator took down and blocked is refused before anything is signed. Only
         // a whole-file SHA-256 can be compared: files sent in parts have none (see moderation).
         if let Some(sha256) = &upload.sha256 {
@@ -55,11 +70,20 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         };
         let token = ManageToken::random();
         let record = FileRecord::new_upload(id, upload, multipart, [primary, replica], token.hash(), now);
-        if let Err(err) = self.metadata.create(&record).await {
+        let refused = match self.metadata.create(&record, self.settings.storage_quota_bytes).await {
+            Ok(Creation::Created) => None,
+            Ok(Creation::OverQuota { used_bytes }) => Some(quota::over_quota(
+                record.size,
+                used_bytes,
+                self.settings.storage_quota_bytes.unwrap_or_default(),
+            )),
+            Err(err) => Some(err.into()),
+        };
+        if let Some(refused) = refused {
             if let Some(multipart) = &record.multipart {
                 let _ = self.primary.abort_multipart(&key, &multipart.upload_id).await;
             }
-            return Err(err.into());
+            return Err(refused);
         }
         tracing::info!(file_id = %record.id, size = record.size, parts = record.multipart.as_ref().map(|m| m.plan.part_count), "upload announced");
         Ok(CreateUploadResponse {
@@ -195,7 +219,10 @@ mod tests {
     #[tokio::test]
     async fn create_signs_the_exact_upload_and_records_it_as_uploading() {
         let svc = service();
-        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let created = svc
+            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .await
+            .unwrap();
         let UploadPlan::Single(put) = &created.upload else {
             panic!("{:?}", created.upload)
         };
@@ -227,7 +254,7 @@ mod tests {
         let mut bad = announce("a.txt", Visibility::Listed);
         bad.size = 0;
         assert!(matches!(
-            svc.create_upload(bad).await,
+            svc.create_upload(bad, None).await,
             Err(ApiError::Invalid { field: "size", .. })
         ));
         assert_eq!(svc.metadata.len(), 0);
@@ -237,14 +264,20 @@ mod tests {
     async fn a_failed_signature_leaves_no_record() {
         let svc = service();
         svc.primary.fail_next("signing broke");
-        assert!(svc.create_upload(announce("a.txt", Visibility::Listed)).await.is_err());
+        assert!(svc
+            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .await
+            .is_err());
         assert_eq!(svc.metadata.len(), 0);
     }
 
     #[tokio::test]
     async fn complete_checks_the_object_and_is_idempotent() {
         let svc = service();
-        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let created = svc
+            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .await
+            .unwrap();
         let id = created.file.id.clone();
         let token = Some(created.manage_token.as_str());
 
@@ -273,7 +306,10 @@ mod tests {
     #[tokio::test]
     async fn a_stored_checksum_that_differs_is_rejected() {
         let svc = service();
-        let created = svc.create_upload(announce("a.txt", Visibility::Listed)).await.unwrap();
+        let created = svc
+            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .await
+            .unwrap();
         let key = FileId::parse(&created.file.id).unwrap().object_key();
         svc.primary
             .put_with_checksum(&key, b"xyz", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
@@ -301,7 +337,7 @@ mod tests {
         let svc = service();
         svc.primary.set_down(true);
         assert!(matches!(
-            svc.create_upload(announce("a.txt", Visibility::Listed)).await,
+            svc.create_upload(announce("a.txt", Visibility::Listed), None).await,
             Err(ApiError::UploadsPaused(_))
         ));
         assert_eq!(svc.metadata.len(), 0);

@@ -72,7 +72,7 @@ async fn main() {
         stream::iter(0..files)
             .for_each_concurrent(32, |i| async move {
                 let record = record(i);
-                metadata.create(&record).await.unwrap();
+                metadata.create(&record, None).await.unwrap();
                 metadata.reindex(&record).await.unwrap();
             })
             .await;

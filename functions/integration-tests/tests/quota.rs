@@ -1,0 +1,118 @@
+//! Who may upload and how much, against moto through the upload function's handler: each upload
+//! mode, and the storage quota held exactly however many announce at once.
+
+use futures::future::join_all;
+use integration_tests::{json, stack, Stack};
+use twinshare_api::{CreateUploadResponse, ErrorBody, StatusView, UploadMode};
+use twinshare_core::{access::UploadAccess, password, ServiceSettings};
+
+const FILE: &[u8] = b"abc";
+
+fn announcement(name: &str) -> String {
+    serde_json::json!({
+        "name": name, "size": FILE.len(), "content_type": "text/plain",
+        "sha256": integration_tests::sha256_base64(FILE), "visibility": "listed",
+    })
+    .to_string()
+}
+
+/// Announces an upload with this upload code (or none); the status and error code.
+async fn announce_with(stack: &Stack, name: &str, code: Option<&str>) -> (u16, Option<String>) {
+    let (status, error, _) = announce(stack, name, code).await;
+    (status, error)
+}
+
+/// The status, the error code, and the upload's id and manage token when it was admitted.
+async fn announce(stack: &Stack, name: &str, code: Option<&str>) -> (u16, Option<String>, Option<(String, String)>) {
+    let mut request = twinshare_lambda::testing::request("POST", "/api/uploads", Some(&announcement(name)));
+    if let Some(code) = code {
+        request.headers_mut().insert("x-upload-code", code.parse().unwrap());
+    }
+    let response = upload_api::handle(&stack.upload_api, request).await;
+    match response.status().as_u16() {
+        201 => {
+            let created: CreateUploadResponse = json(&response);
+            (201, None, Some((created.file.id, created.manage_token)))
+        }
+        status => (status, Some(json::<ErrorBody>(&response).error), None),
+    }
+}
+
+#[tokio::test]
+async fn each_upload_mode_admits_whom_it_says_and_downloads_stay_open() {
+    let open = stack(ServiceSettings::default()).await;
+    let shared = open.share("shared before.txt", FILE, None, "listed").await;
+    assert_eq!(announce_with(&open, "a.txt", None).await, (201, None));
+
+    let code = stack(ServiceSettings {
+        upload_access: UploadAccess::Code {
+            hash: password::hash("team-42").unwrap(),
+        },
+        ..Default::default()
+    })
+    .await;
+    let refused = |status, error: &str| (status, Some(error.to_owned()));
+    assert_eq!(
+        announce_with(&code, "a.txt", None).await,
+        refused(401, "upload_code_required")
+    );
+    assert_eq!(
+        announce_with(&code, "a.txt", Some("team-41")).await,
+        refused(403, "upload_code_invalid")
+    );
+    assert_eq!(code.record_count().await, 0, "refused announcements wrote nothing");
+    assert_eq!(announce_with(&code, "a.txt", Some("team-42")).await, (201, None));
+    let status: StatusView = code.expect(200, "GET", "/api/status", None).await;
+    assert_eq!(status.uploads.mode, UploadMode::Code);
+
+    let closed = stack(ServiceSettings {
+        upload_access: UploadAccess::Closed,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        announce_with(&closed, "a.txt", Some("team-42")).await,
+        refused(403, "uploads_closed")
+    );
+    // Whatever the mode, a shared link keeps working: the first stack's file, downloaded.
+    assert_eq!(open.download(&shared.id).await.bytes, FILE);
+}
+
+#[tokio::test]
+async fn concurrent_announcements_never_pass_the_quota_and_deleting_frees_room() {
+    // Room for exactly 5 files of 3 bytes; 40 announce at once.
+    let stack = stack(ServiceSettings {
+        storage_quota_bytes: Some(5 * FILE.len() as u64 + 2),
+        ..Default::default()
+    })
+    .await;
+    let answers = join_all((0..40).map(|i| {
+        let stack = &stack;
+        async move { announce(stack, &format!("file {i}.txt"), None).await }
+    }))
+    .await;
+    let admitted: Vec<(String, String)> = answers.iter().filter_map(|(_, _, created)| created.clone()).collect();
+    let refused = answers
+        .iter()
+        .filter(|(status, error, _)| (*status, error.as_deref()) == (413, Some("storage_quota_exceeded")))
+        .count();
+    assert_eq!((admitted.len(), refused), (5, 35), "{answers:?}");
+    assert_eq!(stack.record_count().await, 5 + 1, "five records and the usage counter");
+    let status: StatusView = stack.expect(200, "GET", "/api/status", None).await;
+    assert_eq!(status.uploads.used_bytes, Some(15));
+    assert_eq!(status.uploads.quota_bytes, Some(17));
+
+    // The refusal says how much room is left; deleting a file gives it back.
+    let response = stack
+        .api("POST", "/api/uploads", Some(&announcement("one more.txt")))
+        .await;
+    let body: ErrorBody = json(&response);
+    assert!(body.message.contains("2 are free"), "{}", body.message);
+    let (id, token) = &admitted[0];
+    let cancelled = stack
+        .api_as(Some(token), "DELETE", &format!("/api/uploads/{id}"), None)
+        .await;
+    assert_eq!(cancelled.status(), 204);
+    assert_eq!(announce_with(&stack, "after the cancel.txt", None).await, (201, None));
+    assert_eq!(announce_with(&stack, "one too many.txt", None).await.0, 413);
+}
