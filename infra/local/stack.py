@@ -101,6 +101,21 @@ def wait_for(stack, what, url, *, method="GET", body=None, accept=(200,), timeou
     raise SystemExit(f"{what} did not answer at {url} within {timeout} s")
 
 
+def upload_settings(args):
+    """The functions' upload mode and quota, as the template's parameters set them. In code mode
+    the code is hashed by the operator's command, as an operator does before storing it in SSM."""
+    settings = [f"UPLOAD_MODE={args.upload_mode}", f"STORAGE_QUOTA_BYTES={args.storage_quota}"]
+    if args.upload_mode == "code":
+        if not args.upload_code:
+            raise SystemExit("--upload-mode code needs --upload-code (or TWINSHARE_UPLOAD_CODE)")
+        hashed = subprocess.run(["cargo", "run", "-q", "-p", "operator", "--", "upload-code-hash"], cwd=ROOT,
+                                input=args.upload_code + "\n", capture_output=True, text=True)
+        if hashed.returncode != 0:
+            raise SystemExit(f"could not hash the upload code: {hashed.stderr.strip()}")
+        settings.append(f"UPLOAD_CODE_HASH={hashed.stdout.strip()}")
+    return settings
+
+
 def port_option(parser, name, default):
     env = f"TWINSHARE_{name.upper().replace('-', '_')}_PORT"
     parser.add_argument(f"--{name}-port", type=int, default=int(os.environ.get(env, default)), help=f"(env {env})")
@@ -118,6 +133,14 @@ def main():
     parser.add_argument("--sweep-grace", type=int, default=10,
                         help="seconds a replica may stay unverified before the sweep copies it again")
     parser.add_argument("--release", action="store_true", help="build functions and site optimised")
+    parser.add_argument("--upload-mode", choices=["open", "code", "closed"],
+                        default=os.environ.get("TWINSHARE_UPLOAD_MODE", "open"),
+                        help="who may upload, as the template's UploadMode (env TWINSHARE_UPLOAD_MODE)")
+    parser.add_argument("--upload-code", default=os.environ.get("TWINSHARE_UPLOAD_CODE"),
+                        help="the upload code in code mode (env TWINSHARE_UPLOAD_CODE); only its hash "
+                             "reaches the functions, as from SSM on AWS")
+    parser.add_argument("--storage-quota", type=int, default=int(os.environ.get("TWINSHARE_STORAGE_QUOTA_BYTES", 0)),
+                        help="bytes all live files may take, 0: none (env TWINSHARE_STORAGE_QUOTA_BYTES)")
     args = parser.parse_args()
 
     log_dir = STATE / "logs"
@@ -167,7 +190,7 @@ def main():
         aws_config = STATE / "functions-aws-config"
         aws_config.write_text(f"[default]\ncredential_process = {sys.executable} {ROOT / 'infra/local/credentials.py'}\n")
         env_file = STATE / "functions.env"
-        env_file.write_text("\n".join([
+        env_file.write_text("\n".join(upload_settings(args) + [
             f"AWS_CONFIG_FILE={aws_config}",
             f"AWS_SHARED_CREDENTIALS_FILE={STATE / 'no-shared-credentials'}",
             f"AWS_REGION={REGION}",
@@ -193,7 +216,7 @@ def main():
         print("building and starting the functions (the first build takes several minutes)…", flush=True)
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")
-        wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400,))
+        wait_for(stack, "upload-api", api_url + "/api/uploads", method="POST", body=b"{}", accept=(400, 401, 403))
         for function, fixture in (("replicate", "test-event.json"), ("sweep", "scheduled.json"),
                                   ("probe", "scheduled.json")):
             event = (ROOT / "functions" / function / "events" / fixture).read_bytes()

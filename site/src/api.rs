@@ -2,6 +2,8 @@
 //! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally).
 
 use gloo_net::http::{Request, RequestBuilder, Response};
+
+use crate::upload_code;
 use twinshare_api::{
     CreateUploadRequest, CreateUploadResponse, EditFileRequest, ErrorBody, FileList, FileView, PartUrls,
     PartUrlsRequest, StatusView, StoredParts,
@@ -73,8 +75,25 @@ async fn send_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
     decode(response).await
 }
 
+/// Announces an upload, with the site's upload code if this tab has one. A code the server
+/// refuses is forgotten (the share page then asks for it again).
 pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
-    send_json(Request::post("/api/uploads"), request).await
+    let mut announce = Request::post("/api/uploads");
+    if let Some(code) = upload_code::get() {
+        announce = announce.header(upload_code::HEADER, &code);
+    }
+    let response = announce
+        .json(request)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(network)?;
+    read(response).await.map_err(|refused| {
+        if upload_code::refused(&refused.code) {
+            upload_code::forget();
+        }
+        refused.message
+    })
 }
 
 pub async fn complete_upload(id: &str, token: &str) -> ApiResult<FileView> {

@@ -10,6 +10,7 @@ pub mod owned;
 pub mod pages;
 pub mod transfer;
 pub mod upload;
+pub mod upload_code;
 pub mod widgets;
 
 use leptos::prelude::*;

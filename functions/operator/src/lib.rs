@@ -18,6 +18,8 @@ usage: twinshare-operator <command>
                     remove the file from both regions; its links answer 410 file_removed;
                     with --block, its content cannot be uploaded again
   block <id>        block a file's content (its whole-file SHA-256) from being uploaded again
+  upload-code-hash  reads an upload code on stdin and prints its Argon2 hash, to store in
+                    SSM (UploadMode=code; README, \"Who may upload\"); needs no AWS access
 
 Reads the same environment as the functions (PRIMARY_REGION, PRIMARY_BUCKET, REPLICA_REGION,
 REPLICA_BUCKET, TABLE_NAME, HEALTH_TABLE_NAME, SEARCH_TABLE_NAME) and signs with your own AWS credentials.";
@@ -55,6 +57,21 @@ impl Command {
             _ => Err(USAGE.to_owned()),
         }
     }
+}
+
+/// Shortest upload code accepted: it is shared with a team and guessed online only, slowly
+/// (Argon2 per try), but a short one is still a weak lock.
+pub const MIN_UPLOAD_CODE_CHARS: usize = 8;
+
+/// The hash to store for `code` (one line, as typed), or what is wrong with the code.
+pub fn upload_code_hash(code: &str) -> Result<String, String> {
+    let code = code.trim_end_matches(['\r', '\n']);
+    if code.chars().count() < MIN_UPLOAD_CODE_CHARS {
+        return Err(format!(
+            "an upload code has at least {MIN_UPLOAD_CODE_CHARS} characters"
+        ));
+    }
+    twinshare_core::password::hash(code).map_err(|e| e.to_string())
 }
 
 /// Runs the command; what to print.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use operator::{run, Command, USAGE};
+use operator::{run, upload_code_hash, Command, USAGE};
 use twinshare_lambda::Config;
 
 #[tokio::main]
@@ -11,6 +11,24 @@ async fn main() -> ExitCode {
     if matches!(args.first().map(String::as_str), Some("-h" | "--help" | "help")) {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if args == ["upload-code-hash"] {
+        // Read from stdin, not an argument: arguments end up in the shell's history.
+        let mut code = String::new();
+        let hashed = std::io::stdin()
+            .read_line(&mut code)
+            .map_err(|e| e.to_string())
+            .and_then(|_| upload_code_hash(&code));
+        return match hashed {
+            Ok(hash) => {
+                println!("{hash}");
+                ExitCode::SUCCESS
+            }
+            Err(problem) => {
+                eprintln!("{problem}");
+                ExitCode::from(2)
+            }
+        };
     }
     let command = match Command::parse(&args) {
         Ok(command) => command,

@@ -83,6 +83,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_create_fixture_carries_the_local_upload_code_and_without_it_is_401() {
+        let svc = twinshare_core::fakes::FakeService {
+            settings: twinshare_core::ServiceSettings {
+                upload_access: twinshare_core::access::UploadAccess::Code {
+                    hash: twinshare_core::password::hash("twinshare-local-code").unwrap(),
+                },
+                ..Default::default()
+            },
+            ..service()
+        };
+        assert_eq!(handle(&svc, fixture("create-upload.json")).await.status(), 201);
+        let mut without = fixture("create-upload.json");
+        without.headers_mut().remove("x-upload-code");
+        let response = handle(&svc, without).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(json::<ErrorBody>(&response).error, "upload_code_required");
+    }
+
+    #[tokio::test]
     async fn malformed_bodies_are_400_and_leave_nothing() {
         let svc = service();
         for body in [

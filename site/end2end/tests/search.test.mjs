@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { launch, BASE_URL } from './browser.mjs';
+import { launch, BASE_URL, UPLOAD_HEADERS } from './browser.mjs';
 
 const run = randomBytes(4).toString('hex');
 // 24 files, newest last; sizes do not follow age, names do not follow either.
@@ -15,7 +15,7 @@ async function shareViaApi(name, bytes) {
   const sha256 = createHash('sha256').update(bytes).digest('base64');
   const announce = await fetch(`${BASE_URL}/api/uploads`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...UPLOAD_HEADERS },
     body: JSON.stringify({ name, size: bytes.length, content_type: 'text/plain', sha256, visibility: 'listed' }),
   });
   assert.equal(announce.status, 201, await announce.clone().text());

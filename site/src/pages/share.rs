@@ -6,9 +6,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement};
 
 use crate::{
-    format, multipart, owned,
+    api, format, multipart, owned,
     transfer::Phase,
     upload::{self, Choices},
+    upload_code::{self, UploadGate},
     widgets::{CopyButton, CopyLink, PageHeading, QrCode},
 };
 
@@ -50,6 +51,17 @@ pub fn UploadPage() -> impl IntoView {
     let unfinished = RwSignal::new(multipart::unfinished());
     // What a screen reader says, politely, about the uploads: a start, each quarter, the end.
     let announcement = RwSignal::new(String::new());
+    // Who may upload and how much room is left (the status), and whether this tab has the code.
+    let uploads = RwSignal::new(None);
+    let code_known = RwSignal::new(upload_code::get().is_some());
+    let read_uploads = move || {
+        spawn_local(async move {
+            if let Ok(status) = api::get_status().await {
+                uploads.set(Some(status.uploads));
+            }
+        })
+    };
+    read_uploads();
 
     let start = move |files: FileList| {
         for index in 0..files.length() {
@@ -91,6 +103,9 @@ pub fn UploadPage() -> impl IntoView {
                     // Failures are announced at once by the row's alert.
                     Err(message) => phase.set(Phase::Failed(message)),
                 }
+                // A refused code was forgotten: ask again. The room left changed either way.
+                code_known.set(upload_code::get().is_some());
+                read_uploads();
             });
         }
     };
@@ -101,6 +116,8 @@ pub fn UploadPage() -> impl IntoView {
             "Send anyone a link to your files. twinshare keeps every file in two regions, so its link keeps working when one is down. No account needed."
         </p>
         <p class="visually-hidden" aria-live="polite">{announcement}</p>
+        <UploadGate uploads code_known />
+        <Show when=move || upload_code::may_upload(uploads.get().as_ref(), code_known.get())>
         <form class="options" on:submit=|ev| ev.prevent_default()>
             <label>
                 "Your name (optional)"
@@ -149,6 +166,7 @@ pub fn UploadPage() -> impl IntoView {
                 input.set_value("");
             } />
         </label>
+        </Show>
         <Show when=move || !unfinished.get().is_empty()>
             <section class="unfinished">
                 <h2>"Unfinished uploads"</h2>

@@ -1,9 +1,26 @@
 //! Each region's health and how far replication has come.
 
 use leptos::prelude::*;
-use twinshare_api::{RegionStatus, StatusView, SweepPassView};
+use twinshare_api::{RegionStatus, StatusView, SweepPassView, UploadMode, UploadsView};
 
 use crate::{api, format, live, widgets::PageHeading};
+
+/// Who may upload, and the storage used against the quota.
+fn usage(uploads: &UploadsView) -> String {
+    let who = match uploads.mode {
+        UploadMode::Open => "Anyone may upload",
+        UploadMode::Code => "Uploads need the site's upload code",
+        UploadMode::Closed => "Uploads are closed",
+    };
+    let used = uploads.used_bytes.map_or("unknown".to_owned(), format::size);
+    match uploads.quota_bytes {
+        Some(quota) => format!(
+            "{who}. Storage used: {used} of {} (each file counted once).",
+            format::size(quota)
+        ),
+        None => format!("{who}. Storage used: {used} (no quota)."),
+    }
+}
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
@@ -53,6 +70,7 @@ pub fn StatusPage() -> impl IntoView {
                     <tbody>{regions}</tbody>
                 </table>
                 <p class="backlog">{backlog}</p>
+                <p class="usage">{usage(&status.uploads)}</p>
                 {status.last_pass.map(|pass| view! { <Storage pass now /> })}
             }
             .into_any()
