@@ -112,7 +112,8 @@ def upload_settings(args):
                                 input=args.upload_code + "\n", capture_output=True, text=True)
         if hashed.returncode != 0:
             raise SystemExit(f"could not hash the upload code: {hashed.stderr.strip()}")
-        settings.append(f"UPLOAD_CODE_HASH={hashed.stdout.strip()}")
+        # Single-quoted: the hash's `$` would otherwise be expanded by the env file's parser.
+        settings.append(f"UPLOAD_CODE_HASH='{hashed.stdout.strip()}'")
     return settings
 
 
