@@ -102,9 +102,10 @@ def wait_for(stack, what, url, *, method="GET", body=None, accept=(200,), timeou
 
 
 def upload_settings(args):
-    """The functions' upload mode and quota, as the template's parameters set them. In code mode
+    """The functions' upload mode, quota and per-client limits, as the template's parameters set them. In code mode
     the code is hashed by the operator's command, as an operator does before storing it in SSM."""
-    settings = [f"UPLOAD_MODE={args.upload_mode}", f"STORAGE_QUOTA_BYTES={args.storage_quota}"]
+    settings = [f"UPLOAD_MODE={args.upload_mode}", f"STORAGE_QUOTA_BYTES={args.storage_quota}",
+                f"UPLOADS_PER_HOUR_PER_CLIENT={args.uploads_per_hour}", f"BYTES_PER_DAY_PER_CLIENT={args.bytes_per_day}"]
     if args.upload_mode == "code":
         if not args.upload_code:
             raise SystemExit("--upload-mode code needs --upload-code (or TWINSHARE_UPLOAD_CODE)")
@@ -142,6 +143,10 @@ def main():
                              "reaches the functions, as from SSM on AWS")
     parser.add_argument("--storage-quota", type=int, default=int(os.environ.get("TWINSHARE_STORAGE_QUOTA_BYTES", 0)),
                         help="bytes all live files may take, 0: none (env TWINSHARE_STORAGE_QUOTA_BYTES)")
+    parser.add_argument("--uploads-per-hour", type=int, default=int(os.environ.get("TWINSHARE_UPLOADS_PER_HOUR", 0)),
+                        help="uploads one client may announce per hour, 0: no limit (env TWINSHARE_UPLOADS_PER_HOUR)")
+    parser.add_argument("--bytes-per-day", type=int, default=int(os.environ.get("TWINSHARE_BYTES_PER_DAY", 0)),
+                        help="bytes one client may announce per day, 0: no limit (env TWINSHARE_BYTES_PER_DAY)")
     args = parser.parse_args()
 
     log_dir = STATE / "logs"

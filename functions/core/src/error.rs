@@ -49,6 +49,12 @@ pub enum ApiError {
     #[error("that upload code is not this site's: check it with the site's operator")]
     UploadCodeInvalid,
 
+    #[error("uploads from your address are blocked on this site")]
+    UploaderBlocked,
+
+    #[error("you have reached this site's limit of {limit}; try again in {}", wait(retry_after_secs))]
+    RateLimited { limit: String, retry_after_secs: u64 },
+
     #[error("this site's storage is full: the file needs {needed} bytes and {free} are free; delete files you shared, or ask the site's operator for room")]
     QuotaExceeded { needed: u64, free: u64 },
 
@@ -105,6 +111,15 @@ pub enum ApiError {
 
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A wait as a person reads it: seconds, minutes or hours.
+fn wait(secs: &u64) -> String {
+    match *secs {
+        0..=90 => format!("{secs} s"),
+        91..=5_400 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h", secs.div_ceil(3_600)),
+    }
 }
 
 impl ApiError {

@@ -9,6 +9,7 @@ use crate::{
     cursor::ListCursor,
     health::{RegionHealth, ReplicationSummary, SweepPass},
     quota::{Creation, Settle, StorageUsage},
+    rate::{Limit, RateLimits},
     record::{FileRecord, Removal},
     validate::{Edit, ListQuery},
     FileId, ObjectKey,
@@ -216,6 +217,15 @@ pub trait MetadataStore: Send + Sync {
         record: &FileRecord,
         quota: Option<u64>,
     ) -> impl Future<Output = Result<Creation, PortError>> + Send;
+    /// Counts one announcement of `size` bytes by `client` (see [`crate::rate`]) in the current
+    /// hour and day, only if neither limit would be passed: the limit that refused, if one did.
+    fn count_upload(
+        &self,
+        client: &str,
+        size: u64,
+        now_ms: i64,
+        limits: RateLimits,
+    ) -> impl Future<Output = Result<Option<Limit>, PortError>> + Send;
     /// What the usage counter holds (zeros before the first upload).
     fn storage_usage(&self) -> impl Future<Output = Result<StorageUsage, PortError>> + Send;
     /// Charges or releases `record` as [`crate::quota::settle`] says, in one transaction with

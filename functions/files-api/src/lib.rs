@@ -88,7 +88,7 @@ mod tests {
             visibility,
             ..Default::default()
         };
-        let created = svc.create_upload(request, None).await.unwrap();
+        let created = svc.create_upload(request, &Default::default()).await.unwrap();
         let id = created.file.id;
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
         svc.complete_upload(&id, Some(&created.manage_token)).await.unwrap();
@@ -182,7 +182,7 @@ mod tests {
             password: Some("open sesame".into()),
             ..Default::default()
         };
-        let created = svc.create_upload(request, None).await.unwrap();
+        let created = svc.create_upload(request, &Default::default()).await.unwrap();
         let id = created.file.id;
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
         svc.complete_upload(&id, Some(&created.manage_token)).await.unwrap();

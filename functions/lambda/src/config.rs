@@ -7,8 +7,8 @@ use std::{str::FromStr, time::Duration};
 use anyhow::{anyhow, Context};
 use twinshare_aws::{clients, clients::RegionsSdk, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
 use twinshare_core::{
-    access::UploadAccess, ports::SystemClock, probe::Probe, replication::Replication, validate::ExpiryPolicy, Service,
-    ServiceSettings,
+    access::UploadAccess, ports::SystemClock, probe::Probe, rate::RateLimits, replication::Replication,
+    validate::ExpiryPolicy, Service, ServiceSettings,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +92,10 @@ impl Config {
                 .map_err(|why| anyhow!(why))?,
                 // 0: no quota (the template parameter's default).
                 storage_quota_bytes: Some(parsed("STORAGE_QUOTA_BYTES", 0u64)?).filter(|&quota| quota > 0),
+                rate_limits: RateLimits {
+                    uploads_per_hour: Some(parsed("UPLOADS_PER_HOUR_PER_CLIENT", 0u32)?).filter(|&max| max > 0),
+                    bytes_per_day: Some(parsed("BYTES_PER_DAY_PER_CLIENT", 0u64)?).filter(|&max| max > 0),
+                },
                 max_upload_bytes: parsed("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)?,
                 upload_url_ttl: Duration::from_secs(parsed("UPLOAD_URL_TTL_SECS", defaults.upload_url_ttl.as_secs())?),
                 download_url_ttl: Duration::from_secs(parsed(

@@ -28,6 +28,8 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::FileRemoved(_) => (410, "file_removed"),
         ApiError::ContentBlocked => (403, "content_blocked"),
         ApiError::UploadsClosed => (403, "uploads_closed"),
+        ApiError::UploaderBlocked => (403, "uploader_blocked"),
+        ApiError::RateLimited { .. } => (429, "rate_limited"),
         ApiError::UploadCodeMissing => (401, "upload_code_required"),
         ApiError::UploadCodeInvalid => (403, "upload_code_invalid"),
         ApiError::QuotaExceeded { .. } => (413, "storage_quota_exceeded"),
@@ -99,7 +101,7 @@ pub fn error(err: &ApiError) -> Response<Body> {
     if status == 503 {
         response = response.header("retry-after", RETRY_AFTER_SECS);
     }
-    if let ApiError::TooManyAttempts { retry_after_secs } = err {
+    if let ApiError::TooManyAttempts { retry_after_secs } | ApiError::RateLimited { retry_after_secs, .. } = err {
         response = response.header("retry-after", retry_after_secs.to_string());
     }
     response.body(Body::Text(body)).expect("static headers are valid")

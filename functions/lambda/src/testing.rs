@@ -36,6 +36,15 @@ pub fn request(method: &str, path_and_query: &str, body: Option<&str>) -> Reques
     at(request, path_and_query)
 }
 
+/// The same request as CloudFront forwards it from a viewer at `address`: named in
+/// `x-twinshare-viewer`, vouched for by the edge's secret.
+pub fn from_viewer(mut request: Request, address: &str, edge_secret: &str) -> Request {
+    let headers = request.headers_mut();
+    headers.insert("x-twinshare-viewer", address.parse().unwrap());
+    headers.insert("x-twinshare-edge", edge_secret.parse().unwrap());
+    request
+}
+
 /// The same request with the owner's manage token (or none).
 pub fn with_token(mut request: Request, token: Option<&str>) -> Request {
     let headers = request.headers_mut();

@@ -18,6 +18,9 @@ usage: twinshare-operator <command>
                     remove the file from both regions; its links answer 410 file_removed;
                     with --block, its content cannot be uploaded again
   block <id>        block a file's content (its whole-file SHA-256) from being uploaded again
+  block-address <ip>
+                    refuse every new upload from this address (403 uploader_blocked); its
+                    shared files stay (take them down one by one)
   upload-code-hash  reads an upload code on stdin and prints its Argon2 hash, to store in
                     SSM (UploadMode=code; README, \"Who may upload\"); needs no AWS access
 
@@ -30,6 +33,7 @@ pub enum Command {
     Show(String),
     TakeDown { id: String, block: bool },
     Block(String),
+    BlockAddress(std::net::IpAddr),
 }
 
 impl Command {
@@ -54,6 +58,10 @@ impl Command {
                 block: true,
             }),
             ["block", id] => Ok(Command::Block((*id).to_owned())),
+            ["block-address", address] => address
+                .parse()
+                .map(Command::BlockAddress)
+                .map_err(|_| format!("block-address: {address:?} is not an IPv4 or IPv6 address")),
             _ => Err(USAGE.to_owned()),
         }
     }
@@ -107,6 +115,10 @@ pub async fn run<S: ObjectStore, M: MetadataStore, C: Clock>(
             out
         }
         Command::Block(id) => blocked(service.block_content(&id).await),
+        Command::BlockAddress(address) => {
+            service.block_client(&address.to_string()).await?;
+            format!("uploads from {address} are refused from now on (403 uploader_blocked)\n")
+        }
     })
 }
 
@@ -226,6 +238,11 @@ mod tests {
             Command::parse(&args(&["block", "abc"])),
             Ok(Command::Block("abc".into()))
         );
+        assert_eq!(
+            Command::parse(&args(&["block-address", "2001:db8::7"])),
+            Ok(Command::BlockAddress("2001:db8::7".parse().unwrap()))
+        );
+        assert!(Command::parse(&args(&["block-address", "198.51.100"])).is_err());
         assert_eq!(Command::parse(&args(&[])), Err(USAGE.to_owned()));
         assert_eq!(Command::parse(&args(&["delete", "abc"])), Err(USAGE.to_owned()));
     }

@@ -124,7 +124,7 @@ mod tests {
             visibility: Visibility::Listed,
             ..Default::default()
         };
-        let id = FileId::parse(&svc.create_upload(request, None).await.unwrap().file.id).unwrap();
+        let id = FileId::parse(&svc.create_upload(request, &Default::default()).await.unwrap().file.id).unwrap();
         svc.primary.put(&id.object_key(), b"abc");
         id
     }

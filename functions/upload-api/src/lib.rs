@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response};
 use twinshare_core::{
     ports::{Clock, MetadataStore, ObjectStore},
-    ApiError, Service,
+    ApiError, Service, Uploader,
 };
 use twinshare_lambda::{
     respond,
@@ -23,12 +23,15 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let token = respond::manage_token(request);
+    let address = respond::client_address(request, service.settings.edge_secret.as_deref());
+    let uploader = Uploader {
+        code: respond::header(request, "x-upload-code"),
+        address: &address,
+    };
     match route(request.method(), request.uri().path())? {
         Route::CreateUpload => Ok(respond::json(
             201,
-            &service
-                .create_upload(respond::json_body(request)?, respond::header(request, "x-upload-code"))
-                .await?,
+            &service.create_upload(respond::json_body(request)?, &uploader).await?,
         )),
         Route::CompleteUpload(id) => Ok(respond::json(200, &service.complete_upload(&id, token).await?)),
         Route::PartUrls(id) => Ok(respond::json(

@@ -22,6 +22,7 @@ use twinshare_core::{
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     quota::{Creation, Settle, StorageUsage},
+    rate::{Limit, RateLimits},
     record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
     validate::{Edit, ListQuery},
     FileId,
@@ -34,6 +35,7 @@ mod batch;
 mod blocks;
 mod health;
 mod items;
+mod rate;
 mod search;
 mod sweep;
 mod usage;
@@ -175,6 +177,16 @@ impl DynamoMetadata {
 impl MetadataStore for DynamoMetadata {
     async fn create(&self, record: &FileRecord, quota: Option<u64>) -> Result<Creation, PortError> {
         self.create_charged(record, quota).await
+    }
+
+    async fn count_upload(
+        &self,
+        client: &str,
+        size: u64,
+        now_ms: i64,
+        limits: RateLimits,
+    ) -> Result<Option<Limit>, PortError> {
+        self.count_announcement(client, size, now_ms, limits).await
     }
 
     async fn storage_usage(&self) -> Result<StorageUsage, PortError> {

@@ -107,7 +107,7 @@ impl DynamoMetadata {
 
     /// Runs the transaction, again while concurrent ones cancel it; the index of the item whose
     /// condition failed, if one did.
-    async fn transact(&self, items: Vec<TransactWriteItem>, what: &str) -> Result<Option<usize>, PortError> {
+    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>, what: &str) -> Result<Option<usize>, PortError> {
         for attempt in 1..=CONFLICT_ATTEMPTS {
             let answer = self
                 .client

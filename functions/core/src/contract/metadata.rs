@@ -60,7 +60,8 @@ pub async fn metadata_store<M: MetadataStore>(store: &M) {
     blocked_content_is_remembered_and_is_no_record(store).await;
     copy_states_change_only_as_guarded(store).await;
     scan_visits_every_record_once(store).await;
-    super::quota::usage_is_charged_released_and_settled(store).await;
+    super::admission::usage_is_charged_released_and_settled(store).await;
+    super::admission::announcements_are_counted_per_client_and_window(store).await;
     super::health::region_health_and_summary_round_trip(store).await;
     // Last: they count every public record in the store.
     super::listing::public_listing(store).await;

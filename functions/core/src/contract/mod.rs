@@ -5,11 +5,11 @@
 //!
 //! Each suite takes a store that holds nothing yet and panics on the first broken rule.
 
+mod admission;
 mod health;
 mod listing;
 mod metadata;
 mod object;
-mod quota;
 
 pub use metadata::metadata_store;
 pub use object::object_store;

@@ -13,6 +13,7 @@ use crate::{
     health::{RegionHealth, ReplicationSummary, SweepPass},
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     quota::{Creation, Settle, StorageUsage},
+    rate::{self, Limit, RateLimits},
     record::{FileRecord, RecordState, Removal, RemovalReason},
     search,
     validate::{Edit, ListQuery},
@@ -31,6 +32,8 @@ pub struct MemoryMetadata {
     blocked: Arc<Mutex<std::collections::BTreeSet<String>>>,
     /// Changed only while `records` is locked, as one transaction with the record.
     usage: Arc<Mutex<StorageUsage>>,
+    /// Announcements and bytes per (client, window).
+    rates: Arc<Mutex<BTreeMap<String, (u64, u64)>>>,
 }
 
 impl MemoryMetadata {
@@ -102,6 +105,29 @@ impl MetadataStore for MemoryMetadata {
             },
         );
         Ok(Creation::Created)
+    }
+
+    async fn count_upload(
+        &self,
+        client: &str,
+        size: u64,
+        now_ms: i64,
+        limits: RateLimits,
+    ) -> Result<Option<Limit>, PortError> {
+        let (hour, day) = rate::windows(now_ms);
+        let mut rates = self.rates.lock().unwrap();
+        let (hour, day) = (format!("{client}#{hour}"), format!("{client}#{day}"));
+        let uploads = rates.get(&hour).map_or(0, |c| c.0);
+        let bytes = rates.get(&day).map_or(0, |c| c.1);
+        if limits.uploads_per_hour.is_some_and(|max| uploads >= u64::from(max)) {
+            return Ok(Some(Limit::UploadsPerHour));
+        }
+        if limits.bytes_per_day.is_some_and(|max| bytes + size > max) {
+            return Ok(Some(Limit::BytesPerDay));
+        }
+        rates.entry(hour).or_default().0 += 1;
+        rates.entry(day).or_default().1 += size;
+        Ok(None)
     }
 
     async fn storage_usage(&self) -> Result<StorageUsage, PortError> {

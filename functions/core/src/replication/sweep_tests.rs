@@ -47,7 +47,10 @@ async fn an_abandoned_single_put_leaves_both_buckets_once_its_url_cannot_write()
 #[tokio::test]
 async fn a_multipart_upload_may_be_resumed_for_a_day_before_it_counts_as_abandoned() {
     let svc = service();
-    let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+    let created = svc
+        .create_upload(announce_in_parts("big.bin"), &Default::default())
+        .await
+        .unwrap();
     let report = sweep_at(&svc, WINDOW_MS).sweep(1_000).await.unwrap();
     assert_eq!(report.abandoned, 0, "parts may still be asked for");
     assert_eq!(svc.primary.open_uploads(), 1);

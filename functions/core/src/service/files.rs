@@ -280,7 +280,10 @@ mod tests {
         svc.metadata.record_region_health(&down).await.unwrap();
         // The primary answers, but the probe said it is down: it is not even asked.
         assert_eq!(served_from(&svc, id).await, "replica");
-        match svc.create_upload(announce("b.txt", Visibility::Listed), None).await {
+        match svc
+            .create_upload(announce("b.txt", Visibility::Listed), &Default::default())
+            .await
+        {
             Err(ApiError::UploadsPaused(message)) => assert!(message.contains("downloads still work"), "{message}"),
             other => panic!("{other:?}"),
         }
@@ -293,7 +296,7 @@ mod tests {
     async fn an_outage_of_the_only_verified_copy_says_so() {
         let svc = service();
         let created = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         svc.primary
@@ -314,7 +317,7 @@ mod tests {
     async fn download_is_signed_with_the_original_name() {
         let svc = service();
         let created = svc
-            .create_upload(announce("my file ü.txt", Visibility::Unlisted), None)
+            .create_upload(announce("my file ü.txt", Visibility::Unlisted), &Default::default())
             .await
             .unwrap();
         svc.primary

@@ -85,7 +85,7 @@ mod tests {
         let (id, token) = listed(&svc).await;
         let id = id.to_string();
         let other = svc
-            .create_upload(announce("b.txt", Visibility::Listed), None)
+            .create_upload(announce("b.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         for attempt in [None, Some("wrong"), Some(other.manage_token.as_str())] {

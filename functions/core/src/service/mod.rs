@@ -4,12 +4,13 @@
 //! [`manage`] (the owner's edit and delete) and [`moderation`] (the operator's).
 //! Each HTTP function calls the ones it serves; the operator's command calls `moderation`.
 
+mod admission;
+#[cfg(test)]
+mod admission_tests;
 mod files;
 mod manage;
 pub mod moderation;
 mod multipart;
-#[cfg(test)]
-mod quota_tests;
 mod unlock;
 mod uploads;
 
@@ -21,6 +22,7 @@ use crate::{
     access::UploadAccess,
     health, owner,
     ports::{Clock, MetadataStore, ObjectStore, Presigned},
+    rate::RateLimits,
     record::FileRecord,
     validate::ExpiryPolicy,
     ApiError, FileId,
@@ -35,6 +37,8 @@ pub struct ServiceSettings {
     pub max_upload_bytes: u64,
     /// Bytes all live files may take together (see [`crate::quota`]); `None`: no quota.
     pub storage_quota_bytes: Option<u64>,
+    /// What one client may announce per hour and per day (see [`crate::rate`]).
+    pub rate_limits: RateLimits,
     /// Lifetime of a presigned upload URL.
     pub upload_url_ttl: Duration,
     /// Lifetime of a presigned download URL.
@@ -63,6 +67,7 @@ impl Default for ServiceSettings {
         ServiceSettings {
             upload_access: UploadAccess::Open,
             storage_quota_bytes: None,
+            rate_limits: RateLimits::default(),
             // Well above S3's 5 GiB limit of one PUT: larger files go in parts.
             max_upload_bytes: 50 * 1024 * 1024 * 1024,
             upload_url_ttl: Duration::from_secs(15 * 60),
@@ -75,6 +80,14 @@ impl Default for ServiceSettings {
             health_max_age: Duration::from_secs(180),
         }
     }
+}
+
+/// Who announces an upload: the upload code they sent (`x-upload-code`) and their address
+/// (see `twinshare_lambda::respond::client_address`; empty when unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uploader<'a> {
+    pub code: Option<&'a str>,
+    pub address: &'a str,
 }
 
 pub struct Service<S, M, C> {
@@ -199,7 +212,7 @@ pub(crate) mod test_support {
 
     /// Announces an upload and sends its bytes; the answer to the announcement, with the token.
     pub async fn uploaded(svc: &FakeService, request: CreateUploadRequest) -> CreateUploadResponse {
-        let created = svc.create_upload(request, None).await.unwrap();
+        let created = svc.create_upload(request, &Default::default()).await.unwrap();
         svc.primary
             .put(&FileId::parse(&created.file.id).unwrap().object_key(), b"abc");
         created

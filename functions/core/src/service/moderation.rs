@@ -86,6 +86,16 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         Ok(sha256)
     }
 
+    /// Blocks every new upload from `address` (403 `uploader_blocked`); what is shared stays.
+    /// Only a hash of the address is stored.
+    pub async fn block_client(&self, address: &str) -> Result<(), ApiError> {
+        self.metadata
+            .block(&crate::rate::blocked_client(address), self.clock.now_ms())
+            .await?;
+        tracing::info!(target: "audit", actor = "operator", action = "block_address", client = %crate::rate::client_key(address), "uploads from an address blocked by the operator");
+        Ok(())
+    }
+
     async fn held(&self, key: &ObjectKey) -> Vec<(CopyRole, String, Held)> {
         let mut held = Vec::new();
         for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
@@ -144,7 +154,10 @@ mod tests {
         svc.take_down(&id).await.unwrap();
         let sha256 = svc.block_content(&id).await.unwrap();
         let again = svc
-            .create_upload(announce("same bytes, new name.txt", Visibility::Unlisted), None)
+            .create_upload(
+                announce("same bytes, new name.txt", Visibility::Unlisted),
+                &Default::default(),
+            )
             .await;
         assert_eq!(again.unwrap_err(), ApiError::ContentBlocked);
         assert_eq!(sha256, crate::service::test_support::SHA_OF_ABC);
@@ -152,13 +165,16 @@ mod tests {
             sha256: Some("LCa0a2j/xo/5m0U8HTBBNBNCLXBkg7+g+YpeiGJm564=".into()),
             ..announce("other.txt", Visibility::Listed)
         };
-        assert!(svc.create_upload(other, None).await.is_ok());
+        assert!(svc.create_upload(other, &Default::default()).await.is_ok());
     }
 
     #[tokio::test]
     async fn a_file_sent_in_parts_cannot_be_blocked_and_the_operator_is_told() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+        let created = svc
+            .create_upload(announce_in_parts("big.bin"), &Default::default())
+            .await
+            .unwrap();
         assert_eq!(
             svc.block_content(&created.file.id).await,
             Err(ApiError::ContentNotBlockable(created.file.id.clone()))

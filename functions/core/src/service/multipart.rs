@@ -179,7 +179,10 @@ mod tests {
     #[tokio::test]
     async fn a_large_file_is_sent_in_parts_each_bound_to_its_length_and_sha256() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+        let created = svc
+            .create_upload(announce_in_parts("big.bin"), &Default::default())
+            .await
+            .unwrap();
         let UploadPlan::Multipart(plan) = created.upload else {
             panic!("{:?}", created.upload)
         };
@@ -209,7 +212,10 @@ mod tests {
     #[tokio::test]
     async fn completing_assembles_every_part_in_order_and_refuses_while_parts_are_missing() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+        let created = svc
+            .create_upload(announce_in_parts("big.bin"), &Default::default())
+            .await
+            .unwrap();
         let id = created.file.id.clone();
         let token = Some(created.manage_token.as_str());
         put_parts(&svc, &id, [1, 3, 5]).await;
@@ -250,7 +256,10 @@ mod tests {
     #[tokio::test]
     async fn a_part_of_the_wrong_length_is_refused_at_completion() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+        let created = svc
+            .create_upload(announce_in_parts("big.bin"), &Default::default())
+            .await
+            .unwrap();
         put_parts(&svc, &created.file.id, 1..=4).await;
         let upload_id = multipart_id(&svc, &created.file.id);
         svc.primary.put_part(&upload_id, 5, b"too long");
@@ -265,7 +274,10 @@ mod tests {
     #[tokio::test]
     async fn aborting_leaves_no_parts_and_a_cancelled_record() {
         let svc = service();
-        let created = svc.create_upload(announce_in_parts("big.bin"), None).await.unwrap();
+        let created = svc
+            .create_upload(announce_in_parts("big.bin"), &Default::default())
+            .await
+            .unwrap();
         put_parts(&svc, &created.file.id, [1, 2]).await;
         svc.abort_upload(&created.file.id, Some(&created.manage_token))
             .await
@@ -286,7 +298,7 @@ mod tests {
             .unwrap();
         // A single-PUT upload: its object goes too.
         let single = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         let key = FileId::parse(&single.file.id).unwrap().object_key();
@@ -305,7 +317,7 @@ mod tests {
     async fn a_completed_upload_cannot_be_cancelled() {
         let svc = service();
         let created = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         svc.primary

@@ -2,7 +2,7 @@
 
 use twinshare_api::{CopyRole, CreateUploadRequest, CreateUploadResponse, FileView, UploadPlan};
 
-use super::Service;
+use super::{Service, Uploader};
 use crate::{
     owner::ManageToken,
     ports::{Clock, MetadataStore, ObjectStore, PutSpec, Written},
@@ -13,32 +13,18 @@ use crate::{
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// Admits the uploader (the site's upload mode, `code` from `x-upload-code`), validates the
-    /// announcement, signs the upload (or starts the multipart upload), then records it as
+    /// announcement, admits it (`admission`: blocks, limits, quota), signs the upload (or starts the multipart upload), then records it as
     /// `uploading` with the hash of a new manage token, which is returned this once, and charges
     /// its size to the storage quota in the same write. Storage comes first so that a failure
     /// leaves no record behind; a multipart upload whose record could not be written is aborted.
     pub async fn create_upload(
         &self,
         request: CreateUploadRequest,
-        code: Option<&str>,
+        uploader: &Uploader<'_>,
     ) -> Result<CreateUploadResponse, ApiError> {
-        self.settings.upload_access.admit(code)?;
+        self.settings.upload_access.admit(uploader.code)?;
         let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
-        // Refused before anything is signed when the quota is plainly passed; the write below
-        // is what holds it exactly.
-        if let Some(quota) = self.settings.storage_quota_bytes {
-            let used = self.metadata.storage_usage().await?.bytes;
-            if used + upload.size > quota {
-                return Err(quota::over_quota(upload.size, used, quota));
-            }
-        }
-        // Content the operator took down and blocked is refused before anything is signed. Only
-        // a whole-file SHA-256 can be compared: files sent in parts have none (see moderation).
-        if let Some(sha256) = &upload.sha256 {
-            if self.metadata.is_blocked(sha256).await? {
-                return Err(ApiError::ContentBlocked);
-            }
-        }
+        self.admit(&upload, uploader.address).await?;
         self.primary_accepts_uploads().await?;
         let now = self.clock.now_ms();
         let primary = Placement {
@@ -220,7 +206,7 @@ mod tests {
     async fn create_signs_the_exact_upload_and_records_it_as_uploading() {
         let svc = service();
         let created = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         let UploadPlan::Single(put) = &created.upload else {
@@ -254,7 +240,7 @@ mod tests {
         let mut bad = announce("a.txt", Visibility::Listed);
         bad.size = 0;
         assert!(matches!(
-            svc.create_upload(bad, None).await,
+            svc.create_upload(bad, &Default::default()).await,
             Err(ApiError::Invalid { field: "size", .. })
         ));
         assert_eq!(svc.metadata.len(), 0);
@@ -265,7 +251,7 @@ mod tests {
         let svc = service();
         svc.primary.fail_next("signing broke");
         assert!(svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .is_err());
         assert_eq!(svc.metadata.len(), 0);
@@ -275,7 +261,7 @@ mod tests {
     async fn complete_checks_the_object_and_is_idempotent() {
         let svc = service();
         let created = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         let id = created.file.id.clone();
@@ -307,7 +293,7 @@ mod tests {
     async fn a_stored_checksum_that_differs_is_rejected() {
         let svc = service();
         let created = svc
-            .create_upload(announce("a.txt", Visibility::Listed), None)
+            .create_upload(announce("a.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap();
         let key = FileId::parse(&created.file.id).unwrap().object_key();
@@ -337,7 +323,8 @@ mod tests {
         let svc = service();
         svc.primary.set_down(true);
         assert!(matches!(
-            svc.create_upload(announce("a.txt", Visibility::Listed), None).await,
+            svc.create_upload(announce("a.txt", Visibility::Listed), &Default::default())
+                .await,
             Err(ApiError::UploadsPaused(_))
         ));
         assert_eq!(svc.metadata.len(), 0);

@@ -1,5 +1,6 @@
-//! The contract of the storage usage: charged with each new record against the quota, released
-//! once by its removal, settled and reconciled only as read.
+//! The contract of what admits an upload: the storage usage (charged with each new record
+//! against the quota, released once by its removal, settled and reconciled only as read) and
+//! the per-client announcement counts.
 
 use twinshare_api::Visibility;
 
@@ -7,6 +8,7 @@ use super::metadata::upload;
 use crate::{
     ports::{MetadataStore, Written},
     quota::{Creation, Settle, StorageUsage},
+    rate::{Limit, RateLimits, DAY_MS, HOUR_MS},
     record::{Removal, RemovalReason},
 };
 
@@ -98,4 +100,37 @@ pub(super) async fn usage_is_charged_released_and_settled<M: MetadataStore>(stor
         ..seen
     };
     assert!(store.reconcile_usage(right, restored).await.unwrap());
+}
+
+pub(super) async fn announcements_are_counted_per_client_and_window<M: MetadataStore>(store: &M) {
+    let limits = RateLimits {
+        uploads_per_hour: Some(2),
+        bytes_per_day: Some(100),
+    };
+    let noon = 20_000 * DAY_MS + 12 * HOUR_MS;
+    let count = |client: &'static str, size: u64, at: i64| store.count_upload(client, size, at, limits);
+    assert_eq!(count("client-a", 10, noon).await.unwrap(), None);
+    assert_eq!(count("client-a", 10, noon + 1).await.unwrap(), None);
+    assert_eq!(
+        count("client-a", 10, noon + 2).await.unwrap(),
+        Some(Limit::UploadsPerHour)
+    );
+    assert_eq!(
+        count("client-b", 10, noon + 3).await.unwrap(),
+        None,
+        "each client its own count"
+    );
+    // The next hour: uploads again, but the day's bytes are still counted (20 of 100; the
+    // refused one was not).
+    let next_hour = noon + HOUR_MS;
+    assert_eq!(count("client-a", 80, next_hour).await.unwrap(), None);
+    assert_eq!(
+        count("client-a", 1, next_hour + 1).await.unwrap(),
+        Some(Limit::BytesPerDay)
+    );
+    assert_eq!(
+        count("client-a", 101, next_hour + 2 * HOUR_MS).await.unwrap(),
+        Some(Limit::BytesPerDay)
+    );
+    assert_eq!(count("client-a", 100, noon + DAY_MS).await.unwrap(), None, "a new day");
 }

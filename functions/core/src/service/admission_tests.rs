@@ -1,5 +1,5 @@
-//! Who may upload and how much, on fakes: each upload mode, and the storage quota from the
-//! announcement to the removal (the sweep's repairs of the count: `replication/sweep_tests.rs`).
+//! Who may upload and how much, on fakes: each upload mode, blocked addresses, per-client
+//! limits, and the storage quota from the announcement to the removal (the sweep's repairs of the count: `replication/sweep_tests.rs`).
 
 use twinshare_api::Visibility;
 
@@ -10,8 +10,16 @@ use crate::{
     password,
     ports::MetadataStore,
     quota::StorageUsage,
-    ApiError, ServiceSettings,
+    rate::RateLimits,
+    ApiError, ServiceSettings, Uploader,
 };
+
+fn with_code(code: &str) -> Uploader<'_> {
+    Uploader {
+        code: Some(code),
+        address: "198.51.100.7",
+    }
+}
 
 fn with(settings: ServiceSettings) -> FakeService {
     FakeService { settings, ..service() }
@@ -39,22 +47,25 @@ async fn each_upload_mode_admits_whom_it_says_and_refuses_before_anything_is_wri
     });
     let request = || announce("a.txt", Visibility::Listed);
     assert_eq!(
-        code.create_upload(request(), None).await.unwrap_err(),
+        code.create_upload(request(), &Default::default()).await.unwrap_err(),
         ApiError::UploadCodeMissing
     );
     assert_eq!(
-        code.create_upload(request(), Some("team-41")).await.unwrap_err(),
+        code.create_upload(request(), &with_code("team-41")).await.unwrap_err(),
         ApiError::UploadCodeInvalid
     );
     assert!(code.metadata.is_empty() && code.primary.open_uploads() == 0);
-    assert!(code.create_upload(request(), Some("team-42")).await.is_ok());
+    assert!(code.create_upload(request(), &with_code("team-42")).await.is_ok());
 
     let closed = with(ServiceSettings {
         upload_access: UploadAccess::Closed,
         ..Default::default()
     });
     assert_eq!(
-        closed.create_upload(request(), Some("team-42")).await.unwrap_err(),
+        closed
+            .create_upload(request(), &with_code("team-42"))
+            .await
+            .unwrap_err(),
         ApiError::UploadsClosed
     );
     assert!(closed.metadata.is_empty());
@@ -69,12 +80,12 @@ async fn an_upload_past_the_quota_is_refused_up_front_and_deleting_frees_the_roo
     // Each announced file takes 3 bytes: room for two.
     let svc = quota(7);
     let (first, token) = available(&svc, announce("one.txt", Visibility::Listed)).await;
-    svc.create_upload(announce("two.txt", Visibility::Listed), None)
+    svc.create_upload(announce("two.txt", Visibility::Listed), &Default::default())
         .await
         .unwrap();
     assert_eq!(used(&svc).await, (6, 2), "an upload in progress counts too");
     assert_eq!(
-        svc.create_upload(announce("three.txt", Visibility::Listed), None)
+        svc.create_upload(announce("three.txt", Visibility::Listed), &Default::default())
             .await
             .unwrap_err(),
         ApiError::QuotaExceeded { needed: 3, free: 1 }
@@ -85,7 +96,7 @@ async fn an_upload_past_the_quota_is_refused_up_front_and_deleting_frees_the_roo
 
     svc.delete_file(&first.to_string(), Some(&token)).await.unwrap();
     assert_eq!(used(&svc).await, (3, 1));
-    svc.create_upload(announce("three.txt", Visibility::Listed), None)
+    svc.create_upload(announce("three.txt", Visibility::Listed), &Default::default())
         .await
         .unwrap();
 }
@@ -98,7 +109,7 @@ async fn expiry_and_abandoned_uploads_free_their_room_through_the_sweep() {
         ..announce("for a minute.txt", Visibility::Listed)
     };
     available(&svc, expiring).await;
-    svc.create_upload(announce("never sent.txt", Visibility::Listed), None)
+    svc.create_upload(announce("never sent.txt", Visibility::Listed), &Default::default())
         .await
         .unwrap();
     assert_eq!(used(&svc).await, (6, 2));
@@ -136,4 +147,64 @@ async fn the_sweep_charges_files_from_before_the_quota_and_repairs_a_counter_off
     assert_eq!(used(&svc).await, (3, 1));
     let report = replication(&svc, 4_000).sweep(1_000).await.unwrap();
     assert!(!report.usage_repaired && report.charges_settled == 0);
+}
+
+#[tokio::test]
+async fn a_client_past_its_hourly_uploads_waits_for_the_next_hour_and_others_do_not() {
+    let svc = with(ServiceSettings {
+        rate_limits: RateLimits {
+            uploads_per_hour: Some(2),
+            bytes_per_day: None,
+        },
+        ..Default::default()
+    });
+    let from = |address| Uploader { code: None, address };
+    for _ in 0..2 {
+        svc.create_upload(announce("a.txt", Visibility::Listed), &from("198.51.100.7"))
+            .await
+            .unwrap();
+    }
+    let refused = svc
+        .create_upload(announce("a.txt", Visibility::Listed), &from("viewer 198.51.100.7"))
+        .await
+        .unwrap_err();
+    // The test clock is 1 s past the epoch's first hour.
+    let retry = match &refused {
+        ApiError::RateLimited { retry_after_secs, .. } => *retry_after_secs,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(retry, 3_599);
+    assert!(refused.to_string().contains("2 uploads an hour"), "{refused}");
+    assert_eq!(svc.metadata.len(), 2, "nothing recorded for the refused one");
+    assert!(svc
+        .create_upload(announce("a.txt", Visibility::Listed), &from("203.0.113.9"))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn a_blocked_address_cannot_announce_and_a_file_over_the_daily_bytes_is_a_400() {
+    let svc = with(ServiceSettings {
+        rate_limits: RateLimits {
+            uploads_per_hour: None,
+            bytes_per_day: Some(2),
+        },
+        ..Default::default()
+    });
+    let blocked = Uploader {
+        code: None,
+        address: "viewer 198.51.100.7",
+    };
+    let refused = svc.create_upload(announce("a.txt", Visibility::Listed), &blocked).await;
+    assert!(
+        matches!(refused, Err(ApiError::Invalid { field: "size", .. })),
+        "{refused:?}"
+    );
+    svc.block_client("198.51.100.7").await.unwrap();
+    assert_eq!(
+        svc.create_upload(announce("a.txt", Visibility::Listed), &blocked)
+            .await
+            .unwrap_err(),
+        ApiError::UploaderBlocked
+    );
 }

@@ -1,10 +1,14 @@
 //! Who may upload and how much, against moto through the upload function's handler: each upload
-//! mode, and the storage quota held exactly however many announce at once.
+//! mode, the storage quota and the per-client limits held exactly however many announce at
+//! once, and an address the operator blocked.
 
 use futures::future::join_all;
 use integration_tests::{json, stack, Stack};
+use operator::{run, Command};
 use twinshare_api::{CreateUploadResponse, ErrorBody, StatusView, UploadMode};
-use twinshare_core::{access::UploadAccess, password, ServiceSettings};
+use twinshare_core::{access::UploadAccess, password, rate::RateLimits, ServiceSettings};
+
+const EDGE_SECRET: &str = "edge-secret";
 
 const FILE: &[u8] = b"abc";
 
@@ -115,4 +119,64 @@ async fn concurrent_announcements_never_pass_the_quota_and_deleting_frees_room()
     assert_eq!(cancelled.status(), 204);
     assert_eq!(announce_with(&stack, "after the cancel.txt", None).await, (201, None));
     assert_eq!(announce_with(&stack, "one too many.txt", None).await.0, 413);
+}
+
+/// Announces an upload as CloudFront forwards it from the viewer at `address`; the status and
+/// the `Retry-After` header, if any.
+async fn announce_from(stack: &Stack, address: &str) -> (u16, Option<String>) {
+    let request = twinshare_lambda::testing::request("POST", "/api/uploads", Some(&announcement("a.txt")));
+    let request = twinshare_lambda::testing::from_viewer(request, address, EDGE_SECRET);
+    let response = upload_api::handle(&stack.upload_api, request).await;
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), retry_after)
+}
+
+#[tokio::test]
+async fn a_client_gets_429_past_its_hourly_uploads_however_many_it_sends_at_once() {
+    let stack = stack(ServiceSettings {
+        edge_secret: Some(EDGE_SECRET.into()),
+        rate_limits: RateLimits {
+            uploads_per_hour: Some(5),
+            bytes_per_day: None,
+        },
+        ..Default::default()
+    })
+    .await;
+    let answers = join_all((0..30).map(|_| announce_from(&stack, "198.51.100.7"))).await;
+    let admitted = answers.iter().filter(|(status, _)| *status == 201).count();
+    let limited: Vec<u64> = answers
+        .iter()
+        .filter(|(status, _)| *status == 429)
+        .map(|(_, retry)| retry.as_deref().expect("Retry-After").parse().unwrap())
+        .collect();
+    assert_eq!((admitted, limited.len()), (5, 25), "{answers:?}");
+    assert!(limited.iter().all(|&secs| (1..=3600).contains(&secs)), "{limited:?}");
+    assert_eq!(
+        announce_from(&stack, "203.0.113.9").await.0,
+        201,
+        "another client is not limited"
+    );
+}
+
+#[tokio::test]
+async fn an_address_the_operator_blocks_can_no_longer_announce() {
+    let stack = stack(ServiceSettings {
+        edge_secret: Some(EDGE_SECRET.into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(announce_from(&stack, "198.51.100.7").await.0, 201);
+    let out = run(&stack.operator, Command::BlockAddress("198.51.100.7".parse().unwrap()))
+        .await
+        .unwrap();
+    assert!(out.contains("198.51.100.7"), "{out}");
+    let request = twinshare_lambda::testing::request("POST", "/api/uploads", Some(&announcement("b.txt")));
+    let request = twinshare_lambda::testing::from_viewer(request, "198.51.100.7", EDGE_SECRET);
+    let response = upload_api::handle(&stack.upload_api, request).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(json::<ErrorBody>(&response).error, "uploader_blocked");
+    assert_eq!(announce_from(&stack, "198.51.100.8").await.0, 201);
 }

@@ -1,0 +1,59 @@
+//! What an announcement must pass before anything is signed, once its uploader is admitted by
+//! the upload mode and it is valid: the operator's blocks (of the client, of the content), the
+//! per-client limits and the storage quota. Each is refused with its own 4xx.
+
+use super::Service;
+use crate::{
+    ports::{Clock, MetadataStore, ObjectStore},
+    quota,
+    rate::{self, Limit},
+    validate::NewUpload,
+    ApiError,
+};
+
+impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
+    /// Refuses the announcement of `upload` by the client at `address`, or counts it against
+    /// the client's limits. The quota is checked here only when plainly passed (a clear answer
+    /// before any signing); the record's own write is what holds it exactly.
+    pub(super) async fn admit(&self, upload: &NewUpload, address: &str) -> Result<(), ApiError> {
+        if self.metadata.is_blocked(&rate::blocked_client(address)).await? {
+            return Err(ApiError::UploaderBlocked);
+        }
+        let limits = self.settings.rate_limits;
+        if let Some(per_day) = limits.bytes_per_day.filter(|&per_day| upload.size > per_day) {
+            return Err(ApiError::invalid(
+                "size",
+                format!("this site takes at most {per_day} bytes a day from one client; this file is larger"),
+            ));
+        }
+        if let Some(quota) = self.settings.storage_quota_bytes {
+            let used = self.metadata.storage_usage().await?.bytes;
+            if used + upload.size > quota {
+                return Err(quota::over_quota(upload.size, used, quota));
+            }
+        }
+        // Content the operator took down and blocked. Only a whole-file SHA-256 can be
+        // compared: files sent in parts have none (see moderation).
+        if let Some(sha256) = &upload.sha256 {
+            if self.metadata.is_blocked(sha256).await? {
+                return Err(ApiError::ContentBlocked);
+            }
+        }
+        // Counted last, so that an announcement refused for another reason costs nothing.
+        if limits.is_unlimited() {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let client = rate::client_key(address);
+        match self.metadata.count_upload(&client, upload.size, now, limits).await? {
+            None => Ok(()),
+            Some(limit) => Err(ApiError::RateLimited {
+                limit: match limit {
+                    Limit::UploadsPerHour => format!("{} uploads an hour", limits.uploads_per_hour.unwrap_or(0)),
+                    Limit::BytesPerDay => format!("{} bytes a day", limits.bytes_per_day.unwrap_or(0)),
+                },
+                retry_after_secs: limit.retry_after_secs(now),
+            }),
+        }
+    }
+}
