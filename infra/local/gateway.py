@@ -10,7 +10,8 @@ It streams every request to moto and back, and makes moto answer as S3 does wher
 - on a GET, the `response-content-disposition` / `response-content-type` / … query parameters of
   a presigned URL become the response's headers (so the browser saves a download under its name);
 - CompleteMultipartUpload and ListParts answer with S3's root elements (`…Result`; moto writes
-  `…Response`, which the Rust SDK rightly refuses);
+  `…Response`, which the Rust SDK rightly refuses), and ListParts with each part's
+  `ChecksumSHA256` (moto leaves it out; the completion computes a file's identity from them);
 - a PUT (object or part) whose body does not match its `x-amz-checksum-sha256` is refused with
   S3's `400 BadDigest` and never reaches moto, which does not check checksums;
 - DynamoDB writes reach moto one at a time: moto runs requests in threads, checks a condition
@@ -35,6 +36,7 @@ import hashlib
 import http.client
 import json
 import pathlib
+import re
 import sys
 import threading
 import urllib.parse
@@ -60,6 +62,19 @@ OVERRIDES = {
 
 # Answers (by method, on an `uploadId` URL) whose root element moto names `…Response`.
 ROOT_ELEMENTS = {"POST": b"CompleteMultipartUpload", "GET": b"ListParts"}
+
+# The SHA-256 each part was sent with, by (upload id, part number): S3 lists it with the part
+# (`ChecksumSHA256`), moto does not. Checked before moto got the part (send_body).
+PART_CHECKSUMS = {}
+
+
+def with_part_checksums(upload_id, body):
+    """A ListParts answer with each part's `ChecksumSHA256`, as S3 gives it."""
+    def add(match):
+        checksum = PART_CHECKSUMS.get((upload_id, match.group(1).decode()))
+        return match.group(0) + (b"<ChecksumSHA256>" + checksum.encode() + b"</ChecksumSHA256>" if checksum else b"")
+    return re.sub(rb"<PartNumber>(\d+)</PartNumber>", add, body)
+
 
 FAULT_PATH = "/__twinshare/fault"
 FAULTS = ("ok", "down", "hang")
@@ -159,7 +174,13 @@ def make_handler(upstream_port, fault, policies=None, recorder=None):
             root = ROOT_ELEMENTS.get(self.command) if "uploadId" in query and answer.status == 200 else None
             if root:
                 body = answer.read().replace(root + b"Response", root + b"Result")
+                if self.command == "GET":
+                    body = with_part_checksums(query["uploadId"][0], body)
                 replace_header("Content-Length", str(len(body)))
+            if self.command == "PUT" and "partNumber" in query and "uploadId" in query and answer.status == 200:
+                checksum = self.headers.get("x-amz-checksum-sha256")
+                if checksum:
+                    PART_CHECKSUMS[(query["uploadId"][0], query["partNumber"][0])] = checksum.strip()
             if self.command == "GET" and answer.status in (200, 206):
                 for parameter, header in OVERRIDES.items():
                     if parameter in query:

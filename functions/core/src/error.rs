@@ -52,7 +52,10 @@ pub enum ApiError {
     #[error("uploads from your address are blocked on this site")]
     UploaderBlocked,
 
-    #[error("you have reached this site's limit of {limit}; try again in {}", wait(retry_after_secs))]
+    #[error(
+        "you have reached this site's limit of {limit}; try again in {}",
+        wait(retry_after_secs)
+    )]
     RateLimited { limit: String, retry_after_secs: u64 },
 
     #[error("this site's storage is full: the file needs {needed} bytes and {free} are free; delete files you shared, or ask the site's operator for room")]

@@ -268,8 +268,9 @@ pub trait MetadataStore: Send + Sync {
     /// the limit holds exactly however many download at once. `ConditionFailed` when not.
     fn count_download(&self, id: FileId) -> impl Future<Output = Result<Written, PortError>> + Send;
     /// Marks an `uploading` record available with a verified primary copy, in one conditional
-    /// write; an already available record is returned as it is. Listed files join the public
-    /// listing in the same write. A removed record is not changed (`ConditionFailed`).
+    /// write, keeping the `content_id` its completion computed; an already available record is
+    /// returned as it is. Listed files join the public listing in the same write. A removed
+    /// record is not changed (`ConditionFailed`).
     fn mark_available(
         &self,
         record: &FileRecord,

@@ -116,6 +116,9 @@ pub struct FileRecord {
     pub content_type: String,
     /// SHA-256 of the whole file, for files sent in one PUT.
     pub sha256: Option<String>,
+    /// The whole-file identity of a file sent in parts, known once its parts were assembled
+    /// (see [`crate::service::multipart::content_id`]): what blocking its content blocks.
+    pub content_id: Option<String>,
     /// For files sent in parts: the S3 multipart upload and how the file is cut.
     pub multipart: Option<MultipartUpload>,
     pub uploader: Option<String>,
@@ -157,6 +160,12 @@ pub struct MultipartUpload {
 pub const MULTIPART_RESUMABLE_MS: i64 = 24 * 60 * 60 * 1000;
 
 impl FileRecord {
+    /// What identifies the file's content whoever sends it again: the SHA-256 of a file sent in
+    /// one PUT, the composite one of a file sent in parts.
+    pub fn content_identity(&self) -> Option<&str> {
+        self.sha256.as_deref().or(self.content_id.as_deref())
+    }
+
     /// A record for an announced upload: the primary copy awaits the browser's PUT, the replica
     /// copy awaits replication.
     pub fn new_upload(
@@ -182,6 +191,7 @@ impl FileRecord {
             size: upload.size,
             content_type: upload.content_type,
             sha256: upload.sha256,
+            content_id: None,
             multipart,
             uploader: upload.uploader,
             visibility: upload.visibility,

@@ -73,3 +73,30 @@ async fn a_take_down_with_the_replica_region_down_is_finished_by_the_sweep() {
     stack.sweep.sweep(1_000).await.unwrap();
     assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
 }
+
+#[tokio::test]
+async fn a_file_sent_in_parts_is_blocked_by_its_composite_sha256_and_refused_when_sent_again() {
+    let stack = stack(ServiceSettings::default()).await;
+    // Over the 32 MiB threshold: sent in parts, with no whole-file SHA-256 from the browser.
+    let bytes: Vec<u8> = (0..33 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let file = stack.share("big.bin", &bytes, None, "listed").await;
+    let take_down = Command::TakeDown {
+        id: file.id.clone(),
+        block: true,
+    };
+    let out = run(&stack.operator, take_down).await.unwrap();
+    assert!(out.contains("content blocked") && out.contains("-5"), "{out}");
+
+    let again = stack.announce("same bytes, new name.bin", &bytes, None, "unlisted").await;
+    stack.put(&again, &bytes).await;
+    let path = format!("/api/uploads/{}/complete", again.file.id);
+    let response = stack.api("POST", &path, None).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(json::<ErrorBody>(&response).error, "content_blocked");
+    assert_eq!(error_of(&stack, &format!("/api/files/{}", again.file.id)).await.0, 410);
+    assert_eq!(stack.object(CopyRole::Primary, &again.file.id).await, None);
+
+    let mut other = bytes.clone();
+    other[0] ^= 1;
+    stack.share("other bytes.bin", &other, None, "unlisted").await;
+}

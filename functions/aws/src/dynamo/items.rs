@@ -71,6 +71,9 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
     if let Some(sha256) = &record.sha256 {
         item.insert("sha256".into(), s(sha256));
     }
+    if let Some(content_id) = &record.content_id {
+        item.insert("content_id".into(), s(content_id));
+    }
     if let Some(multipart) = &record.multipart {
         item.insert("multipart_upload_id".into(), s(&multipart.upload_id));
         item.insert("part_size".into(), n(multipart.plan.part_size));
@@ -210,6 +213,7 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         password_hash: item.get("password_hash").and_then(|v| v.as_s().ok()).cloned(),
         removal: removal_from_item(item)?,
         indexed_ms: opt_n(item, "indexed_ms")?,
+        content_id: item.get("content_id").and_then(|v| v.as_s().ok()).cloned(),
         charged: item
             .get("charged")
             .and_then(|v| v.as_bool().ok())

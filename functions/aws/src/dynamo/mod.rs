@@ -350,6 +350,15 @@ impl MetadataStore for DynamoMetadata {
             .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
             .expression_attribute_values(":verified", s(CopyState::Verified.as_str()))
             .expression_attribute_values(":now", n(now_ms));
+        // A file sent in parts keeps the identity its completion computed.
+        let update = match &record.content_id {
+            Some(content_id) => update
+                .update_expression(
+                    "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now, content_id = :content_id REMOVE expires_at",
+                )
+                .expression_attribute_values(":content_id", s(content_id)),
+            None => update,
+        };
         if let Written::Done(mut done) = self.conditional(update).await? {
             self.follow(Some(record), &mut done).await;
             return Ok(Written::Done(done));

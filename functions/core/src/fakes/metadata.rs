@@ -247,12 +247,13 @@ impl MetadataStore for MemoryMetadata {
         }
     }
 
-    async fn mark_available(&self, record: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
+    async fn mark_available(&self, seen: &FileRecord, now_ms: i64) -> Result<Written, PortError> {
         let mut records = self.records.lock().unwrap();
-        let Some(record) = records.get_mut(&record.id).filter(|r| r.removal.is_none()) else {
+        let Some(record) = records.get_mut(&seen.id).filter(|r| r.removal.is_none()) else {
             return Ok(Written::ConditionFailed);
         };
         if record.state == RecordState::Uploading {
+            record.content_id.clone_from(&seen.content_id);
             record.state = RecordState::Available;
             record.updated_at_ms = now_ms;
             // As the DynamoDB adapter does after a write that succeeded: the index follows.

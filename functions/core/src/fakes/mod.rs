@@ -52,6 +52,13 @@ pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
     }
 }
 
+/// SHA-256 of `bytes`, base64, as S3 writes checksums.
+pub(crate) fn sha256_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,8 +107,6 @@ impl MemoryStore {
     /// Plays a browser sending `bytes` to a URL this store signed (as S3 does, a body that is
     /// not the signed length or SHA-256 is refused). Whether the bytes were stored.
     pub fn send(&self, presigned: &Presigned, bytes: &[u8]) -> bool {
-        use base64::Engine;
-        use sha2::Digest;
         let prefix = format!("memory://{}/", self.bucket);
         let Some(rest) = presigned.url.strip_prefix(&prefix) else {
             return false;
@@ -120,7 +118,7 @@ impl MemoryStore {
                 .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
         };
         let header = |name: &str| presigned.headers.get(name).map(String::as_str);
-        let sha256 = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
+        let sha256 = super::sha256_base64(bytes);
         let length = bytes.len().to_string();
         if presigned.method != "PUT"
             || header("x-amz-checksum-sha256").is_some_and(|signed| signed != sha256)
@@ -287,7 +285,8 @@ impl ObjectStore for MemoryStore {
                     number: *number,
                     size: bytes.len() as u64,
                     etag: format!("etag-{number}"),
-                    sha256: None,
+                    // As S3 lists the checksum each part was sent with (and checked against).
+                    sha256: Some(crate::fakes::sha256_base64(bytes)),
                 })
                 .collect()
         }))

@@ -74,12 +74,14 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     }
 
     /// Blocks the file's content from being shared again: a new upload with the same whole-file
-    /// SHA-256 is refused (403 `content_blocked`). A file sent in parts has no whole-file SHA-256
-    /// (each part has its own), so it cannot be blocked: `ContentNotBlockable`.
+    /// SHA-256 is refused when announced (403 `content_blocked`), one sent in parts with the same
+    /// composite SHA-256 when completed. A file sent in parts whose completion did not learn its
+    /// parts' SHA-256s has no identity: `ContentNotBlockable`.
     pub async fn block_content(&self, id: &str) -> Result<String, ApiError> {
         let record = self.find_any(id).await?;
         let sha256 = record
-            .sha256
+            .content_identity()
+            .map(str::to_owned)
             .ok_or(ApiError::ContentNotBlockable(record.id.to_string()))?;
         self.metadata.block(&sha256, self.clock.now_ms()).await?;
         tracing::info!(target: "audit", actor = "operator", action = "block_content", file_id = %record.id, sha256, "content blocked by the operator");
@@ -115,7 +117,9 @@ mod tests {
     use twinshare_api::Visibility;
 
     use super::*;
-    use crate::service::test_support::{announce, announce_in_parts, redundant, redundant_owned, service};
+    use crate::service::test_support::{
+        announce, announce_in_parts, redundant, redundant_owned, service, IN_PARTS_SIZE,
+    };
 
     #[tokio::test]
     async fn a_file_taken_down_leaves_both_regions_and_its_links_say_so() {
@@ -168,17 +172,41 @@ mod tests {
         assert!(svc.create_upload(other, &Default::default()).await.is_ok());
     }
 
-    #[tokio::test]
-    async fn a_file_sent_in_parts_cannot_be_blocked_and_the_operator_is_told() {
-        let svc = service();
+    /// Announces a file sent in parts, all of it `fill` bytes, sends every part and completes it.
+    async fn shared_in_parts(svc: &crate::fakes::FakeService, fill: u8) -> (String, Result<(), ApiError>) {
         let created = svc
             .create_upload(announce_in_parts("big.bin"), &Default::default())
             .await
             .unwrap();
-        assert_eq!(
-            svc.block_content(&created.file.id).await,
-            Err(ApiError::ContentNotBlockable(created.file.id.clone()))
-        );
+        let id = FileId::parse(&created.file.id).unwrap();
+        let multipart = svc.metadata.get(id).await.unwrap().unwrap().multipart.unwrap();
+        let bytes = vec![fill; IN_PARTS_SIZE as usize];
+        for number in 1..=multipart.plan.part_count {
+            let (start, end) = multipart.plan.range(number, IN_PARTS_SIZE);
+            svc.primary
+                .put_part(&multipart.upload_id, number, &bytes[start as usize..end as usize]);
+        }
+        let completed = svc.complete_upload(&created.file.id, Some(&created.manage_token)).await;
+        (created.file.id, completed.map(|_| ()))
+    }
+
+    #[tokio::test]
+    async fn a_file_sent_in_parts_is_blocked_by_its_composite_sha256_when_sent_again() {
+        let svc = service();
+        let (first, completed) = shared_in_parts(&svc, 1).await;
+        completed.unwrap();
+        svc.take_down(&first).await.unwrap();
+        let identity = svc.block_content(&first).await.unwrap();
+        assert!(identity.ends_with("-5"), "S3's composite form, 5 parts: {identity}");
+
+        // The same bytes under any name: refused once its parts are all in, and removed.
+        let (again, completed) = shared_in_parts(&svc, 1).await;
+        assert_eq!(completed, Err(ApiError::ContentBlocked));
+        assert_eq!(svc.get_file(&again).await, Err(ApiError::FileRemoved(again.clone())));
+        assert_eq!(svc.primary.open_uploads(), 0, "its parts are freed");
+        // Other bytes of the same size are not.
+        let (_, completed) = shared_in_parts(&svc, 2).await;
+        assert_eq!(completed, Ok(()));
     }
 
     #[tokio::test]

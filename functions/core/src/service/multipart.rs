@@ -10,6 +10,21 @@ use crate::{
     validate, ApiError,
 };
 
+/// The whole-file identity of a file sent in parts: S3's composite SHA-256, the SHA-256 of the
+/// parts' SHA-256s (as S3 checked and listed them) followed by `-` and the number of parts. The
+/// server cuts a file by its size alone, so the same bytes always give the same parts and the
+/// same identity, whoever sends them. `None` if a part's SHA-256 is not known.
+pub fn content_id(parts: &[UploadedPart]) -> Option<String> {
+    use base64::{engine::general_purpose::STANDARD, Engine};
+    use sha2::{Digest, Sha256};
+    let mut digests = Sha256::new();
+    for part in parts {
+        let digest = STANDARD.decode(part.sha256.as_deref()?).ok()?;
+        digests.update(&digest);
+    }
+    Some(format!("{}-{}", STANDARD.encode(digests.finalize()), parts.len()))
+}
+
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// The record of an upload still in progress, sent in parts, for its owner.
     async fn multipart_upload(&self, id: &str, token: Option<&str>) -> Result<(FileRecord, MultipartUpload), ApiError> {

@@ -105,7 +105,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// A multipart upload is first assembled from its parts, each checked by S3 against the
     /// SHA-256 its URL was signed with. Calling it again on an available file answers the same.
     pub async fn complete_upload(&self, id: &str, token: Option<&str>) -> Result<FileView, ApiError> {
-        let record = self.find_owned(id, token).await?;
+        let mut record = self.find_owned(id, token).await?;
         if let Some(gone) = record.gone(self.clock.now_ms()) {
             return Err(gone);
         }
@@ -122,6 +122,18 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 .await?
             {
                 let parts = Self::all_parts(&record, multipart, stored)?;
+                // Content the operator blocked is refused here for a file sent in parts: only
+                // now are all its parts, and so its identity, known.
+                record.content_id = super::multipart::content_id(&parts);
+                if let Some(content_id) = &record.content_id {
+                    if self.metadata.is_blocked(content_id).await? {
+                        let stores = [&self.primary, &self.replica];
+                        let now = self.clock.now_ms();
+                        removal::remove(stores, &self.metadata, id, RemovalReason::TakenDown, now).await?;
+                        tracing::info!(target: "audit", actor = "operator", action = "refuse_blocked_content", file_id = %id, content_id, "blocked content refused at completion");
+                        return Err(ApiError::ContentBlocked);
+                    }
+                }
                 let assembled = self
                     .primary
                     .complete_multipart(&record.object_key, &multipart.upload_id, &parts)
