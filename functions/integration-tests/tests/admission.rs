@@ -180,3 +180,52 @@ async fn an_address_the_operator_blocks_can_no_longer_announce() {
     assert_eq!(json::<ErrorBody>(&response).error, "uploader_blocked");
     assert_eq!(announce_from(&stack, "198.51.100.8").await.0, 201);
 }
+
+#[tokio::test]
+async fn expiry_and_abandoned_uploads_free_room_and_the_sweep_sets_a_drifted_count_right() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use twinshare_core::ports::{Clock, SystemClock};
+    let stack = stack(ServiceSettings {
+        storage_quota_bytes: Some(6),
+        ..Default::default()
+    })
+    .await;
+    // A file shared for a minute, and an upload never sent: the quota is full.
+    let expiring = serde_json::json!({
+        "name": "for a minute.txt", "size": FILE.len(), "content_type": "text/plain",
+        "sha256": integration_tests::sha256_base64(FILE), "visibility": "listed", "expires_in_secs": 60,
+    });
+    let created: CreateUploadResponse = stack
+        .expect(201, "POST", "/api/uploads", Some(&expiring.to_string()))
+        .await;
+    stack.put(&created, FILE).await;
+    let path = format!("/api/uploads/{}/complete", created.file.id);
+    let _: twinshare_api::FileView = stack.expect(200, "POST", &path, None).await;
+    assert_eq!(announce_with(&stack, "never sent.txt", None).await, (201, None));
+    assert_eq!(announce_with(&stack, "no room.txt", None).await.0, 413);
+
+    // A day later: expired and abandoned, both removed by the sweep, their room back.
+    let day_later = SystemClock.now_ms() + 24 * 3600 * 1000;
+    let report = stack.sweep_at(day_later).sweep(1_000).await.unwrap();
+    assert_eq!((report.expired, report.abandoned), (1, 1), "{report:?}");
+    let status: StatusView = stack.expect(200, "GET", "/api/status", None).await;
+    assert_eq!(status.uploads.used_bytes, Some(0));
+
+    // The counter edited by hand: the next quiet pass sets it to what the records say.
+    assert_eq!(announce_with(&stack, "kept.txt", None).await, (201, None));
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(integration_tests::TABLE)
+        .item("id", AttributeValue::S("usage#storage".into()))
+        .item("bytes", AttributeValue::N("999".into()))
+        .item("files", AttributeValue::N("7".into()))
+        .item("changes", AttributeValue::N("100".into()))
+        .send()
+        .await
+        .unwrap();
+    let report = stack.sweep_at(SystemClock.now_ms()).sweep(1_000).await.unwrap();
+    assert!(report.usage_repaired, "{report:?}");
+    let status: StatusView = stack.expect(200, "GET", "/api/status", None).await;
+    assert_eq!(status.uploads.used_bytes, Some(3));
+}

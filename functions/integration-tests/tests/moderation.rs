@@ -87,7 +87,9 @@ async fn a_file_sent_in_parts_is_blocked_by_its_composite_sha256_and_refused_whe
     let out = run(&stack.operator, take_down).await.unwrap();
     assert!(out.contains("content blocked") && out.contains("-5"), "{out}");
 
-    let again = stack.announce("same bytes, new name.bin", &bytes, None, "unlisted").await;
+    let again = stack
+        .announce("same bytes, new name.bin", &bytes, None, "unlisted")
+        .await;
     stack.put(&again, &bytes).await;
     let path = format!("/api/uploads/{}/complete", again.file.id);
     let response = stack.api("POST", &path, None).await;
