@@ -293,10 +293,11 @@ pub trait MetadataStore: Send + Sync {
         after: Option<String>,
         limit: u32,
     ) -> impl Future<Output = Result<(Vec<FileRecord>, Option<String>), PortError>> + Send;
-    /// Whether the operator blocked content with this SHA-256 (base64) from being shared.
-    fn is_blocked(&self, sha256: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// Blocks content with this SHA-256 from being uploaded again (blocking twice is the same).
-    fn block(&self, sha256: &str, now_ms: i64) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Whether the operator blocked this: a content identity
+    /// ([`FileRecord::content_identity`]) or a client ([`crate::rate::blocked_client`]).
+    fn is_blocked(&self, what: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Blocks a content identity or a client from uploading again (blocking twice is the same).
+    fn block(&self, what: &str, now_ms: i64) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The wrong passwords `guesser` (see [`crate::password::guesser`]) tried on the file lately.
     fn password_attempts(
         &self,

@@ -1,5 +1,7 @@
-//! Content the operator blocked: one item per whole-file SHA-256 beside the records
-//! (`blocked#<sha256>`), read by every announcement of a file sent in one PUT.
+//! What the operator blocked: one item per content identity beside the records
+//! (`blocked#<sha256>`, read by every announcement of a file sent in one PUT, and
+//! `blocked#<composite sha256>-<parts>`, read by the completion of one sent in parts) and per
+//! address (`blocked#client:<hash>`, read by every announcement).
 
 use twinshare_core::ports::PortError;
 

@@ -8,13 +8,18 @@
 //! A removed file also has a tombstone item, `removed#<id>`, written in the same transaction
 //! that marks its record; every read of a record reads its tombstone too, so that once metadata
 //! lives in two regions a removal cannot be lost to last-writer-wins on the record.
+//!
+//! Beside the records the table holds small items of other kinds, each kept by its own module:
+//! tombstones (`removal.rs`), wrong-password counts (`attempts.rs`), blocked content and
+//! addresses (`blocks.rs`), the storage usage counter (`usage.rs`) and per-client announcement
+//! counts (`rate.rs`). Their ids are not file ids, so the sweep's scan passes over them.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::builders::UpdateItemFluentBuilder,
-    types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update},
+    types::{AttributeValue, ReturnValue},
 };
 use twinshare_api::{CopyRole, CopyState};
 use twinshare_core::{
@@ -23,7 +28,7 @@ use twinshare_core::{
     ports::{Guard, MetadataStore, PasswordAttempts, PortError, Written},
     quota::{Creation, Settle, StorageUsage},
     rate::{Limit, RateLimits},
-    record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
+    record::{FileRecord, RecordState, Removal, TOMBSTONE_KEEP_MS},
     validate::{Edit, ListQuery},
     FileId,
 };
@@ -36,10 +41,11 @@ mod blocks;
 mod health;
 mod items;
 mod rate;
+mod removal;
 mod search;
 mod sweep;
 mod usage;
-use items::{bad, from_item, n, removal_attributes, removal_from_item, s, tombstone_id};
+use items::{bad, from_item, n, removal_from_item, s, tombstone_id};
 pub use search::{SearchCost, SearchPage, BY_NAME, BY_SIZE};
 
 type Item = HashMap<String, AttributeValue>;
@@ -81,79 +87,6 @@ fn is_condition_failure<E: ProvideErrorMetadata>(
 }
 
 impl DynamoMetadata {
-    /// The removal transaction for the record as read: its tombstone, the mark (only if it is
-    /// still unremoved, still charged as read, and for an abandonment still uploading), and the
-    /// release of its charge. False if it was cancelled.
-    async fn remove_as_read(&self, before: &FileRecord, removal: &Removal) -> Result<bool, PortError> {
-        let id = before.id;
-        let mut tombstone = removal_attributes(removal);
-        tombstone.insert("id".into(), s(tombstone_id(id)));
-        // Kept as long as links should answer 410; the record itself expires only once the
-        // sweep has found its bytes gone (`settle_removal`).
-        tombstone.insert("expires_at".into(), n((removal.at_ms + TOMBSTONE_KEEP_MS) / 1000));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(tombstone))
-            .build()
-            .map_err(|e| PortError::Other(format!("tombstone: {e}")))?;
-        let charge = if before.charged {
-            "charged = :true"
-        } else {
-            "attribute_not_exists(charged)"
-        };
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .key("id", s(id.to_string()))
-            .update_expression(
-                "SET removed_reason = :reason, removed_at_ms = :at, updated_at_ms = :at REMOVE expires_at, charged",
-            )
-            .expression_attribute_values(":reason", s(removal.reason.as_str()))
-            .expression_attribute_values(":at", n(removal.at_ms));
-        let mark = if before.charged {
-            mark.expression_attribute_values(":true", AttributeValue::Bool(true))
-        } else {
-            mark
-        };
-        // An upload completed meanwhile is not abandoned: the whole transaction is refused.
-        let mark = if removal.reason == RemovalReason::Abandoned {
-            mark.condition_expression(format!("{NOT_REMOVED} AND {charge} AND #state = :uploading"))
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
-        } else {
-            mark.condition_expression(format!("{NOT_REMOVED} AND {charge}"))
-        }
-        .build()
-        .map_err(|e| PortError::Other(format!("removal: {e}")))?;
-        let mut items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(mark).build(),
-        ];
-        if before.charged {
-            let release = self
-                .usage_change(-(before.size as i64))
-                .build()
-                .map_err(|e| PortError::Other(format!("release: {e}")))?;
-            items.push(TransactWriteItem::builder().update(release).build());
-        }
-        let answer = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(true),
-            // Removed, completed, charged or deleted since it was read.
-            Err(err)
-                if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("TransactionCanceledException") =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(port_error("TransactWriteItems", err)),
-        }
-    }
-
     fn update_record(&self, id: FileId) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
@@ -229,33 +162,7 @@ impl MetadataStore for DynamoMetadata {
     /// The tombstone and the record's mark in one transaction. A record already removed is
     /// returned as it is; the transaction is refused (and nothing written) when there is none.
     async fn remove(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
-        let abandoned = removal.reason == RemovalReason::Abandoned;
-        // Again if the record changed between the read and the transaction in a way that does
-        // not stop the removal (the sweep charged it meanwhile).
-        let mut attempts = 0;
-        let before = loop {
-            attempts += 1;
-            let before = match self.get(id).await? {
-                None => return Ok(Written::ConditionFailed),
-                Some(record) if record.removal.is_some() => return Ok(Written::Done(Box::new(record))),
-                Some(record) if abandoned && record.state != RecordState::Uploading => {
-                    return Ok(Written::ConditionFailed)
-                }
-                Some(record) => record,
-            };
-            if self.remove_as_read(&before, &removal).await? || attempts == 3 {
-                break before;
-            }
-        };
-        match self.get(id).await? {
-            Some(mut record) if record.removal.is_some() => {
-                if !record.is_index_current() {
-                    self.follow(Some(&before), &mut record).await;
-                }
-                Ok(Written::Done(Box::new(record)))
-            }
-            _ => Ok(Written::ConditionFailed),
-        }
+        self.remove_record(id, removal).await
     }
 
     async fn settle_removal(&self, id: FileId, now_ms: i64) -> Result<Written, PortError> {
