@@ -14,11 +14,12 @@ It streams every request to moto and back, and makes moto answer as S3 does wher
   `ChecksumSHA256` (moto leaves it out; the completion computes a file's identity from them);
 - a PUT (object or part) whose body does not match its `x-amz-checksum-sha256` is refused with
   S3's `400 BadDigest` and never reaches moto, which does not check checksums;
-- DynamoDB writes reach moto one at a time: moto runs requests in threads, checks a condition
-  and applies the write as separate steps, and undoes a cancelled transaction by restoring a
-  copy of the whole table taken before it, which would drop other requests' writes made
-  meanwhile. DynamoDB applies each write (and each transaction) atomically; one at a time, moto
-  does too, so tests of conditions under concurrency (the quota, download limits) are faithful.
+- DynamoDB writes reach moto one at a time per table: moto runs requests in threads, checks a
+  condition and applies the write as separate steps, and undoes a cancelled transaction by
+  restoring a copy of the tables it touched taken before it, which would drop other requests'
+  writes made meanwhile. DynamoDB applies each write (and each transaction) atomically; one at a
+  time, moto does too, so tests of conditions under concurrency (the quota, download limits)
+  are faithful.
 
 Being the region's front door, it is also where the local stack takes that region's storage
 down on its own while the metadata stays up:
@@ -47,9 +48,33 @@ import iam  # noqa: E402
 
 CHUNK = 1024 * 1024
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
-# DynamoDB calls that write: forwarded one at a time (see the module's docstring).
+# DynamoDB calls that write: forwarded one at a time per table (see the module's docstring).
 DYNAMODB_WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-DYNAMODB_WRITES = threading.Lock()
+TABLE_LOCKS = {}
+TABLE_LOCKS_GUARD = threading.Lock()
+
+
+def tables_written(body):
+    """The tables a DynamoDB write names, sorted (the order locks are taken in)."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return []
+    names = {request.get("TableName")} | set(request.get("RequestItems", {}))
+    for item in request.get("TransactItems", []):
+        names |= {op.get("TableName") for op in item.values() if isinstance(op, dict)}
+    return sorted(name for name in names if name)
+
+
+@contextlib.contextmanager
+def writing(tables):
+    """Holds the write lock of each table: moto applies one write per table at a time."""
+    with TABLE_LOCKS_GUARD:
+        locks = [TABLE_LOCKS.setdefault(name, threading.Lock()) for name in tables]
+    with contextlib.ExitStack() as held:
+        for lock in locks:
+            held.enter_context(lock)
+        yield
 # Presigned GET parameters that S3 turns into response headers.
 OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
@@ -138,7 +163,10 @@ def make_handler(upstream_port, fault, policies=None, recorder=None):
             if not self.authorized(body):
                 return
             target = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-            with DYNAMODB_WRITES if target in DYNAMODB_WRITE_ACTIONS else contextlib.nullcontext():
+            if target in DYNAMODB_WRITE_ACTIONS and body is None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            tables = tables_written(body) if target in DYNAMODB_WRITE_ACTIONS else []
+            with writing(tables):
                 answer = self.send_upstream(body)
             if answer is None:
                 return

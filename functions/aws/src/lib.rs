@@ -9,5 +9,5 @@ mod s3;
 
 pub use clients::AwsEndpoints;
 pub use copier::{CopyMode, S3Copier, PART_SIZE};
-pub use dynamo::{DynamoMetadata, SearchCost, SearchPage, BY_NAME, BY_SIZE};
+pub use dynamo::{record_item, DynamoMetadata, SearchCost, SearchPage, BY_NAME, BY_SIZE};
 pub use s3::S3ObjectStore;

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::{
     types::{builders::UpdateBuilder, AttributeValue, Put, TransactWriteItem, Update},
 };
 use twinshare_core::{
-    ports::{PortError, Written},
+    ports::{MetadataStore, PortError, Written},
     quota::{Creation, Settle, StorageUsage},
     FileRecord,
 };
@@ -163,7 +163,16 @@ impl DynamoMetadata {
         match self.transact(items, "TransactWriteItems create").await? {
             None => Ok(Creation::Created),
             Some(1) => over().await,
-            Some(_) => Err(PortError::Other(format!("record {} exists", record.id))),
+            // The id is new, so the record is there only if an earlier attempt of this call
+            // wrote it (and charged it) before its answer was lost to a timeout: done.
+            Some(_) => match MetadataStore::get(self, record.id).await? {
+                Some(stored)
+                    if stored.manage_hash == record.manage_hash && stored.created_at_ms == record.created_at_ms =>
+                {
+                    Ok(Creation::Created)
+                }
+                _ => Err(PortError::Other(format!("record {} exists", record.id))),
+            },
         }
     }
 

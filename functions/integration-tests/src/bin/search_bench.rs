@@ -12,13 +12,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::{
+    config::timeout::TimeoutConfig,
+    types::{PutRequest, WriteRequest},
+};
 
 use futures::{stream, StreamExt};
 use integration_tests::{arg, listed_file, stack, HEALTH_TABLE, SEARCH_TABLE, TABLE};
-use twinshare_aws::DynamoMetadata;
+use twinshare_aws::{record_item, DynamoMetadata};
 use twinshare_core::{
-    ports::{Clock, MetadataStore, SystemClock},
+    ports::{Clock, MetadataStore, SystemClock, Written},
     record::FileRecord,
     search::{self, SortBy},
     validate::ListQuery,
@@ -68,12 +71,38 @@ async fn main() {
     for files in sizes {
         let stack = stack(ServiceSettings::default()).await;
         let metadata = &stack.operator.metadata;
+        let dynamodb = &stack.dynamodb;
         let seeding = Instant::now();
-        stream::iter(0..files)
-            .for_each_concurrent(32, |i| async move {
-                let record = record(i);
-                metadata.create(&record, None).await.unwrap();
-                metadata.reindex(&record).await.unwrap();
+        // Records written 25 at a time as they are stored, then indexed as the sweep would.
+        let records: Vec<FileRecord> = (0..files).map(record).collect();
+        stream::iter(records.chunks(25))
+            .for_each_concurrent(8, |batch| async move {
+                let mut requests: Vec<WriteRequest> = batch
+                    .iter()
+                    .map(|record| {
+                        let put = PutRequest::builder()
+                            .set_item(Some(record_item(record)))
+                            .build()
+                            .unwrap();
+                        WriteRequest::builder().put_request(put).build()
+                    })
+                    .collect();
+                while !requests.is_empty() {
+                    let answer = dynamodb
+                        .batch_write_item()
+                        .request_items(TABLE, requests)
+                        .send()
+                        .await
+                        .unwrap();
+                    requests = answer
+                        .unprocessed_items()
+                        .and_then(|left| left.get(TABLE))
+                        .cloned()
+                        .unwrap_or_default();
+                }
+                for record in batch {
+                    assert!(matches!(metadata.reindex(record).await.unwrap(), Written::Done(_)));
+                }
             })
             .await;
         let items: usize = (0..files)
