@@ -44,6 +44,7 @@ mod rate;
 mod removal;
 mod search;
 mod sweep;
+mod transactions;
 mod usage;
 use items::{bad, from_item, n, removal_from_item, s, to_item, tombstone_id};
 pub use search::{SearchCost, SearchPage, BY_NAME, BY_SIZE};

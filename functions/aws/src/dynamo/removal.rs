@@ -1,10 +1,7 @@
 //! Removing a file's record: its tombstone, the mark and the release of its storage charge in
 //! one transaction (see the module above and `twinshare_core::removal`).
 
-use aws_sdk_dynamodb::{
-    error::ProvideErrorMetadata,
-    types::{AttributeValue, Put, TransactWriteItem, Update},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use twinshare_core::{
     ports::{MetadataStore, PortError, Written},
     record::{FileRecord, RecordState, Removal, RemovalReason, TOMBSTONE_KEEP_MS},
@@ -15,7 +12,6 @@ use super::{
     items::{n, removal_attributes, s, tombstone_id},
     DynamoMetadata, NOT_REMOVED,
 };
-use crate::errors::port_error;
 
 impl DynamoMetadata {
     pub(super) async fn remove_record(&self, id: FileId, removal: Removal) -> Result<Written, PortError> {
@@ -102,22 +98,7 @@ impl DynamoMetadata {
                 .map_err(|e| PortError::Other(format!("release: {e}")))?;
             items.push(TransactWriteItem::builder().update(release).build());
         }
-        let answer = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match answer {
-            Ok(_) => Ok(true),
-            // Removed, completed, charged or deleted since it was read.
-            Err(err)
-                if err.as_service_error().and_then(ProvideErrorMetadata::code)
-                    == Some("TransactionCanceledException") =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(port_error("TransactWriteItems", err)),
-        }
+        // Cancelled: removed, completed, charged or deleted since it was read.
+        Ok(self.transact(items, "TransactWriteItems removal").await?.is_none())
     }
 }

@@ -3,14 +3,10 @@
 //! so that it stays the sum of the charged records' sizes (see `twinshare_core::quota`).
 //!
 //! Every announcement charges the same item, so concurrent ones can cancel each other
-//! (`TransactionConflict`); each is retried with a growing wait. The quota's condition is on the
+//! (`TransactionConflict`); each is retried (`transactions.rs`). The quota's condition is on the
 //! counter itself, so however many run at once, no two are admitted into the same room.
 
-use aws_sdk_dynamodb::{
-    error::SdkError,
-    operation::transact_write_items::TransactWriteItemsError,
-    types::{builders::UpdateBuilder, AttributeValue, Put, TransactWriteItem, Update},
-};
+use aws_sdk_dynamodb::types::{builders::UpdateBuilder, AttributeValue, Put, TransactWriteItem, Update};
 use twinshare_core::{
     ports::{MetadataStore, PortError, Written},
     quota::{Creation, Settle, StorageUsage},
@@ -25,43 +21,6 @@ use super::{
 use crate::errors::port_error;
 
 const USAGE_ID: &str = "usage#storage";
-/// Attempts of a transaction that concurrent ones on the counter cancelled.
-const CONFLICT_ATTEMPTS: usize = 8;
-
-/// Why a transaction was cancelled, as far as retrying is concerned.
-enum Cancelled {
-    /// The item at this index failed its condition.
-    Condition(usize),
-    /// Another transaction held an item (or the reasons were not given): worth another try.
-    Conflict,
-}
-
-fn cancellation(
-    err: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> Option<Cancelled> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
-        return None;
-    };
-    let failed = cancelled
-        .cancellation_reasons()
-        .iter()
-        .position(|reason| reason.code() == Some("ConditionalCheckFailed"));
-    Some(failed.map_or(Cancelled::Conflict, Cancelled::Condition))
-}
-
-/// A short wait, spread at random so that transactions cancelled together do not retry
-/// together (`attempt` 1, 2, …: up to 20, 40, … ms).
-async fn jittered(attempt: usize) {
-    let ceiling = 20u64 << attempt.min(6);
-    let spread = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos(),
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(spread % ceiling + 1)).await;
-}
-
 fn built<T, E: std::fmt::Display>(built: Result<T, E>) -> Result<T, PortError> {
     built.map_err(|e| PortError::Other(format!("usage transaction: {e}")))
 }
@@ -103,28 +62,6 @@ impl DynamoMetadata {
             files: number("files"),
             changes: number("changes"),
         })
-    }
-
-    /// Runs the transaction, again while concurrent ones cancel it; the index of the item whose
-    /// condition failed, if one did.
-    pub(super) async fn transact(&self, items: Vec<TransactWriteItem>, what: &str) -> Result<Option<usize>, PortError> {
-        for attempt in 1..=CONFLICT_ATTEMPTS {
-            let answer = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            match answer {
-                Ok(_) => return Ok(None),
-                Err(err) => match cancellation(&err) {
-                    Some(Cancelled::Condition(index)) => return Ok(Some(index)),
-                    Some(Cancelled::Conflict) if attempt < CONFLICT_ATTEMPTS => jittered(attempt).await,
-                    _ => return Err(port_error(what, err)),
-                },
-            }
-        }
-        unreachable!("the last attempt returns")
     }
 
     /// The record written and charged in one transaction, the counter's condition holding the
