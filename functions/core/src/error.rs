@@ -58,7 +58,7 @@ pub enum ApiError {
     )]
     RateLimited { limit: String, retry_after_secs: u64 },
 
-    #[error("this site's storage is full: the file needs {needed} bytes and {free} are free; delete files you shared, or ask the site's operator for room")]
+    #[error("this site's storage is full: the file needs {} and {} are free; delete files you shared, or ask the site's operator for room", bytes(*needed), bytes(*free))]
     QuotaExceeded { needed: u64, free: u64 },
 
     #[error("this file's content was taken down from this site and cannot be shared here again")]
@@ -114,6 +114,21 @@ pub enum ApiError {
 
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A size as a person reads it: bytes, then KiB, MiB, GiB with one decimal.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A wait as a person reads it: seconds, minutes or hours.

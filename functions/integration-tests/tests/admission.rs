@@ -111,7 +111,7 @@ async fn concurrent_announcements_never_pass_the_quota_and_deleting_frees_room()
         .api("POST", "/api/uploads", Some(&announcement("one more.txt")))
         .await;
     let body: ErrorBody = json(&response);
-    assert!(body.message.contains("2 are free"), "{}", body.message);
+    assert!(body.message.contains("needs 3 B and 2 B are free"), "{}", body.message);
     let (id, token) = &admitted[0];
     let cancelled = stack
         .api_as(Some(token), "DELETE", &format!("/api/uploads/{id}"), None)

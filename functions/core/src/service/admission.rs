@@ -23,7 +23,10 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         if let Some(per_day) = limits.bytes_per_day.filter(|&per_day| upload.size > per_day) {
             return Err(ApiError::invalid(
                 "size",
-                format!("this site takes at most {per_day} bytes a day from one client; this file is larger"),
+                format!(
+                    "this site takes at most {} a day from one client; this file is larger",
+                    crate::error::bytes(per_day)
+                ),
             ));
         }
         if let Some(quota) = self.settings.storage_quota_bytes {
@@ -50,7 +53,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             Some(limit) => Err(ApiError::RateLimited {
                 limit: match limit {
                     Limit::UploadsPerHour => format!("{} uploads an hour", limits.uploads_per_hour.unwrap_or(0)),
-                    Limit::BytesPerDay => format!("{} bytes a day", limits.bytes_per_day.unwrap_or(0)),
+                    Limit::BytesPerDay => format!("{} a day", crate::error::bytes(limits.bytes_per_day.unwrap_or(0))),
                 },
                 retry_after_secs: limit.retry_after_secs(now),
             }),
