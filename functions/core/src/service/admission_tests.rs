@@ -208,3 +208,33 @@ async fn a_blocked_address_cannot_announce_and_a_file_over_the_daily_bytes_is_a_
         ApiError::UploaderBlocked
     );
 }
+
+#[tokio::test]
+async fn guessing_the_upload_code_is_held_to_the_hourly_limit() {
+    let svc = with(ServiceSettings {
+        upload_access: UploadAccess::Code {
+            hash: password::hash("team-42").unwrap(),
+        },
+        rate_limits: RateLimits {
+            uploads_per_hour: Some(3),
+            bytes_per_day: None,
+        },
+        ..Default::default()
+    });
+    let guess = |code| Uploader {
+        code: Some(code),
+        address: "198.51.100.7",
+    };
+    for wrong in ["guess-1", "guess-2", "guess-3"] {
+        let refused = svc
+            .create_upload(announce("a.txt", Visibility::Listed), &guess(wrong))
+            .await;
+        assert_eq!(refused.unwrap_err(), ApiError::UploadCodeInvalid);
+    }
+    // The fourth try waits for the next hour, even with the right code.
+    let refused = svc
+        .create_upload(announce("a.txt", Visibility::Listed), &guess("team-42"))
+        .await;
+    assert!(matches!(refused, Err(ApiError::RateLimited { .. })), "{refused:?}");
+    assert!(svc.metadata.is_empty());
+}

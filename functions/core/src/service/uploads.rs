@@ -13,16 +13,16 @@ use crate::{
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// Admits the uploader (the site's upload mode, `code` from `x-upload-code`), validates the
-    /// announcement, admits it (`admission`: blocks, limits, quota), signs the upload (or starts the multipart upload), then records it as
-    /// `uploading` with the hash of a new manage token, which is returned this once, and charges
-    /// its size to the storage quota in the same write. Storage comes first so that a failure
+    /// announcement, admits it (`admission`: blocks, limits, quota), signs the upload (or starts
+    /// the multipart upload), then records it as `uploading` with the hash of a new manage token,
+    /// which is returned this once, and charges its size to the storage quota in the same write. Storage comes first so that a failure
     /// leaves no record behind; a multipart upload whose record could not be written is aborted.
     pub async fn create_upload(
         &self,
         request: CreateUploadRequest,
         uploader: &Uploader<'_>,
     ) -> Result<CreateUploadResponse, ApiError> {
-        self.settings.upload_access.admit(uploader.code)?;
+        self.admit_uploader(uploader).await?;
         let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
         self.admit(&upload, uploader.address).await?;
         self.primary_accepts_uploads().await?;
