@@ -2,7 +2,7 @@
 //! records name, and the sweep at a chosen time (the abandoned-upload and orphan windows are
 //! measured from the clock).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use futures::{stream, StreamExt};
@@ -91,18 +91,31 @@ impl Stack {
             .expect("the template record")
             .clone();
         let ids: Vec<String> = (0..count).map(|_| FileId::random().to_string()).collect();
-        let batches: Vec<Vec<WriteRequest>> = ids
+        let items = ids
+            .iter()
+            .map(|id| {
+                let mut record = item.clone();
+                record.insert("id".into(), AttributeValue::S(id.clone()));
+                if !same_object {
+                    record.insert("object_key".into(), AttributeValue::S(format!("files/{id}")));
+                }
+                record
+            })
+            .collect();
+        self.put_items(items).await;
+        ids
+    }
+
+    /// Writes items into the files table as they are, 25 per BatchWriteItem, a few calls at a
+    /// time, retrying what DynamoDB leaves unprocessed.
+    pub async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) {
+        let batches: Vec<Vec<WriteRequest>> = items
             .chunks(25)
             .map(|chunk| {
                 chunk
                     .iter()
-                    .map(|id| {
-                        let mut record = item.clone();
-                        record.insert("id".into(), AttributeValue::S(id.clone()));
-                        if !same_object {
-                            record.insert("object_key".into(), AttributeValue::S(format!("files/{id}")));
-                        }
-                        let put = PutRequest::builder().set_item(Some(record)).build().unwrap();
+                    .map(|item| {
+                        let put = PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
                         WriteRequest::builder().put_request(put).build()
                     })
                     .collect()
@@ -126,6 +139,5 @@ impl Stack {
                 }
             })
             .await;
-        ids
     }
 }

@@ -12,10 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_dynamodb::{
-    config::timeout::TimeoutConfig,
-    types::{PutRequest, WriteRequest},
-};
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
 use futures::{stream, StreamExt};
 use integration_tests::{arg, listed_file, stack, HEALTH_TABLE, SEARCH_TABLE, TABLE};
@@ -71,38 +68,13 @@ async fn main() {
     for files in sizes {
         let stack = stack(ServiceSettings::default()).await;
         let metadata = &stack.operator.metadata;
-        let dynamodb = &stack.dynamodb;
         let seeding = Instant::now();
-        // Records written 25 at a time as they are stored, then indexed as the sweep would.
+        // Records written as they are stored, then indexed as the sweep would.
         let records: Vec<FileRecord> = (0..files).map(record).collect();
-        stream::iter(records.chunks(25))
-            .for_each_concurrent(8, |batch| async move {
-                let mut requests: Vec<WriteRequest> = batch
-                    .iter()
-                    .map(|record| {
-                        let put = PutRequest::builder()
-                            .set_item(Some(record_item(record)))
-                            .build()
-                            .unwrap();
-                        WriteRequest::builder().put_request(put).build()
-                    })
-                    .collect();
-                while !requests.is_empty() {
-                    let answer = dynamodb
-                        .batch_write_item()
-                        .request_items(TABLE, requests)
-                        .send()
-                        .await
-                        .unwrap();
-                    requests = answer
-                        .unprocessed_items()
-                        .and_then(|left| left.get(TABLE))
-                        .cloned()
-                        .unwrap_or_default();
-                }
-                for record in batch {
-                    assert!(matches!(metadata.reindex(record).await.unwrap(), Written::Done(_)));
-                }
+        stack.put_items(records.iter().map(record_item).collect()).await;
+        stream::iter(&records)
+            .for_each_concurrent(8, |record| async move {
+                assert!(matches!(metadata.reindex(record).await.unwrap(), Written::Done(_)));
             })
             .await;
         let items: usize = (0..files)
