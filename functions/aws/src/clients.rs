@@ -87,7 +87,33 @@ pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Clie
 }
 
 pub fn dynamodb_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
+    dynamodb_client_with(aws_sdk_dynamodb::config::Builder::from(config), endpoint)
+}
+
+/// For the read path (list, search, file details, download, status): each attempt gives up
+/// after `give_up_after` and the call after two of them, so a table that hangs costs a request
+/// about twice that (~600 ms at the default 300 ms) instead of the 10 s above, and the front's
+/// origin failover can send the reader to the other region while it is still waiting.
+pub fn read_path_dynamodb_client(
+    config: &SdkConfig,
+    endpoint: Option<&str>,
+    give_up_after: Duration,
+) -> aws_sdk_dynamodb::Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(give_up_after)
+        .operation_attempt_timeout(give_up_after)
+        .operation_timeout(give_up_after * 2)
+        .build();
+    dynamodb_client_with(
+        aws_sdk_dynamodb::config::Builder::from(config).timeout_config(timeouts),
+        endpoint,
+    )
+}
+
+fn dynamodb_client_with(
+    mut builder: aws_sdk_dynamodb::config::Builder,
+    endpoint: Option<&str>,
+) -> aws_sdk_dynamodb::Client {
     if let Some(url) = endpoint {
         builder = builder.endpoint_url(url);
     }

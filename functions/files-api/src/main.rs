@@ -7,6 +7,6 @@ use twinshare_lambda::{logging, serve, Config};
 async fn main() -> Result<(), lambda_http::Error> {
     logging::init();
     let config = Config::from_env()?;
-    let service = config.service(&config.sdk().await);
+    let service = config.read_service(&config.sdk().await);
     serve(&service, files_api::handle).await
 }

@@ -178,9 +178,10 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         settings,
         copy_mode: CopyMode::Stream,
         sweep_grace: Duration::ZERO,
+        metadata_read_timeout: Duration::from_millis(300),
     };
     let upload_api = config.service(&function_sdk("upload-api").await);
-    let files_api = config.service(&function_sdk("files-api").await);
+    let files_api = config.read_service(&function_sdk("files-api").await);
     let replicate = config.replication(&function_sdk("replicate").await);
     let sweep = config.replication(&function_sdk("sweep").await);
     let operator = config.service(&RegionsSdk::load(REGION, REPLICA_REGION).await);

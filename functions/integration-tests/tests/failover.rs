@@ -170,3 +170,36 @@ async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_show
         "back to the primary after one good probe"
     );
 }
+
+#[tokio::test]
+async fn a_hanging_table_costs_a_read_well_under_a_second() {
+    let stack = stack(ServiceSettings::default()).await;
+    let files = redundant_files(&stack, 1).await;
+    stack.metadata.set_fault("hang").await;
+    let mut waits = Vec::new();
+    for path in [
+        "/api/files".to_owned(),
+        "/api/files?q=f0".to_owned(),
+        format!("/api/files/{}", files[0].0.id),
+        format!("/api/files/{}/download", files[0].0.id),
+    ] {
+        let started = Instant::now();
+        let response = stack.api("GET", &path, None).await;
+        waits.push((path, response.status(), started.elapsed()));
+    }
+    stack.metadata.set_fault("ok").await;
+    for (path, status, waited) in waits {
+        assert_eq!(status, 503, "{path}");
+        // files-api's table calls give up after 300 ms per attempt and 600 ms in all; the SDK's
+        // defaults would hold each read 10 s. This bounds the mechanism, not the speed.
+        assert!(waited < Duration::from_millis(1500), "{path} waited {waited:?}");
+    }
+    assert_eq!(
+        stack
+            .api("GET", &format!("/api/files/{}", files[0].0.id), None)
+            .await
+            .status(),
+        200,
+        "answers again once the table does"
+    );
+}

@@ -26,6 +26,9 @@ pub struct Config {
     pub copy_mode: CopyMode,
     /// How long a copy may stay unverified before the sweep copies it again.
     pub sweep_grace: Duration,
+    /// How long a read-path function waits on one attempt at its table before giving up
+    /// ([`clients::read_path_dynamodb_client`]).
+    pub metadata_read_timeout: Duration,
 }
 
 /// The service as deployed: S3, DynamoDB and the system clock.
@@ -84,6 +87,7 @@ impl Config {
             endpoints,
             copy_mode,
             sweep_grace: Duration::from_secs(parsed("SWEEP_GRACE_SECS", 300)?),
+            metadata_read_timeout: Duration::from_millis(parsed("METADATA_READ_TIMEOUT_MS", 300)?),
             settings: ServiceSettings {
                 upload_access: UploadAccess::from_settings(
                     optional("UPLOAD_MODE").as_deref().unwrap_or("open"),
@@ -126,20 +130,46 @@ impl Config {
 
     /// The SDK clients: each bucket through its own region.
     fn adapters(&self, sdk: &RegionsSdk) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
+        let (primary, replica) = self.buckets(sdk);
+        let dynamodb = clients::dynamodb_client(&sdk.primary, self.endpoints.dynamodb.as_deref());
+        (primary, replica, self.metadata(dynamodb))
+    }
+
+    fn buckets(&self, sdk: &RegionsSdk) -> (S3ObjectStore, S3ObjectStore) {
         let primary = clients::s3_client(&sdk.primary, self.endpoints.primary_s3.as_deref());
         let replica = clients::s3_client(&sdk.replica, self.endpoints.replica_s3.as_deref());
-        let dynamodb = clients::dynamodb_client(&sdk.primary, self.endpoints.dynamodb.as_deref());
         (
             S3ObjectStore::new(primary, &self.primary_region, &self.primary_bucket),
             S3ObjectStore::new(replica, &self.replica_region, &self.replica_bucket),
-            DynamoMetadata::new(dynamodb, &self.table, &self.health_table, &self.search_table),
         )
+    }
+
+    fn metadata(&self, dynamodb: aws_sdk_dynamodb::Client) -> DynamoMetadata {
+        DynamoMetadata::new(dynamodb, &self.table, &self.health_table, &self.search_table)
     }
 
     /// The API's use cases on AWS.
     pub fn service(&self, sdk: &RegionsSdk) -> LiveService {
         let (primary, replica, metadata) = self.adapters(sdk);
         Service::new(primary, replica, metadata, SystemClock, self.settings.clone())
+    }
+
+    /// The use cases of the read path (`files-api`: list, search, file details, download,
+    /// status), whose table calls give up after [`Config::metadata_read_timeout`].
+    pub fn read_service(&self, sdk: &RegionsSdk) -> LiveService {
+        let (primary, replica) = self.buckets(sdk);
+        let dynamodb = clients::read_path_dynamodb_client(
+            &sdk.primary,
+            self.endpoints.dynamodb.as_deref(),
+            self.metadata_read_timeout,
+        );
+        Service::new(
+            primary,
+            replica,
+            self.metadata(dynamodb),
+            SystemClock,
+            self.settings.clone(),
+        )
     }
 
     /// The region probe on AWS: a region has `within` to answer the canary.
