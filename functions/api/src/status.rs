@@ -44,6 +44,10 @@ pub struct StatusView {
     pub last_pass: Option<SweepPassView>,
     /// Who may upload, and how much room is left.
     pub uploads: UploadsView,
+    /// The region whose API answered this request: the primary's normally, the second region's
+    /// while the front has failed over to it.
+    #[serde(default)]
+    pub served_by: String,
 }
 
 /// Who may upload to this site (the operator's choice, template parameter `UploadMode`).

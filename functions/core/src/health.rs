@@ -67,6 +67,7 @@ pub fn status_view(
     now_ms: i64,
     max_age: Duration,
     uploads: UploadsView,
+    served_by: String,
 ) -> StatusView {
     let regions = placements
         .iter()
@@ -102,5 +103,6 @@ pub fn status_view(
         swept_at_ms: summary.and_then(|s| s.finished_at_ms),
         last_pass: summary.cloned(),
         uploads,
+        served_by,
     }
 }

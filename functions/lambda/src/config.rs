@@ -118,6 +118,8 @@ impl Config {
                 )?),
                 // The operator's choice (template parameters); 0 days: "never" / no maximum.
                 edge_secret: optional("EDGE_SECRET"),
+                // Set by Lambda in every function (and by the local stack).
+                serving_region: optional("AWS_REGION"),
                 expiry: ExpiryPolicy::from_days(parsed("DEFAULT_EXPIRY_DAYS", 7)?, parsed("MAX_EXPIRY_DAYS", 30)?),
             },
         })

@@ -96,6 +96,8 @@ test('the table of files, a search with no match, the status page', async () => 
   // The local stack sweeps every few seconds: its storage table appears once a pass finished.
   await page.locator('table.buckets tr.bucket').nth(1).waitFor({ timeout: 30_000 });
   assert.match(await page.locator('p.coverage').innerText(), /The last full check read all \d+ records/);
+  // The local stack's functions run as the primary region's (eu-west-1).
+  assert.equal(await page.locator('p.served-by').innerText(), 'This page was answered from eu-west-1.');
   await check('status page', /^Status · twinshare$/);
 });
 

@@ -69,6 +69,7 @@ pub fn StatusPage() -> impl IntoView {
                     <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Status"</th><th>"Checked"</th><th>"Latency"</th><th>"Failures in a row"</th><th>"Last error"</th></tr></thead>
                     <tbody>{regions}</tbody>
                 </table>
+                <p class="served-by">"This page was answered from " {status.served_by.clone()} "."</p>
                 <p class="backlog">{backlog}</p>
                 <p class="usage">{usage(&status.uploads)}</p>
                 {status.last_pass.map(|pass| view! { <Storage pass now /> })}

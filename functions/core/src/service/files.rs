@@ -54,6 +54,10 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             self.clock.now_ms(),
             self.settings.health_max_age,
             uploads,
+            self.settings
+                .serving_region
+                .clone()
+                .unwrap_or_else(|| self.primary.region().to_owned()),
         ))
     }
 
@@ -290,6 +294,14 @@ mod tests {
         let status = svc.status().await.unwrap();
         assert_eq!(status.regions[0].status, twinshare_api::RegionStatus::Down);
         assert_eq!(status.regions[1].status, twinshare_api::RegionStatus::Unknown);
+        assert_eq!(status.served_by, svc.primary.region(), "the primary's API unless told");
+    }
+
+    #[tokio::test]
+    async fn the_status_names_the_region_that_answered() {
+        let mut svc = service();
+        svc.settings.serving_region = Some("us-west-2".into());
+        assert_eq!(svc.status().await.unwrap().served_by, "us-west-2");
     }
 
     #[tokio::test]

@@ -60,6 +60,8 @@ pub struct ServiceSettings {
     pub hedge_after: Duration,
     /// How old a probe result may be and still be trusted (a few probe intervals).
     pub health_max_age: Duration,
+    /// The region this function runs in (Lambda's `AWS_REGION`); `None`: the primary's.
+    pub serving_region: Option<String>,
 }
 
 impl Default for ServiceSettings {
@@ -78,6 +80,7 @@ impl Default for ServiceSettings {
             copy_check_timeout: Duration::from_millis(400),
             hedge_after: Duration::from_millis(50),
             health_max_age: Duration::from_secs(180),
+            serving_region: None,
         }
     }
 }
