@@ -145,7 +145,18 @@ fn identity(function: &str) -> Credentials {
     )
 }
 
+/// How long files-api's table calls may take in the tests: moto reads a whole table for each
+/// Query (hundreds of milliseconds at a thousand files, where DynamoDB takes a few), so the
+/// deployed 300 ms would fail reads that are only slow on the emulator. The give-up itself is
+/// tested with [`stack_reading_within`] and the deployed figure.
+const EMULATOR_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub async fn stack(settings: ServiceSettings) -> Stack {
+    stack_reading_within(settings, EMULATOR_READ_TIMEOUT).await
+}
+
+/// As [`stack`], with files-api's table calls giving up after `read_timeout` per attempt.
+pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Duration) -> Stack {
     // The SDK's default chain reads these: the operator's identity, for the tests' own clients.
     CREDENTIALS.call_once(|| {
         std::env::set_var("AWS_ACCESS_KEY_ID", OPERATOR_KEY);
@@ -178,7 +189,7 @@ pub async fn stack(settings: ServiceSettings) -> Stack {
         settings,
         copy_mode: CopyMode::Stream,
         sweep_grace: Duration::ZERO,
-        metadata_read_timeout: Duration::from_millis(300),
+        metadata_read_timeout: read_timeout,
     };
     let upload_api = config.service(&function_sdk("upload-api").await);
     let files_api = config.read_service(&function_sdk("files-api").await);
@@ -235,6 +246,19 @@ async fn function_sdk(function: &str) -> RegionsSdk {
 }
 
 impl Stack {
+    /// The table adapter with minutes to answer, for seeding and benchmarks: moto copies a
+    /// whole table for each transaction and reads one for each Query (seconds at thousands of
+    /// items), which the functions' timeouts are not made for.
+    pub fn patient_metadata(&self) -> twinshare_aws::DynamoMetadata {
+        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(300))
+            .operation_timeout(Duration::from_secs(300))
+            .build();
+        let client =
+            aws_sdk_dynamodb::Client::from_conf(self.dynamodb.config().to_builder().timeout_config(timeouts).build());
+        twinshare_aws::DynamoMetadata::new(client, TABLE, HEALTH_TABLE, SEARCH_TABLE)
+    }
+
     /// Sends a request to the function API Gateway would route it to, with the owner's token
     /// when it is a call on an upload created through here.
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {

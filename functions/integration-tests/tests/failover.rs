@@ -173,7 +173,8 @@ async fn once_the_probe_marks_the_primary_down_downloads_skip_it_and_status_show
 
 #[tokio::test]
 async fn a_hanging_table_costs_a_read_well_under_a_second() {
-    let stack = stack(ServiceSettings::default()).await;
+    // As deployed: files-api's table calls give up after 300 ms per attempt.
+    let stack = integration_tests::stack_reading_within(ServiceSettings::default(), Duration::from_millis(300)).await;
     let files = redundant_files(&stack, 1).await;
     stack.metadata.set_fault("hang").await;
     let mut waits = Vec::new();

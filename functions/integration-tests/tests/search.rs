@@ -19,9 +19,10 @@ use twinshare_core::{
 const FILES: usize = 1_000;
 
 /// Shares `FILES` listed files the way completing an upload does (the upload API's own write,
-/// which brings the search index along), oldest first. The oldest is the only "quartz". Four at
-/// a time: moto copies the whole files table for each announcement's transaction, one at a time
-/// (the gateway serialises writes), so more in flight only wait longer.
+/// which brings the search index along), oldest first. The oldest is the only "quartz". Through
+/// an adapter patient with moto, which copies the whole table for each transaction while the
+/// gateway serialises writes: with four in flight, one waited past the functions' 10 s on a
+/// loaded CI machine. (What is tested here is what is found, not how fast it is written.)
 async fn seed(stack: &Stack) -> Vec<FileRecord> {
     let records: Vec<FileRecord> = (0..FILES)
         .map(|i| {
@@ -35,7 +36,7 @@ async fn seed(stack: &Stack) -> Vec<FileRecord> {
             listed_upload(&name, size, Some(uploader), 1_700_000_000_000 + i as i64 * 1_000)
         })
         .collect();
-    let metadata = &stack.upload_api.metadata;
+    let metadata = &stack.patient_metadata();
     stream::iter(&records)
         .for_each_concurrent(4, |record| async move {
             metadata.create(record, None).await.unwrap();

@@ -7,16 +7,11 @@
 //!
 //!     search_bench [--files 1000,10000]
 
-use std::{
-    collections::HashSet,
-    time::{Duration, Instant},
-};
-
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use std::{collections::HashSet, time::Instant};
 
 use futures::{stream, StreamExt};
-use integration_tests::{arg, listed_file, stack, HEALTH_TABLE, SEARCH_TABLE, TABLE};
-use twinshare_aws::{record_item, DynamoMetadata};
+use integration_tests::{arg, listed_file, stack};
+use twinshare_aws::record_item;
 use twinshare_core::{
     ports::{Clock, MetadataStore, SystemClock, Written},
     record::FileRecord,
@@ -86,13 +81,7 @@ async fn main() {
         );
         // moto reads the whole table for each Query (seconds at 10,000 files, and the probes of a
         // long query wait for each other): the same adapter with timeouts for the emulator.
-        let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(Duration::from_secs(300))
-            .operation_timeout(Duration::from_secs(300))
-            .build();
-        let client =
-            aws_sdk_dynamodb::Client::from_conf(stack.dynamodb.config().to_builder().timeout_config(timeouts).build());
-        let reader = DynamoMetadata::new(client, TABLE, HEALTH_TABLE, SEARCH_TABLE);
+        let reader = stack.patient_metadata();
         let now = SystemClock.now_ms();
         let cases = [
             ("rare term", Some(RARE), SortBy::Age, true),
