@@ -52,6 +52,15 @@ impl RegionsSdk {
         }
     }
 
+    /// The configuration of `region`: the replica's if that is its region, else the primary's.
+    pub fn in_region(&self, region: &str) -> &SdkConfig {
+        if self.replica.region().map(|r| r.as_ref()) == Some(region) {
+            &self.replica
+        } else {
+            &self.primary
+        }
+    }
+
     /// Given credentials, in each region (see [`sdk_config_as`]).
     pub async fn load_as(primary_region: &str, replica_region: &str, credentials: Credentials) -> RegionsSdk {
         RegionsSdk {

@@ -73,7 +73,7 @@ pub enum ApiError {
     #[error("file {0} has reached its download limit")]
     DownloadLimitReached(String),
 
-    #[error("file {0} has a download limit, and the region that counts its downloads is not answering; try again in a few minutes")]
+    #[error("file {0} has a download limit, and the region that counts its downloads (its home region) is not answering; try again in a few minutes")]
     LimitUnavailable(String),
 
     #[error("no such API route: {method} {path}")]

@@ -9,10 +9,15 @@ use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView, SweepPassVie
 /// Failures in a row before a region is marked down: one lost probe is not an outage.
 pub const FAILURES_BEFORE_DOWN: u32 = 2;
 
-/// One region's health as recorded by the probe.
+/// One region's health as the probe of one region (the observer) saw it. Rows are keyed by
+/// (observer, region) and written only by the observer's probe, so that when both regions'
+/// tables replicate into each other, neither region's view overwrites the other's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionHealth {
+    /// The region whose probe saw this.
+    pub observer: String,
     pub role: CopyRole,
+    /// The region seen.
     pub region: String,
     pub status: RegionStatus,
     pub checked_at_ms: i64,

@@ -313,8 +313,13 @@ pub trait MetadataStore: Send + Sync {
     ) -> impl Future<Output = Result<PasswordAttempts, PortError>> + Send;
     /// Forgets the wrong passwords of `guesser` on the file, after a right one.
     fn clear_wrong_passwords(&self, id: FileId, guesser: &str) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// The last health the probe recorded for each region.
-    fn region_health(&self) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send;
+    /// The last health that `observer`'s probe recorded for each of `regions` (whose roles
+    /// they are given with); a region never probed from there is left out.
+    fn region_health(
+        &self,
+        observer: &str,
+        regions: [(CopyRole, &str); 2],
+    ) -> impl Future<Output = Result<Vec<RegionHealth>, PortError>> + Send;
     fn record_region_health(&self, health: &RegionHealth) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The last complete pass of the sweep over the whole table.
     fn replication_summary(&self) -> impl Future<Output = Result<Option<ReplicationSummary>, PortError>> + Send;

@@ -15,13 +15,19 @@ pub struct Probe<S, M, C> {
     pub replica: S,
     pub metadata: M,
     pub clock: C,
+    /// The region this probe runs in: what it records is this region's view of each region.
+    pub observer: String,
     /// Longest a region may take to answer before the check counts as failed.
     pub within: Duration,
 }
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
     pub async fn run(&self) -> Result<Vec<RegionHealth>, PortError> {
-        let previous = self.metadata.region_health().await?;
+        let placements = [
+            (CopyRole::Primary, self.primary.region()),
+            (CopyRole::Replica, self.replica.region()),
+        ];
+        let previous = self.metadata.region_health(&self.observer, placements).await?;
         let mut recorded = Vec::new();
         for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
             let started = self.clock.now_ms();
@@ -33,6 +39,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
                 .map_or(0, |h| h.consecutive_failures);
             let health = match outcome {
                 Ok(()) => RegionHealth {
+                    observer: self.observer.clone(),
                     role,
                     region: store.region().to_owned(),
                     status: RegionStatus::Up,
@@ -45,6 +52,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
                     let failures = failures_before + 1;
                     tracing::warn!(region = store.region(), failures, error = %err, "region probe failed");
                     RegionHealth {
+                        observer: self.observer.clone(),
                         role,
                         region: store.region().to_owned(),
                         status: if failures >= FAILURES_BEFORE_DOWN {

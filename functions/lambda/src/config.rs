@@ -130,10 +130,17 @@ impl Config {
         RegionsSdk::load(&self.primary_region, &self.replica_region).await
     }
 
-    /// The SDK clients: each bucket through its own region.
+    /// The region this function runs in (Lambda's `AWS_REGION`), the primary's unless told.
+    pub fn serving_region(&self) -> &str {
+        self.settings.serving_region.as_deref().unwrap_or(&self.primary_region)
+    }
+
+    /// The SDK clients: each bucket through its own region, the table through this function's
+    /// own region (its replica of the table; `DYNAMODB_ENDPOINT` is that replica's, locally).
     fn adapters(&self, sdk: &RegionsSdk) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
         let (primary, replica) = self.buckets(sdk);
-        let dynamodb = clients::dynamodb_client(&sdk.primary, self.endpoints.dynamodb.as_deref());
+        let dynamodb =
+            clients::dynamodb_client(sdk.in_region(self.serving_region()), self.endpoints.dynamodb.as_deref());
         (primary, replica, self.metadata(dynamodb))
     }
 
@@ -161,7 +168,7 @@ impl Config {
     pub fn read_service(&self, sdk: &RegionsSdk) -> LiveService {
         let (primary, replica) = self.buckets(sdk);
         let dynamodb = clients::read_path_dynamodb_client(
-            &sdk.primary,
+            sdk.in_region(self.serving_region()),
             self.endpoints.dynamodb.as_deref(),
             self.metadata_read_timeout,
         );
@@ -182,6 +189,7 @@ impl Config {
             replica,
             metadata,
             clock: SystemClock,
+            observer: self.serving_region().to_owned(),
             within,
         }
     }

@@ -41,8 +41,10 @@ mod tests {
             replica: svc.replica.clone(),
             metadata: svc.metadata.clone(),
             clock: twinshare_core::fakes::FixedClock(10),
+            observer: "eu-west-1".into(),
             within: Duration::from_secs(1),
         };
+        let regions = [(CopyRole::Primary, "eu-west-1"), (CopyRole::Replica, "us-west-2")];
         let status = |health: &[twinshare_core::health::RegionHealth], role| {
             health
                 .iter()
@@ -50,26 +52,26 @@ mod tests {
                 .map(|h| (h.status, h.consecutive_failures))
         };
         handle(&probe).await.unwrap();
-        let health = svc.metadata.region_health().await.unwrap();
+        let health = svc.metadata.region_health("eu-west-1", regions).await.unwrap();
         assert_eq!(status(&health, CopyRole::Primary), Some((RegionStatus::Up, 0)));
 
         svc.primary.set_down(true);
         handle(&probe).await.unwrap();
-        let health = svc.metadata.region_health().await.unwrap();
+        let health = svc.metadata.region_health("eu-west-1", regions).await.unwrap();
         assert_eq!(
             status(&health, CopyRole::Primary),
             Some((RegionStatus::Up, 1)),
             "one failure is not an outage"
         );
         let answer = handle(&probe).await.unwrap();
-        let health = svc.metadata.region_health().await.unwrap();
+        let health = svc.metadata.region_health("eu-west-1", regions).await.unwrap();
         assert_eq!(status(&health, CopyRole::Primary), Some((RegionStatus::Down, 2)));
         assert_eq!(status(&health, CopyRole::Replica), Some((RegionStatus::Up, 0)));
         assert_eq!(answer["regions"][0]["status"], "down");
 
         svc.primary.set_down(false);
         handle(&probe).await.unwrap();
-        let health = svc.metadata.region_health().await.unwrap();
+        let health = svc.metadata.region_health("eu-west-1", regions).await.unwrap();
         assert_eq!(status(&health, CopyRole::Primary), Some((RegionStatus::Up, 0)));
     }
 }

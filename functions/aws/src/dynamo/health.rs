@@ -36,14 +36,18 @@ impl DynamoMetadata {
         Ok(answer.item().cloned())
     }
 
-    /// Both regions' rows in one BatchGetItem: every download reads them, so one round trip.
-    pub(super) async fn read_region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
-        let roles = [CopyRole::Primary, CopyRole::Replica];
+    /// Both regions' rows, as `observer` saw them, in one BatchGetItem: every download reads
+    /// them, so one round trip.
+    pub(super) async fn read_region_health(
+        &self,
+        observer: &str,
+        regions: [(CopyRole, &str); 2],
+    ) -> Result<Vec<RegionHealth>, PortError> {
         let keys = KeysAndAttributes::builder()
             .set_keys(Some(
-                roles
+                regions
                     .iter()
-                    .map(|role| HashMap::from([("name".to_owned(), s(health_name(*role)))]))
+                    .map(|(_, region)| HashMap::from([("name".to_owned(), s(health_name(observer, region)))]))
                     .collect(),
             ))
             .consistent_read(false)
@@ -62,13 +66,13 @@ impl DynamoMetadata {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let mut all = Vec::new();
-        for role in roles {
-            let name = health_name(role);
+        for (role, region) in regions {
+            let name = health_name(observer, region);
             if let Some(item) = items
                 .iter()
                 .find(|item| item.get("name").and_then(|v| v.as_s().ok()) == Some(&name))
             {
-                all.push(health_from_item(role, item)?);
+                all.push(health_from_item(observer, role, item)?);
             }
         }
         Ok(all)
@@ -76,7 +80,8 @@ impl DynamoMetadata {
 
     pub(super) async fn write_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
         let mut item = HashMap::from([
-            ("name".to_owned(), s(health_name(health.role))),
+            ("name".to_owned(), s(health_name(&health.observer, &health.region))),
+            ("observer".to_owned(), s(&health.observer)),
             ("region".to_owned(), s(&health.region)),
             ("status".to_owned(), s(health.status.as_str())),
             ("checked_at_ms".to_owned(), n(health.checked_at_ms)),

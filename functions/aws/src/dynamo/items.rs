@@ -17,13 +17,15 @@ use super::Item;
 pub(super) const SUMMARY: &str = "replication-summary";
 pub(super) const SWEEP_PASS: &str = "sweep-pass";
 
-pub(super) fn health_name(role: CopyRole) -> String {
-    format!("region#{}", role.as_str())
+/// The row of what `observer`'s probe saw of `region` (see [`RegionHealth`]).
+pub(super) fn health_name(observer: &str, region: &str) -> String {
+    format!("health#{observer}#{region}")
 }
 
-pub(super) fn health_from_item(role: CopyRole, item: &Item) -> Result<RegionHealth, PortError> {
+pub(super) fn health_from_item(observer: &str, role: CopyRole, item: &Item) -> Result<RegionHealth, PortError> {
     let status = RegionStatus::parse(get_s(item, "status")?).unwrap_or(RegionStatus::Unknown);
     Ok(RegionHealth {
+        observer: observer.to_owned(),
         role,
         region: get_s(item, "region")?.to_owned(),
         status,

@@ -378,8 +378,12 @@ impl MetadataStore for DynamoMetadata {
         self.reset_wrong_passwords(id, guesser).await
     }
 
-    async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
-        self.read_region_health().await
+    async fn region_health(
+        &self,
+        observer: &str,
+        regions: [(CopyRole, &str); 2],
+    ) -> Result<Vec<RegionHealth>, PortError> {
+        self.read_region_health(observer, regions).await
     }
 
     async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {

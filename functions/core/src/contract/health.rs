@@ -9,8 +9,11 @@ use crate::{
 };
 
 pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store: &M) {
+    const REGIONS: [(CopyRole, &str); 2] = [(CopyRole::Primary, "eu-west-1"), (CopyRole::Replica, "us-west-2")];
     assert_eq!(store.replication_summary().await.unwrap(), None);
+    assert_eq!(store.region_health("eu-west-1", REGIONS).await.unwrap(), vec![]);
     let health = RegionHealth {
+        observer: "eu-west-1".into(),
         role: CopyRole::Replica,
         region: "us-west-2".into(),
         status: RegionStatus::Down,
@@ -30,9 +33,27 @@ pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store
         ..health.clone()
     };
     store.record_region_health(&up).await.unwrap();
-    let mut read = store.region_health().await.unwrap();
-    read.sort_by_key(|h| h.role.as_str());
-    assert_eq!(read, vec![up.clone(), health]);
+    let read = store.region_health("eu-west-1", REGIONS).await.unwrap();
+    assert_eq!(read, vec![up.clone(), health.clone()], "in the order asked");
+
+    // The other region's probe sees the same regions differently: its rows are its own.
+    let seen_from_b = RegionHealth {
+        observer: "us-west-2".into(),
+        status: RegionStatus::Down,
+        consecutive_failures: 3,
+        ..up.clone()
+    };
+    store.record_region_health(&seen_from_b).await.unwrap();
+    assert_eq!(
+        store.region_health("us-west-2", REGIONS).await.unwrap(),
+        vec![seen_from_b]
+    );
+    assert_eq!(
+        store.region_health("eu-west-1", REGIONS).await.unwrap(),
+        vec![up.clone(), health],
+        "untouched by the other observer's rows"
+    );
+
     // A newer probe replaces the region's row.
     let recovered = RegionHealth {
         role: CopyRole::Replica,
@@ -40,7 +61,7 @@ pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store
         ..up
     };
     store.record_region_health(&recovered).await.unwrap();
-    let read = store.region_health().await.unwrap();
+    let read = store.region_health("eu-west-1", REGIONS).await.unwrap();
     assert_eq!(read.len(), 2);
     assert!(read.contains(&recovered));
 

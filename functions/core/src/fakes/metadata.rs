@@ -351,13 +351,28 @@ impl MetadataStore for MemoryMetadata {
         Ok(())
     }
 
-    async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
-        Ok(self.health.lock().unwrap().clone())
+    async fn region_health(
+        &self,
+        observer: &str,
+        regions: [(CopyRole, &str); 2],
+    ) -> Result<Vec<RegionHealth>, PortError> {
+        let all = self.health.lock().unwrap();
+        Ok(regions
+            .iter()
+            .filter_map(|(role, region)| {
+                all.iter()
+                    .find(|h| h.observer == observer && h.region == *region)
+                    .map(|h| RegionHealth {
+                        role: *role,
+                        ..h.clone()
+                    })
+            })
+            .collect())
     }
 
     async fn record_region_health(&self, health: &RegionHealth) -> Result<(), PortError> {
         let mut all = self.health.lock().unwrap();
-        all.retain(|h| h.role != health.role);
+        all.retain(|h| (&h.observer, &h.region) != (&health.observer, &health.region));
         all.push(health.clone());
         Ok(())
     }

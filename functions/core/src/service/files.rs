@@ -28,7 +28,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
 
     /// Each region's health, the last sweep's replication summary, and who may upload how much.
     pub async fn status(&self) -> Result<StatusView, ApiError> {
-        let health = self.metadata.region_health().await?;
+        let health = self.region_health().await?;
         let summary = self.metadata.replication_summary().await?;
         let used = match self.metadata.storage_usage().await {
             Ok(usage) => Some(usage.bytes),
@@ -43,21 +43,14 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             quota_bytes: self.settings.storage_quota_bytes,
             used_bytes: used,
         };
-        let placements = [
-            (CopyRole::Primary, self.primary.region()),
-            (CopyRole::Replica, self.replica.region()),
-        ];
         Ok(health::status_view(
-            placements,
+            self.placements(),
             &health,
             summary.as_ref(),
             self.clock.now_ms(),
             self.settings.health_max_age,
             uploads,
-            self.settings
-                .serving_region
-                .clone()
-                .unwrap_or_else(|| self.primary.region().to_owned()),
+            self.serving_region().to_owned(),
         ))
     }
 
@@ -127,8 +120,16 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
 
     /// Takes one of the file's downloads left. Exactness over availability: if the count cannot
     /// be written, the download is refused (503 `limit_unavailable`) rather than uncounted.
+    ///
+    /// Only the file's home region counts (one writer per item: two regions counting the same
+    /// record would lose counts to last-writer-wins). Records are written in the primary region,
+    /// so in the second region a limited download answers 503 until the primary is back.
     async fn count_download(&self, record: &FileRecord) -> Result<(), ApiError> {
         let id = record.id;
+        if self.serving_region() != self.primary.region() {
+            tracing::info!(file_id = %id, home = self.primary.region(), "limited download outside its home region");
+            return Err(ApiError::LimitUnavailable(id.to_string()));
+        }
         match self.metadata.count_download(id).await {
             Ok(Written::Done(_)) => Ok(()),
             Ok(Written::ConditionFailed) => Err(match self.metadata.get(id).await {
@@ -272,7 +273,20 @@ mod tests {
     async fn a_region_marked_down_is_not_tried_and_uploads_pause_while_the_primary_is_down() {
         let svc = service();
         let id = redundant(&svc).await;
+        // What the second region's probe saw is its own view: it does not steer this region.
+        let seen_elsewhere = crate::health::RegionHealth {
+            observer: "us-west-2".into(),
+            role: CopyRole::Replica,
+            region: "us-west-2".into(),
+            status: twinshare_api::RegionStatus::Down,
+            checked_at_ms: 1_000,
+            latency_ms: 2_000,
+            consecutive_failures: 2,
+            last_error: Some("timeout".into()),
+        };
+        svc.metadata.record_region_health(&seen_elsewhere).await.unwrap();
         let down = crate::health::RegionHealth {
+            observer: "eu-west-1".into(),
             role: CopyRole::Primary,
             region: "eu-west-1".into(),
             status: twinshare_api::RegionStatus::Down,
@@ -454,5 +468,30 @@ mod tests {
             Err(ApiError::LimitUnavailable(_))
         ));
         assert_eq!(svc.get_file(&id.to_string()).await.unwrap().downloads_left, Some(3));
+    }
+
+    #[tokio::test]
+    async fn in_the_second_region_a_limited_file_is_refused_and_an_unlimited_one_downloads() {
+        let mut svc = service();
+        let limited = twinshare_api::CreateUploadRequest {
+            max_downloads: Some(3),
+            ..announce("a.txt", Visibility::Unlisted)
+        };
+        let (limited, _) = redundant_owned(&svc, limited).await;
+        let unlimited = redundant(&svc).await;
+        svc.settings.serving_region = Some(svc.replica.region().to_owned());
+        assert!(matches!(
+            svc.download_url(&limited.to_string(), None, "192.0.2.1").await,
+            Err(ApiError::LimitUnavailable(_))
+        ));
+        assert_eq!(
+            svc.get_file(&limited.to_string()).await.unwrap().downloads_left,
+            Some(3),
+            "nothing counted"
+        );
+        assert!(svc
+            .download_url(&unlimited.to_string(), None, "192.0.2.1")
+            .await
+            .is_ok());
     }
 }

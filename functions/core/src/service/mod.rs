@@ -20,8 +20,9 @@ use twinshare_api::{CopyRole, PresignedRequest};
 
 use crate::{
     access::UploadAccess,
-    health, owner,
-    ports::{Clock, MetadataStore, ObjectStore, Presigned},
+    health::{self, RegionHealth},
+    owner,
+    ports::{Clock, MetadataStore, ObjectStore, PortError, Presigned},
     rate::RateLimits,
     record::FileRecord,
     validate::ExpiryPolicy,
@@ -113,10 +114,33 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         }
     }
 
+    /// The region this service answers from: Lambda's region, the primary's unless told.
+    pub fn serving_region(&self) -> &str {
+        self.settings
+            .serving_region
+            .as_deref()
+            .unwrap_or_else(|| self.primary.region())
+    }
+
+    /// Each copy's role and region.
+    pub(super) fn placements(&self) -> [(CopyRole, &str); 2] {
+        [
+            (CopyRole::Primary, self.primary.region()),
+            (CopyRole::Replica, self.replica.region()),
+        ]
+    }
+
+    /// What this region's probe last saw of each region.
+    pub(super) async fn region_health(&self) -> Result<Vec<RegionHealth>, PortError> {
+        self.metadata
+            .region_health(self.serving_region(), self.placements())
+            .await
+    }
+
     /// Regions the probe recently marked down. Health is advice: if it cannot be read, every
     /// region is tried.
     pub(super) async fn down_regions(&self) -> Vec<CopyRole> {
-        match self.metadata.region_health().await {
+        match self.region_health().await {
             Ok(health) => health::down_regions(&health, self.clock.now_ms(), self.settings.health_max_age),
             Err(err) => {
                 tracing::warn!(error = %err, "region health unreadable; trying every region");
