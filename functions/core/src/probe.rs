@@ -23,13 +23,11 @@ pub struct Probe<S, M, C> {
 
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Probe<S, M, C> {
     pub async fn run(&self) -> Result<Vec<RegionHealth>, PortError> {
-        let placements = [
-            (CopyRole::Primary, self.primary.region()),
-            (CopyRole::Replica, self.replica.region()),
-        ];
+        let stores = [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)];
+        let placements = stores.map(|(role, store)| (role, store.region()));
         let previous = self.metadata.region_health(&self.observer, placements).await?;
         let mut recorded = Vec::new();
-        for (role, store) in [(CopyRole::Primary, &self.primary), (CopyRole::Replica, &self.replica)] {
+        for (role, store) in stores {
             let started = self.clock.now_ms();
             let outcome = store.canary(self.within).await;
             let now = self.clock.now_ms();

@@ -289,11 +289,7 @@ mod tests {
             observer: "eu-west-1".into(),
             role: CopyRole::Primary,
             region: "eu-west-1".into(),
-            status: twinshare_api::RegionStatus::Down,
-            checked_at_ms: 1_000,
-            latency_ms: 2_000,
-            consecutive_failures: 2,
-            last_error: Some("timeout".into()),
+            ..seen_elsewhere.clone()
         };
         svc.metadata.record_region_health(&down).await.unwrap();
         // The primary answers, but the probe said it is down: it is not even asked.
