@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Publishes the site to a deployed twinshare: builds it (trunk, release), uploads site/dist to
-the stack's private site bucket, removes what the new build no longer has, and invalidates
-CloudFront's copy of index.html. Prints the site's URL.
+the stack's private site bucket and to its copy in the second region (infra/replica.yaml's
+SiteCopyBucket, once that stack has one), removes what the new build no longer has, and
+invalidates CloudFront's copy of index.html. Prints the site's URL.
 
     infra/publish_site.py                       # the stack of samconfig.toml's default environment
     infra/publish_site.py --stack twinshare --region eu-west-1 --skip-build
@@ -74,34 +75,57 @@ def stack_outputs(stack, region):
     return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
 
 
-def default_stack():
+def default_stack(environment="default"):
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    deploy = config["default"]["deploy"]["parameters"]
+    deploy = config[environment]["deploy"]["parameters"]
     return deploy["stack_name"], deploy["region"]
+
+
+def site_buckets(args):
+    """[(S3 client, bucket)]: the primary's site bucket, and the second region's copy if its
+    stack has one."""
+    import boto3
+
+    outputs = stack_outputs(args.stack, args.region)
+    buckets = [(boto3.client("s3", region_name=args.region), outputs["SiteBucketName"])]
+    try:
+        copy = stack_outputs(args.second_stack, args.second_region).get("SiteCopyBucketName")
+    except Exception as err:  # noqa: BLE001  (no second stack: one bucket)
+        print(f"no site copy in {args.second_region} ({err.__class__.__name__}): publishing to one region")
+        copy = None
+    if copy:
+        buckets.append((boto3.client("s3", region_name=args.second_region), copy))
+    return outputs, buckets
 
 
 def main():
     stack_name, region = default_stack()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    second_stack, second_region = default_stack("replica")
     parser.add_argument("--stack", default=stack_name)
     parser.add_argument("--region", default=region)
+    parser.add_argument("--second-stack", default=second_stack, help="infra/replica.yaml's stack")
+    parser.add_argument("--second-region", default=second_region)
     parser.add_argument("--skip-build", action="store_true", help="publish site/dist as it is")
     parser.add_argument("--unpublish", action="store_true", help="empty the site bucket, so the stack can be deleted")
     args = parser.parse_args()
 
     import boto3
 
-    outputs = stack_outputs(args.stack, args.region)
-    s3 = boto3.client("s3", region_name=args.region)
+    outputs, buckets = site_buckets(args)
     if args.unpublish:
-        keys = bucket_keys(s3, outputs["SiteBucketName"])
-        delete_keys(s3, outputs["SiteBucketName"], keys)
-        print(f"removed {len(keys)} files from {outputs['SiteBucketName']}")
+        for s3, bucket in buckets:
+            keys = bucket_keys(s3, bucket)
+            delete_keys(s3, bucket, keys)
+            print(f"removed {len(keys)} files from {bucket}")
         return
     if not args.skip_build:
         subprocess.run(["trunk", "build", "--release"], cwd=ROOT / "site", check=True)
-    uploaded, deleted = publish(s3, outputs["SiteBucketName"])
-    print(f"uploaded {len(uploaded)} files, removed {len(deleted)} stale ones")
+    # The second region's copy first: once the primary's index.html names the new assets, the
+    # copy the origin group may fall back to already has them.
+    for s3, bucket in reversed(buckets):
+        uploaded, deleted = publish(s3, bucket)
+        print(f"{bucket}: uploaded {len(uploaded)} files, removed {len(deleted)} stale ones")
     cloudfront = boto3.client("cloudfront")
     cloudfront.create_invalidation(
         DistributionId=outputs["SiteDistributionId"],

@@ -25,27 +25,37 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_moto():
+    """A moto server on a free port, answering: (process, its URL)."""
+    port = free_port()
+    moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return moto, url
+
+
+def stop_moto(moto):
+    moto.terminate()
+    moto.wait()
+
+
 class PublishSite(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        port = free_port()
-        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        cls.moto, url = start_moto()
         cls.s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=url,
                               aws_access_key_id="test", aws_secret_access_key="test")
         cls.s3.create_bucket(Bucket="site")
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.terminate()
-        cls.moto.wait()
+        stop_moto(cls.moto)
 
     def build(self, files):
         folder = pathlib.Path(tempfile.mkdtemp(prefix="twinshare-dist-"))

@@ -65,7 +65,7 @@ class LocalNames:
                  search_table="twinshare-search"):
         self.region = region
         self.replica_region = replica_region
-        self.tables = {"FilesTable": table, "HealthTable": health_table, "SearchTable": search_table}
+        self.tables = {"FilesGlobalTable": table, "HealthGlobalTable": health_table, "SearchGlobalTable": search_table}
         self.buckets = {"primary": bucket, "replica": replica_bucket}
 
     def table_arn(self, table, region=None):
@@ -98,6 +98,8 @@ def _get_att(reference, names):
     resource, attribute = reference.split(".", 1)
     if resource in names.tables and attribute == "Arn":
         return names.table_arn(names.tables[resource])
+    if reference == "ReplicaBucket.Arn":  # infra/replica.yaml's own bucket
+        return f"arn:{PARTITION}:s3:::{names.buckets['replica']}"
     raise ValueError(f"no local value for !GetAtt {reference}: add it to iam.LocalNames")
 
 
@@ -138,22 +140,45 @@ def _rename_buckets(value, renames):
     return value
 
 
+def second_region_function(function, region):
+    """The name a function deployed by infra/replica.yaml signs as locally (`files-api@us-west-2`):
+    the same binary as the primary's, with its own role and policy."""
+    return f"{function}@{region}"
+
+
 def resolved_policies(names, template=None):
-    """{function: [policy document, …]} for every function in template.yaml, in local names."""
+    """{function: [policy document, …]} for every function in template.yaml, and in
+    infra/replica.yaml (as `second_region_function`), in local names."""
     import provision  # reads YAML: only here, so credentials.py starts fast
-    template = template or provision.load_template()
+    primary = template or provision.load_template()
     parameters = {
-        name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()
+        name: spec.get("Default") for name, spec in primary.get("Parameters", {}).items()
     } | {
         "AWS::AccountId": ACCOUNT, "AWS::Region": names.region, "AWS::Partition": PARTITION,
         "ReplicaRegion": names.replica_region,
     }
+    second = provision.load_template(ROOT / "infra/replica.yaml")
+    # The second region's stack is given the primary's names (README "Deploy").
+    second_parameters = {
+        name: spec.get("Default") for name, spec in second.get("Parameters", {}).items()
+    } | {
+        "AWS::AccountId": ACCOUNT, "AWS::Region": names.replica_region, "AWS::Partition": PARTITION,
+        "PrimaryRegion": names.region, "FilesTableName": names.tables["FilesGlobalTable"],
+        "HealthTableName": names.tables["HealthGlobalTable"], "SearchTableName": names.tables["SearchGlobalTable"],
+    }
     renames = _deployed_bucket_names(names, parameters)
+    policies = _template_policies(primary, names, parameters, renames, lambda function: function)
+    policies |= _template_policies(second, names, second_parameters, renames,
+                                   lambda function: second_region_function(function, names.replica_region))
+    return policies
+
+
+def _template_policies(template, names, parameters, renames, name_of):
     policies = {}
     for resource in template["Resources"].values():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        function = resource["Metadata"]["BuildProperties"]["Binary"]
+        function = name_of(resource["Metadata"]["BuildProperties"]["Binary"])
         documents = []
         for policy in resource["Properties"].get("Policies", []):
             if not (isinstance(policy, dict) and "Statement" in policy):

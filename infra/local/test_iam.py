@@ -22,7 +22,8 @@ class ResolvedPolicies(unittest.TestCase):
     policies = iam.resolved_policies(NAMES)
 
     def test_every_function_has_its_policies_with_local_names(self):
-        self.assertEqual(set(self.policies), {"upload-api", "files-api", "replicate", "sweep", "probe"})
+        self.assertEqual(set(self.policies), {"upload-api", "files-api", "replicate", "sweep", "probe",
+                                              "files-api@us-west-2", "probe@us-west-2"})
         text = repr(self.policies)
         self.assertNotIn("${", text)
         self.assertNotIn("123456789012-eu-west-1-primary", text)  # renamed to the local bucket
@@ -38,6 +39,22 @@ class ResolvedPolicies(unittest.TestCase):
         self.assertTrue(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/files/abc"))
         self.assertFalse(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/health/abc"))
         self.assertFalse(iam.allows(files, "s3:PutObject", "arn:aws:s3:::primary/files/abc"))
+
+    def test_the_second_regions_functions_read_their_own_replica_and_write_nothing_but_health(self):
+        files = self.policies["files-api@us-west-2"]
+        second = "arn:aws:dynamodb:us-west-2:123456789012:table/"
+        self.assertTrue(iam.allows(files, "dynamodb:GetItem", second + "files"))
+        self.assertTrue(iam.allows(files, "dynamodb:Query", second + "search/index/by-size"))
+        self.assertFalse(iam.allows(files, "dynamodb:GetItem", FILES_TABLE), "the primary region's replica")
+        for action in ("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"):
+            self.assertFalse(iam.allows(files, action, second + "files"), f"{action}: one writer region per item")
+            self.assertFalse(iam.allows(files, action, second + "search"), action)
+        self.assertTrue(iam.allows(files, "s3:GetObject", "arn:aws:s3:::replica/files/abc"))
+        self.assertTrue(iam.allows(files, "s3:GetObject", "arn:aws:s3:::primary/files/abc"))
+        probe = self.policies["probe@us-west-2"]
+        self.assertTrue(iam.allows(probe, "dynamodb:PutItem", second + "health"))
+        self.assertFalse(iam.allows(probe, "dynamodb:PutItem", second + "files"))
+        self.assertTrue(iam.allows(probe, "s3:PutObject", "arn:aws:s3:::primary/health/canary"))
 
     def test_removing_an_action_or_narrowing_a_resource_refuses_the_call(self):
         upload = self.policies["upload-api"]
