@@ -17,6 +17,7 @@ import boto3
 from provision import CREDENTIALS, load_template
 
 REGION = "eu-west-1"
+SECOND_REGION = "us-west-2"
 failures = []
 
 
@@ -27,8 +28,11 @@ def expect(what, actual, wanted):
         print(f"ok  {what}")
 
 
-def check_table(dynamodb, name, props):
+def check_table(dynamodb, name, props, region):
     table = dynamodb.describe_table(TableName=name)["Table"]
+    name = f"{name} ({region})"
+    expect(f"{name} stream", table.get("StreamSpecification", {}).get("StreamViewType"),
+           props["StreamSpecification"]["StreamViewType"])
     expect(f"{name} key schema", table["KeySchema"], props["KeySchema"])
     expect(f"{name} attributes", sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]),
            sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]))
@@ -41,7 +45,7 @@ def check_table(dynamodb, name, props):
                             for i in props.get(kind, [])}
         expect(f"{name} {kind}", local_indexes, template_indexes)
     if "TimeToLiveSpecification" in props:
-        ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
         expect(f"{name} TTL attribute", (ttl.get("TimeToLiveStatus"), ttl.get("AttributeName")),
                ("ENABLED", props["TimeToLiveSpecification"]["AttributeName"]))
 
@@ -49,6 +53,7 @@ def check_table(dynamodb, name, props):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--metadata-endpoint", required=True)
+    parser.add_argument("--second-metadata-endpoint", help="the second region's DynamoDB")
     parser.add_argument("--primary-endpoint", required=True, help="the primary region's S3 (and its SQS)")
     parser.add_argument("--origin", action="append", required=True,
                         help="the local site's origins, those CORS must allow (repeatable)")
@@ -60,10 +65,14 @@ def main():
     args = parser.parse_args()
     resources = load_template()["Resources"]
 
-    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=args.metadata_endpoint, **CREDENTIALS)
-    check_table(dynamodb, args.table, resources["FilesTable"]["Properties"])
-    check_table(dynamodb, args.health_table, resources["HealthTable"]["Properties"])
-    check_table(dynamodb, args.search_table, resources["SearchTable"]["Properties"])
+    # Each region's replica of the global tables, with the stream they replicate through.
+    for region, endpoint in ((REGION, args.metadata_endpoint), (SECOND_REGION, args.second_metadata_endpoint)):
+        if endpoint is None:
+            continue
+        dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint, **CREDENTIALS)
+        for name, resource in ((args.table, "FilesGlobalTable"), (args.health_table, "HealthGlobalTable"),
+                               (args.search_table, "SearchGlobalTable")):
+            check_table(dynamodb, name, resources[resource]["Properties"], region)
 
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=args.primary_endpoint, **CREDENTIALS)
     bucket = resources["PrimaryBucket"]["Properties"]

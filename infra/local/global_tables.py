@@ -103,8 +103,9 @@ class Region:
 
 class GlobalTables:
     def __init__(self, tables, regions, credentials=None):
-        """`regions`: name -> endpoint URL."""
-        credentials = credentials or {"aws_access_key_id": "replayer", "aws_secret_access_key": "replayer"}
+        """`regions`: name -> endpoint URL; `credentials`: boto3's keyword arguments, or its
+        default chain (the environment) when None."""
+        credentials = credentials or {}
         self.table_names = list(tables)
         self.regions = [Region(name, endpoint, credentials) for name, endpoint in regions.items()]
         # (table, key) -> (version, keys, image): the latest write seen in any region

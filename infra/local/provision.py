@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Creates the local stack's table, buckets and replication queue in moto, from template.yaml.
+"""Creates the local stack's tables (in each region), buckets and replication queue in moto,
+from template.yaml.
 
 The table's keys, index and TTL, the primary bucket's CORS rules and notification filter, and
 the queues' visibility timeout and redrive policy are read from the SAM template itself, so what
@@ -39,7 +40,7 @@ def load_template(path=TEMPLATE):
         return yaml.load(f, Loader=CfnLoader)
 
 
-def table_definition(template, resource="FilesTable"):
+def table_definition(template, resource="FilesGlobalTable"):
     """create_table arguments (less the name) of a table resource."""
     props = template["Resources"][resource]["Properties"]
     keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
@@ -47,7 +48,7 @@ def table_definition(template, resource="FilesTable"):
 
 
 def ttl_attribute(template):
-    return template["Resources"]["FilesTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"]
+    return template["Resources"]["FilesGlobalTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"]
 
 
 def cors_rules(template, bucket_resource, origins):
@@ -120,20 +121,36 @@ def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, r
     return queue_url
 
 
-def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health",
-              search_table="twinshare-search"):
+def stream_specification(template, resource):
+    """The table's stream, as create_table takes it (global tables replicate through it)."""
+    view = template["Resources"][resource]["Properties"]["StreamSpecification"]["StreamViewType"]
+    return {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": view}}
+
+
+def provision_tables(*, region, dynamodb_endpoint, table, health_table, search_table, streams=False):
+    """One region's replica of each global table. `streams`: with the stream the template gives
+    them, which infra/local/global_tables.py replays into the other region (only a stack with
+    two regions' tables needs them; moto records every write in them)."""
     template = load_template()
     dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=dynamodb_endpoint, **CREDENTIALS)
     existing = dynamodb.list_tables()["TableNames"]
+    for name, resource in ((table, "FilesGlobalTable"), (health_table, "HealthGlobalTable"),
+                           (search_table, "SearchGlobalTable")):
+        if name in existing:
+            continue
+        stream = stream_specification(template, resource) if streams else {}
+        dynamodb.create_table(TableName=name, **table_definition(template, resource), **stream)
     if table not in existing:
-        dynamodb.create_table(TableName=table, **table_definition(template))
         dynamodb.update_time_to_live(
             TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute(template)}
         )
-    if health_table not in existing:
-        dynamodb.create_table(TableName=health_table, **table_definition(template, "HealthTable"))
-    if search_table not in existing:
-        dynamodb.create_table(TableName=search_table, **table_definition(template, "SearchTable"))
+
+
+def provision(*, region, dynamodb_endpoint, s3_endpoint, table, bucket, origins, health_table="twinshare-health",
+              search_table="twinshare-search", streams=False):
+    template = load_template()
+    provision_tables(region=region, dynamodb_endpoint=dynamodb_endpoint, table=table, health_table=health_table,
+                     search_table=search_table, streams=streams)
     s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **CREDENTIALS)
     create_bucket(s3, bucket, region)
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules(template, "PrimaryBucket", origins)})
@@ -154,7 +171,14 @@ def main():
     parser.add_argument("--replica-region")
     parser.add_argument("--replica-s3-endpoint")
     parser.add_argument("--replica-bucket")
+    parser.add_argument("--streams", action="store_true", help="the tables' streams (for global_tables.py)")
+    parser.add_argument("--second-region", help="also the tables' replicas in this region …")
+    parser.add_argument("--second-dynamodb-endpoint", help="… at this endpoint")
     args = parser.parse_args()
+    if args.second_region:
+        provision_tables(region=args.second_region, dynamodb_endpoint=args.second_dynamodb_endpoint,
+                         table=args.table, health_table=args.health_table, search_table=args.search_table,
+                         streams=args.streams)
     provision(
         region=args.region,
         dynamodb_endpoint=args.dynamodb_endpoint,
@@ -164,6 +188,7 @@ def main():
         search_table=args.search_table,
         bucket=args.bucket,
         origins=args.origin or ["*"],
+        streams=args.streams,
     )
     if args.replica_bucket:
         provision_replication(

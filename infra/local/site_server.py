@@ -6,9 +6,15 @@ and the benchmark's Lighthouse runs (trunk's own server neither compresses nor s
   publish_site.py stores gzipped;
 - `Cache-Control` as publish_site.py sets it: hashed assets for a year, index.html never;
 - any other path that is not a file gets index.html (the site routes in the browser);
-- `/api/…` goes to the functions, as CloudFront's /api/* behaviour does.
+- `/api/…` goes to the functions, as CloudFront's /api/* behaviour does;
+- with `--fallback-api`, the read paths (GET, HEAD, OPTIONS of /api/files… and /api/status) go
+  through an origin group as CloudFront's does: the primary region's API, given up on after
+  1 s to connect or 2 s to answer, then the second region's on a 5xx or no answer.
 
-    site_server.py --port 8080 --dist site/dist --api http://127.0.0.1:9000
+Without `--dist` it serves only the API (the front that `trunk serve` proxies to).
+
+    site_server.py --port 8080 --dist site/dist --api http://127.0.0.1:9000 \
+        --fallback-api http://127.0.0.1:9001
 """
 import argparse
 import gzip
@@ -22,10 +28,21 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import publish_site  # noqa: E402  (the content types and cache lives of the deployed site)
 
 COMPRESSED = {".html", ".css", ".js", ".wasm", ".svg", ".txt"}
+# template.yaml's read cache behaviours, which target the origin group.
+READ_PATHS = ("/api/files", "/api/status")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# The read origin's ConnectionTimeout and OriginReadTimeout in template.yaml.
+CONNECT_TIMEOUT, READ_TIMEOUT = 1, 2
+FAILOVER_STATUSES = {500, 502, 503, 504}
 
 
-def make_handler(dist, api):
+def is_read(method, path):
+    return method in READ_METHODS and path.startswith(READ_PATHS)
+
+
+def make_handler(dist, api, fallback_api=None):
     api_url = urllib.parse.urlsplit(api)
+    fallback_url = urllib.parse.urlsplit(fallback_api) if fallback_api else None
     gzipped = {}  # path → gzipped bytes, built once (the files never change while serving)
 
     class Site(BaseHTTPRequestHandler):
@@ -35,7 +52,7 @@ def make_handler(dist, api):
             pass
 
         def do_GET(self):
-            if self.path.startswith("/api/"):
+            if self.path.startswith("/api/") or dist is None:
                 return self.proxy()
             path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
             file = (dist / path).resolve()
@@ -62,24 +79,46 @@ def make_handler(dist, api):
 
         do_HEAD = do_GET
 
+        def ask(self, origin, body, headers, timeouts):
+            """(status, reason, headers, body) from one origin; None if it did not answer in time."""
+            connect, read = timeouts
+            upstream = http.client.HTTPConnection(origin.hostname, origin.port, timeout=connect)
+            try:
+                upstream.connect()
+                upstream.sock.settimeout(read)
+                upstream.request(self.command, self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                return answer.status, answer.reason, answer.getheaders(), answer.read()
+            except OSError:
+                return None
+            finally:
+                upstream.close()
+
         def proxy(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            upstream = http.client.HTTPConnection(api_url.hostname, api_url.port, timeout=120)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-            upstream.request(self.command, self.path, body=body, headers=headers)
-            answer = upstream.getresponse()
-            data = answer.read()
-            self.send_response(answer.status, answer.reason)
-            for name, value in answer.getheaders():
+            if fallback_url and is_read(self.command, self.path):
+                answer = self.ask(api_url, body, headers, (CONNECT_TIMEOUT, READ_TIMEOUT))
+                if answer is None or answer[0] in FAILOVER_STATUSES:
+                    answer = self.ask(fallback_url, body, headers, (CONNECT_TIMEOUT, READ_TIMEOUT)) or answer
+            else:
+                answer = self.ask(api_url, body, headers, (10, 120))
+            if answer is None:
+                self.send_response(504, "Gateway Timeout")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            status, reason, answer_headers, data = answer
+            self.send_response(status, reason)
+            for name, value in answer_headers:
                 if name.lower() not in ("transfer-encoding", "connection", "content-length"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            upstream.close()
 
-        do_POST = do_PUT = do_PATCH = do_DELETE = proxy
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = proxy
 
     return Site
 
@@ -87,11 +126,12 @@ def make_handler(dist, api):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--dist", type=pathlib.Path, required=True)
+    parser.add_argument("--dist", type=pathlib.Path, help="the built site; without it, only /api/ is served")
     parser.add_argument("--api", required=True, help="the functions' base URL")
+    parser.add_argument("--fallback-api", help="the second region's functions, for the read paths")
     args = parser.parse_args()
-    dist = args.dist.resolve()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(dist, args.api))
+    dist = args.dist.resolve() if args.dist else None
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(dist, args.api, args.fallback_api))
     server.daemon_threads = True
     server.serve_forever()
 

@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Starts twinshare on this machine: emulated AWS, the functions and the site, on loopback.
 
-- moto servers: one for the metadata (DynamoDB), one per region's S3, so that a region's
-  storage can go down on its own while metadata stays up; each is reached through gateway.py,
+- moto servers: one per region for its metadata (DynamoDB, the global tables' two replicas,
+  kept in step by global_tables.py), one per region's S3, so that a region's storage can go
+  down on its own while metadata stays up; each is reached through gateway.py,
   which holds every call to the calling function's policy in template.yaml (as IAM does on
   AWS) and adds the S3 behaviour moto lacks (presigned response headers);
 - provisioning from template.yaml (provision.py), and each function's resolved policy (iam.py);
 - each function signs as itself: credentials.py is its credential_process;
-- `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths;
-- triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`;
-- `trunk serve` serving the site, proxying /api/ to the functions (with --release: a release
-  build served as CloudFront serves it, compressed, by site_server.py).
+- `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths; a second
+  one serving the second region's (infra/replica.yaml: files-api and probe, configured for
+  us-west-2 and reading its replica of the tables);
+- triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`,
+  and each region's probe;
+- site_server.py as CloudFront's origin group in front of both regions' APIs (the read paths fail
+  over to the second region), and `trunk serve` serving the site, proxying /api/ to it (with
+  --release: a release build served as CloudFront serves it, compressed, by site_server.py);
+- regions.json in the state directory: each region's endpoints, for infra/local/region.py,
+  which takes a whole region down and up again.
 
 Prints the site's URL when everything answers. Ctrl-C (or SIGTERM) stops every process it
 started. Ports come from the options or TWINSHARE_*_PORT variables.
@@ -35,6 +42,8 @@ HEALTH_TABLE = "twinshare-health"
 SEARCH_TABLE = "twinshare-search"
 PRIMARY_BUCKET = "twinshare-primary"
 REPLICA_REGION = "us-west-2"
+# The second region's stack (infra/replica.yaml) runs these; the primary's runs all five.
+SECOND_REGION_FUNCTIONS = ("files-api", "probe")
 REPLICA_BUCKET = "twinshare-replica"
 QUEUE = "twinshare-replication"
 
@@ -130,10 +139,19 @@ def main():
     port_option(parser, "metadata", 4566)
     port_option(parser, "primary-s3", 4567)
     port_option(parser, "replica-s3", 4568)
+    port_option(parser, "second-metadata", 4569)
+    port_option(parser, "second-api", 9001)
+    port_option(parser, "front", 9002)
     parser.add_argument("--sweep-every", type=float, default=10.0, help="seconds between sweeps")
     parser.add_argument("--probe-every", type=float, default=3.0, help="seconds between region probes")
     parser.add_argument("--sweep-grace", type=int, default=10,
                         help="seconds a replica may stay unverified before the sweep copies it again")
+    parser.add_argument("--metadata-read-timeout-ms", type=int,
+                        default=int(os.environ.get("TWINSHARE_METADATA_READ_TIMEOUT_MS", 1000)),
+                        help="files-api's give-up per table attempt (deployed: 300). Higher here by default: "
+                             "moto reads a whole table for each Query and serves one call at a time, so a "
+                             "search page takes it hundreds of ms where DynamoDB takes a few "
+                             "(env TWINSHARE_METADATA_READ_TIMEOUT_MS)")
     parser.add_argument("--release", action="store_true", help="build functions and site optimised")
     parser.add_argument("--upload-mode", choices=["open", "code", "closed"],
                         default=os.environ.get("TWINSHARE_UPLOAD_MODE", "open"),
@@ -161,6 +179,9 @@ def main():
     # own queues); the SQS clients talk to that moto directly.
     primary_moto_url = f"http://127.0.0.1:{args.primary_s3_port + 100}"
     api_url = f"http://127.0.0.1:{args.api_port}"
+    second_metadata_url = f"http://127.0.0.1:{args.second_metadata_port}"
+    second_api_url = f"http://127.0.0.1:{args.second_api_port}"
+    front_url = f"http://127.0.0.1:{args.front_port}"
     policies = STATE / "policies.json"
     calls = STATE / "calls"
     try:
@@ -171,54 +192,74 @@ def main():
             old.unlink()
         # Each emulator: moto 100 ports above its gateway, which is the endpoint the functions use.
         for name, port in (("metadata", args.metadata_port), ("primary", args.primary_s3_port),
-                           ("replica", args.replica_s3_port)):
+                           ("replica", args.replica_s3_port), ("second-metadata", args.second_metadata_port)):
             stack.start(f"moto-{name}", ["moto_server", "-H", "127.0.0.1", "-p", str(port + 100)])
             stack.start(f"gateway-{name}", [sys.executable, str(ROOT / "infra/local/gateway.py"),
                                             "--listen", str(port), "--upstream", str(port + 100),
                                             "--policies", str(policies), "--record", str(calls / f"{name}.jsonl")])
         for name, url in (("metadata emulator", metadata_url), ("primary S3", primary_s3_url),
-                          ("replica S3", replica_s3_url)):
+                          ("replica S3", replica_s3_url), ("second region's metadata", second_metadata_url)):
             wait_for(stack, name, url + "/moto-api/", timeout=60)
         provision.provision(
             region=REGION, dynamodb_endpoint=metadata_url, s3_endpoint=primary_s3_url, table=TABLE,
-            health_table=HEALTH_TABLE, search_table=SEARCH_TABLE,
+            health_table=HEALTH_TABLE, search_table=SEARCH_TABLE, streams=True,
             bucket=PRIMARY_BUCKET, origins=[site_url, f"http://localhost:{args.site_port}"],
         )
+        provision.provision_tables(region=REPLICA_REGION, dynamodb_endpoint=second_metadata_url, table=TABLE,
+                                   health_table=HEALTH_TABLE, search_table=SEARCH_TABLE, streams=True)
         provision.provision_replication(
             region=REGION, s3_endpoint=primary_s3_url, sqs_endpoint=primary_moto_url, bucket=PRIMARY_BUCKET,
             queue=QUEUE, replica_region=REPLICA_REGION, replica_s3_endpoint=replica_s3_url,
             replica_bucket=REPLICA_BUCKET,
         )
-        print(f"emulators up: metadata {metadata_url}, primary S3 {primary_s3_url} (queue {primary_moto_url}), "
-              f"replica S3 {replica_s3_url}", flush=True)
+        # DynamoDB global tables: the replayer signs as the operator (it is AWS's own service).
+        stack.start("global-tables", [sys.executable, str(ROOT / "infra/local/global_tables.py"),
+                                      *[arg for name in (TABLE, HEALTH_TABLE, SEARCH_TABLE) for arg in ("--table", name)],
+                                      "--region", f"{REGION}={metadata_url}",
+                                      "--region", f"{REPLICA_REGION}={second_metadata_url}"],
+                    env={"AWS_ACCESS_KEY_ID": iam.OPERATOR_KEY, "AWS_SECRET_ACCESS_KEY": iam.OPERATOR_KEY},
+                    drop=CALLER_CREDENTIALS)
+        (STATE / "regions.json").write_text(json.dumps({
+            REGION: {"metadata": metadata_url, "storage": primary_s3_url, "api": api_url},
+            REPLICA_REGION: {"metadata": second_metadata_url, "storage": replica_s3_url, "api": second_api_url},
+        }, indent=2))
+        print(f"emulators up: metadata {metadata_url} and {second_metadata_url}, primary S3 {primary_s3_url} "
+              f"(queue {primary_moto_url}), replica S3 {replica_s3_url}", flush=True)
 
         # Each function's own credentials, as Lambda gives each its role's.
         aws_config = STATE / "functions-aws-config"
         aws_config.write_text(f"[default]\ncredential_process = {sys.executable} {ROOT / 'infra/local/credentials.py'}\n")
-        env_file = STATE / "functions.env"
-        env_file.write_text("\n".join(upload_settings(args) + [
-            f"AWS_CONFIG_FILE={aws_config}",
-            f"AWS_SHARED_CREDENTIALS_FILE={STATE / 'no-shared-credentials'}",
-            f"AWS_REGION={REGION}",
-            f"PRIMARY_REGION={REGION}",
-            f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
-            f"TABLE_NAME={TABLE}",
-            f"HEALTH_TABLE_NAME={HEALTH_TABLE}",
-            f"SEARCH_TABLE_NAME={SEARCH_TABLE}",
-            # Probes run every few seconds here: an older result is not trusted.
-            f"HEALTH_MAX_AGE_SECS={max(10, int(args.probe_every * 5))}",
-            f"PRIMARY_S3_ENDPOINT={primary_s3_url}",
-            f"REPLICA_REGION={REPLICA_REGION}",
-            f"REPLICA_BUCKET={REPLICA_BUCKET}",
-            f"REPLICA_S3_ENDPOINT={replica_s3_url}",
-            f"SWEEP_GRACE_SECS={args.sweep_grace}",
-            f"DYNAMODB_ENDPOINT={metadata_url}",
-            "RUST_LOG=info",
-        ]) + "\n")
-        watch = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(args.api_port), "--env-file", str(env_file)]
-        if args.release:
-            watch.append("--release")
-        stack.start("functions", watch, drop=CALLER_CREDENTIALS)
+        def env_file(region, dynamodb):
+            """The functions' environment in `region`, as its stack's template sets it."""
+            path = STATE / f"functions-{region}.env"
+            path.write_text("\n".join(upload_settings(args) + [
+                f"AWS_CONFIG_FILE={aws_config}",
+                f"AWS_SHARED_CREDENTIALS_FILE={STATE / 'no-shared-credentials'}",
+                f"AWS_REGION={region}",
+                f"PRIMARY_REGION={REGION}",
+                f"PRIMARY_BUCKET={PRIMARY_BUCKET}",
+                f"TABLE_NAME={TABLE}",
+                f"HEALTH_TABLE_NAME={HEALTH_TABLE}",
+                f"SEARCH_TABLE_NAME={SEARCH_TABLE}",
+                # Probes run every few seconds here: an older result is not trusted.
+                f"HEALTH_MAX_AGE_SECS={max(10, int(args.probe_every * 5))}",
+                f"PRIMARY_S3_ENDPOINT={primary_s3_url}",
+                f"REPLICA_REGION={REPLICA_REGION}",
+                f"REPLICA_BUCKET={REPLICA_BUCKET}",
+                f"REPLICA_S3_ENDPOINT={replica_s3_url}",
+                f"SWEEP_GRACE_SECS={args.sweep_grace}",
+                f"METADATA_READ_TIMEOUT_MS={args.metadata_read_timeout_ms}",
+                f"DYNAMODB_ENDPOINT={dynamodb}",
+                "RUST_LOG=info",
+            ]) + "\n")
+            return path
+
+        def watch(port, env):
+            command = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
+                       "--env-file", str(env)]
+            return command + (["--release"] if args.release else [])
+
+        stack.start("functions", watch(args.api_port, env_file(REGION, metadata_url)), drop=CALLER_CREDENTIALS)
         print("building and starting the functions (the first build takes several minutes)…", flush=True)
         # Each function is compiled on its first request: ask both once.
         wait_for(stack, "files-api", api_url + "/api/files")
@@ -227,17 +268,33 @@ def main():
                                   ("probe", "scheduled.json")):
             event = (ROOT / "functions" / function / "events" / fixture).read_bytes()
             wait_for(stack, function, f"{api_url}/2015-03-31/functions/{function}/invocations", method="POST", body=event)
+        # The second region's: the same binaries (built above), its own region and table replica.
+        stack.start("functions-second-region",
+                    watch(args.second_api_port, env_file(REPLICA_REGION, second_metadata_url)),
+                    drop=CALLER_CREDENTIALS)
+        wait_for(stack, "second region's files-api", second_api_url + "/api/files")
+        event = (ROOT / "functions/probe/events/scheduled.json").read_bytes()
+        wait_for(stack, "second region's probe", f"{second_api_url}/2015-03-31/functions/probe/invocations",
+                 method="POST", body=event)
         stack.start("triggers", [sys.executable, str(ROOT / "infra/local/triggers.py"), "--api", api_url,
                                  "--sqs-endpoint", primary_moto_url, "--queue", QUEUE, "--region", REGION,
                                  "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
-        print(f"functions up: {api_url}", flush=True)
+        stack.start("triggers-second-region", [sys.executable, str(ROOT / "infra/local/triggers.py"),
+                                                "--api", second_api_url, "--region", REPLICA_REGION,
+                                                "--probe-every", str(args.probe_every)])
+        # CloudFront's origin groups: what the site's /api/ calls reach.
+        stack.start("front", [sys.executable, str(ROOT / "infra/local/site_server.py"), "--port",
+                              str(args.front_port), "--api", api_url, "--fallback-api", second_api_url])
+        wait_for(stack, "front", front_url + "/api/files")
+        print(f"functions up: {api_url} (second region {second_api_url}, both behind {front_url})", flush=True)
 
         if args.release:
             # As deployed: built once, served compressed with CloudFront's cache lives.
             subprocess.run(["trunk", "build", "--release"], cwd=ROOT / "site", check=True,
                            stdout=open(log_dir / "site-build.log", "w"), stderr=subprocess.STDOUT)
             stack.start("site", [sys.executable, str(ROOT / "infra/local/site_server.py"), "--port",
-                                 str(args.site_port), "--dist", str(ROOT / "site/dist"), "--api", api_url])
+                                 str(args.site_port), "--dist", str(ROOT / "site/dist"), "--api", api_url,
+                                 "--fallback-api", second_api_url])
         else:
             # Watch only the site's sources: cargo writing thousands of files under site/target
             # (and the Chromium tests under end2end/) flooded trunk 0.21's watcher, whose
@@ -245,7 +302,7 @@ def main():
             watched = [arg for path in ("src", "index.html", "style.css", "Cargo.toml", "Trunk.toml",
                                         "../functions/api/src") for arg in ("--watch", path)]
             stack.start("site", ["trunk", "serve", "--address", "127.0.0.1", "--port", str(args.site_port),
-                                 "--proxy-backend", f"{api_url}/api/", "--proxy-no-redirect",
+                                 "--proxy-backend", f"{front_url}/api/", "--proxy-no-redirect",
                                  "--disable-address-lookup", *watched], cwd=ROOT / "site")
         wait_for(stack, "site", site_url + "/")
         wait_for(stack, "site's API proxy", site_url + "/api/files")

@@ -90,12 +90,15 @@ def timer(api, function, every):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api", required=True, help="cargo lambda watch, e.g. http://127.0.0.1:9000")
-    parser.add_argument("--sqs-endpoint", required=True)
-    parser.add_argument("--queue", required=True)
+    parser.add_argument("--sqs-endpoint")
+    parser.add_argument("--queue", help="the replication queue; without it (the second region), only the probe runs")
     parser.add_argument("--region", required=True)
     parser.add_argument("--sweep-every", type=float, default=10.0)
     parser.add_argument("--probe-every", type=float, default=3.0)
     args = parser.parse_args()
+    if not args.queue:
+        timer(args.api, "probe", args.probe_every)
+        return
     sqs = boto3.client("sqs", region_name=args.region, endpoint_url=args.sqs_endpoint,
                        aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
     queue_url = sqs.get_queue_url(QueueName=args.queue)["QueueUrl"]

@@ -107,27 +107,42 @@ pub fn qr_svg(link: &str) -> String {
     }
 }
 
-/// Shown on every page while the probe reports a region down.
+/// Shown on every page while the probe reports a region down, or while the API answering is the
+/// second region's (the front failed over: the primary region is not answering at all).
 #[component]
 pub fn OutageBanner() -> impl IntoView {
     let status = live::live(api::get_status, |_: &StatusView| true, 5_000);
     move || {
         let Some(Ok(status)) = status.get() else { return None };
-        let down: Vec<&RegionView> = status
-            .regions
-            .iter()
-            .filter(|r| r.status == RegionStatus::Down)
-            .collect();
-        if down.is_empty() {
-            return None;
-        }
-        let uploads = if down.iter().any(|r| r.role == CopyRole::Primary) {
-            " Uploads are paused until it is back."
-        } else {
-            ""
-        };
-        let regions = down.iter().map(|r| r.region.as_str()).collect::<Vec<_>>().join(" and ");
-        let text = format!("Storage in {regions} is down. Downloads use the copy in the other region.{uploads}");
-        Some(view! { <p class="banner" role="alert">{text}</p> })
+        outage_text(&status).map(|text| view! { <p class="banner" role="alert">{text}</p> })
     }
+}
+
+/// What the banner says, if anything is wrong.
+pub fn outage_text(status: &StatusView) -> Option<String> {
+    let primary = status.regions.iter().find(|r| r.role == CopyRole::Primary)?;
+    if !status.served_by.is_empty() && status.served_by != primary.region {
+        return Some(format!(
+            "{} is not answering: this page comes from {}. Finding and downloading files works; \
+             uploads and changes to shares are paused until {} is back.",
+            primary.region, status.served_by, primary.region
+        ));
+    }
+    let down: Vec<&RegionView> = status
+        .regions
+        .iter()
+        .filter(|r| r.status == RegionStatus::Down)
+        .collect();
+    if down.is_empty() {
+        return None;
+    }
+    let uploads = if down.iter().any(|r| r.role == CopyRole::Primary) {
+        " Uploads are paused until it is back."
+    } else {
+        ""
+    };
+    let regions = down.iter().map(|r| r.region.as_str()).collect::<Vec<_>>().join(" and ");
+    Some(format!(
+        "Storage in {regions} is down. Downloads use the copy in the other region.{uploads}"
+    ))
 }

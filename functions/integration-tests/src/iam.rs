@@ -73,7 +73,7 @@ impl Iam {
 
     /// Every decision the gateways recorded: (function, action, resource, allowed).
     pub fn calls(&self) -> Vec<(String, String, String, bool)> {
-        ["metadata", "primary", "replica"]
+        ["metadata", "primary", "replica", "second-metadata"]
             .iter()
             .filter_map(|emulator| std::fs::read_to_string(self.record(emulator)).ok())
             .flat_map(|text| text.lines().map(str::to_owned).collect::<Vec<_>>())

@@ -28,8 +28,10 @@ mod accounting;
 mod emulators;
 mod iam;
 mod listing;
+mod second_region;
 mod uploads;
 pub use accounting::SweepAt;
+pub use second_region::SecondRegion;
 
 pub use emulators::{repo_root, Emulator, Moto};
 pub use iam::Iam;
@@ -52,6 +54,9 @@ const OPERATOR_KEY: &str = "twinshare-local";
 /// refused call fails the test that made it (checked when the stack is dropped).
 pub struct Stack {
     pub metadata: Emulator,
+    /// The second region's table replica and read API, in a stack made by
+    /// [`stack_in_two_regions`].
+    pub second_region: Option<SecondRegion>,
     /// The primary region: its S3 and the replication queue (moto notifies only its own queues,
     /// so the queue lives in the moto behind the primary's gateway).
     pub primary: Emulator,
@@ -97,9 +102,20 @@ impl Drop for Stack {
     }
 }
 
-fn provision(metadata: &Emulator, primary: &Emulator, replica: &Emulator) {
-    let status = Command::new("python3")
-        .arg(repo_root().join("infra/local/provision.py"))
+fn provision(metadata: &Emulator, primary: &Emulator, replica: &Emulator, second_metadata: Option<&Emulator>) {
+    let mut command = Command::new("python3");
+    command.arg(repo_root().join("infra/local/provision.py"));
+    if let Some(second) = second_metadata {
+        // Both regions' tables, with the streams the replayer reads.
+        command.args([
+            "--streams",
+            "--second-region",
+            REPLICA_REGION,
+            "--second-dynamodb-endpoint",
+            &second.url,
+        ]);
+    }
+    let status = command
         .args([
             "--region",
             REGION,
@@ -152,11 +168,22 @@ fn identity(function: &str) -> Credentials {
 const EMULATOR_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn stack(settings: ServiceSettings) -> Stack {
-    stack_reading_within(settings, EMULATOR_READ_TIMEOUT).await
+    build_stack(settings, EMULATOR_READ_TIMEOUT, false).await
 }
 
 /// As [`stack`], with files-api's table calls giving up after `read_timeout` per attempt.
 pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Duration) -> Stack {
+    build_stack(settings, read_timeout, false).await
+}
+
+/// As [`stack`], with the second region's replica of the tables (kept in step by
+/// `infra/local/global_tables.py`, as DynamoDB global tables) and its read API
+/// ([`Stack::second_region`]).
+pub async fn stack_in_two_regions(settings: ServiceSettings) -> Stack {
+    build_stack(settings, EMULATOR_READ_TIMEOUT, true).await
+}
+
+async fn build_stack(settings: ServiceSettings, read_timeout: Duration, two_regions: bool) -> Stack {
     // The SDK's default chain reads these: the operator's identity, for the tests' own clients.
     CREDENTIALS.call_once(|| {
         std::env::set_var("AWS_ACCESS_KEY_ID", OPERATOR_KEY);
@@ -172,7 +199,8 @@ pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Durat
     let metadata = Emulator::start(&policies, &iam.record("metadata"));
     let primary = Emulator::start(&policies, &iam.record("primary"));
     let replica = Emulator::start(&policies, &iam.record("replica"));
-    provision(&metadata, &primary, &replica);
+    let second_metadata = two_regions.then(|| Emulator::start(&policies, &iam.record("second-metadata")));
+    provision(&metadata, &primary, &replica, second_metadata.as_ref());
     let config = Config {
         primary_region: REGION.into(),
         primary_bucket: BUCKET.into(),
@@ -196,6 +224,10 @@ pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Durat
     let replicate = config.replication(&function_sdk("replicate").await);
     let sweep = config.replication(&function_sdk("sweep").await);
     let operator = config.service(&RegionsSdk::load(REGION, REPLICA_REGION).await);
+    let second_region = match second_metadata {
+        Some(second) => Some(SecondRegion::start(&config, &metadata, second).await),
+        None => None,
+    };
     let sdk = twinshare_aws::clients::sdk_config(REGION).await;
     let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
     let sqs = aws_sdk_sqs::Client::from_conf(
@@ -221,6 +253,7 @@ pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Durat
         .unwrap();
     Stack {
         metadata,
+        second_region,
         primary,
         replica,
         upload_api,
@@ -241,7 +274,7 @@ pub async fn stack_reading_within(settings: ServiceSettings, read_timeout: Durat
 }
 
 /// A function's SDK configuration in both regions, signing as that function.
-async fn function_sdk(function: &str) -> RegionsSdk {
+pub(crate) async fn function_sdk(function: &str) -> RegionsSdk {
     RegionsSdk::load_as(REGION, REPLICA_REGION, identity(function)).await
 }
 
@@ -457,7 +490,7 @@ impl Stack {
         let port = self.replica.port();
         self.replica.stop();
         self.replica = Emulator::start_on(port, &self.iam.policies_path(), &self.iam.record("replica"));
-        provision(&self.metadata, &self.primary, &self.replica);
+        provision(&self.metadata, &self.primary, &self.replica, None);
     }
 
     /// Number of records in the table, to prove refused requests wrote nothing.

@@ -1,7 +1,9 @@
 // Debian's Chromium, headless, as the machines here run it (a test tool's own browser cannot be
 // downloaded offline).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,4 +28,33 @@ export async function launch({ uploadCode = UPLOAD_CODE } = {}) {
     await context.addInitScript((code) => sessionStorage.setItem('twinshare.upload-code', code), uploadCode);
   }
   return context;
+}
+
+/** Announces, PUTs and completes one listed file through the API, as a program would. Returns
+ * { id, name, size }. */
+export async function shareViaApi(name, bytes) {
+  const sha256 = createHash('sha256').update(bytes).digest('base64');
+  const announce = await fetch(`${BASE_URL}/api/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...UPLOAD_HEADERS },
+    body: JSON.stringify({ name, size: bytes.length, content_type: 'text/plain', sha256, visibility: 'listed' }),
+  });
+  assert.equal(announce.status, 201, await announce.clone().text());
+  const created = await announce.json();
+  const { url, headers } = created.upload;
+  const signed = Object.fromEntries(Object.entries(headers).filter(([k]) => !['host', 'content-length'].includes(k)));
+  const put = await fetch(url, { method: 'PUT', headers: signed, body: bytes });
+  assert.equal(put.status, 200, await put.text());
+  const complete = await fetch(`${BASE_URL}/api/uploads/${created.file.id}/complete`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${created.manage_token}` },
+  });
+  assert.equal(complete.status, 200, await complete.text());
+  return { id: created.file.id, name, size: bytes.length };
+}
+
+/** Clicks a download link and returns what the browser saved: { bytes, name }. */
+export async function downloadFrom(page, locator) {
+  const [download] = await Promise.all([page.waitForEvent('download'), locator.click()]);
+  return { bytes: readFileSync(await download.path()), name: download.suggestedFilename() };
 }

@@ -2,35 +2,13 @@
 // through the API as a program would; the table is then used in Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { launch, BASE_URL, UPLOAD_HEADERS } from './browser.mjs';
+import { randomBytes } from 'node:crypto';
+import { launch, shareViaApi, BASE_URL } from './browser.mjs';
 
 const run = randomBytes(4).toString('hex');
 // 24 files, newest last; sizes do not follow age, names do not follow either.
 const FILES = 24;
 const shared = [];
-
-/** Announces, PUTs and completes one listed file through the API. */
-async function shareViaApi(name, bytes) {
-  const sha256 = createHash('sha256').update(bytes).digest('base64');
-  const announce = await fetch(`${BASE_URL}/api/uploads`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...UPLOAD_HEADERS },
-    body: JSON.stringify({ name, size: bytes.length, content_type: 'text/plain', sha256, visibility: 'listed' }),
-  });
-  assert.equal(announce.status, 201, await announce.clone().text());
-  const created = await announce.json();
-  const { url, headers } = created.upload;
-  const signed = Object.fromEntries(Object.entries(headers).filter(([k]) => !['host', 'content-length'].includes(k)));
-  const put = await fetch(url, { method: 'PUT', headers: signed, body: bytes });
-  assert.equal(put.status, 200, await put.text());
-  const complete = await fetch(`${BASE_URL}/api/uploads/${created.file.id}/complete`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${created.manage_token}` },
-  });
-  assert.equal(complete.status, 200, await complete.text());
-  return { name, size: bytes.length };
-}
 
 let context;
 let page;

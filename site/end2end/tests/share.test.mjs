@@ -2,11 +2,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
-import { launch, BASE_URL } from './browser.mjs';
+import { launch, downloadFrom, BASE_URL } from './browser.mjs';
 
 // A token per run keeps this run's files apart from any already on a running stack.
 const run = randomBytes(4).toString('hex');
@@ -67,11 +67,6 @@ async function rowsSettle(count) {
   await page.waitForFunction((n) => document.querySelectorAll('tr.file').length === n, count, { timeout: 15_000 });
 }
 
-async function downloadFrom(locator) {
-  const [download] = await Promise.all([page.waitForEvent('download'), locator.click()]);
-  return { bytes: readFileSync(await download.path()), name: download.suggestedFilename() };
-}
-
 test('two files shared through the page appear in the table with their uploader', async () => {
   files.named.link = await share(files.named, { uploader: 'Alice' });
   files.anonymous.link = await share(files.anonymous);
@@ -104,7 +99,7 @@ test('search finds one file, case-insensitively, and download gives the same byt
   await rowsSettle(1);
   assert.match(await rows.first().innerText(), new RegExp(run));
   assert.equal(await rows.first().locator('a.file-name').innerText(), files.named.name);
-  const { bytes, name } = await downloadFrom(rows.first().locator('a.download'));
+  const { bytes, name } = await downloadFrom(page, rows.first().locator('a.download'));
   assert.ok(bytes.equals(files.named.bytes), 'downloaded bytes differ from the uploaded ones');
   // Chromium saves '"' as '_' whatever the header says (it is illegal in some file systems);
   // spaces and non-ASCII characters arrive as sent. The exact header is asserted in Rust.
@@ -116,7 +111,7 @@ test('a shared link opens the file page, which downloads the file', async () => 
   await page.locator('h1.file-name').waitFor();
   assert.equal(await page.locator('h1.file-name').innerText(), files.anonymous.name);
   assert.equal(await qrText(page.locator('figure.qr')), files.anonymous.link);
-  const { bytes, name } = await downloadFrom(page.locator('a.download'));
+  const { bytes, name } = await downloadFrom(page, page.locator('a.download'));
   assert.ok(bytes.equals(files.anonymous.bytes));
   assert.equal(name, files.anonymous.name);
 });
@@ -156,7 +151,7 @@ test('with the primary region down, a banner says so and the page still download
   try {
     await page.locator('.banner').waitFor({ timeout: 45_000 });
     assert.match(await page.locator('.banner').innerText(), /eu-west-1 is down/);
-    const { bytes } = await downloadFrom(page.locator('a.download'));
+    const { bytes } = await downloadFrom(page, page.locator('a.download'));
     assert.ok(bytes.equals(files.named.bytes), 'downloaded from the replica, same bytes');
   } finally {
     await fault('ok');

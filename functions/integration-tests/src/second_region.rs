@@ -1,0 +1,86 @@
+//! The second region of a two-region stack: its replica of the tables, which
+//! `infra/local/global_tables.py` keeps in step with the primary's as DynamoDB global tables do,
+//! and infra/replica.yaml's read API (files-api configured for that region, signing as its own
+//! role, `files-api@us-west-2`).
+
+use std::{
+    process::{Child, Command},
+    time::{Duration, Instant},
+};
+
+use lambda_http::{Body, Response};
+use twinshare_lambda::{Config, LiveService};
+
+use crate::{function_sdk, repo_root, Emulator, Stack, HEALTH_TABLE, REGION, REPLICA_REGION, SEARCH_TABLE, TABLE};
+
+pub struct SecondRegion {
+    /// The second region's DynamoDB (moto behind its gateway): "down" takes its tables away.
+    pub metadata: Emulator,
+    replayer: Child,
+    pub files_api: LiveService,
+}
+
+impl Drop for SecondRegion {
+    fn drop(&mut self) {
+        let _ = self.replayer.kill();
+        let _ = self.replayer.wait();
+    }
+}
+
+impl SecondRegion {
+    pub(crate) async fn start(config: &Config, primary_metadata: &Emulator, metadata: Emulator) -> SecondRegion {
+        // The replayer is AWS's own service: it signs as the operator (the process's own keys).
+        let replayer = Command::new("python3")
+            .arg(repo_root().join("infra/local/global_tables.py"))
+            .args(["--table", TABLE, "--table", HEALTH_TABLE, "--table", SEARCH_TABLE])
+            .args(["--every", "0.1"])
+            .arg("--region")
+            .arg(format!("{REGION}={}", primary_metadata.url))
+            .arg("--region")
+            .arg(format!("{REPLICA_REGION}={}", metadata.url))
+            .spawn()
+            .expect("python3 runs");
+        let mut second = config.clone();
+        second.settings.serving_region = Some(REPLICA_REGION.into());
+        second.endpoints.dynamodb = Some(metadata.url.clone());
+        let files_api = second.read_service(&function_sdk(&format!("files-api@{REPLICA_REGION}")).await);
+        SecondRegion {
+            metadata,
+            replayer,
+            files_api,
+        }
+    }
+}
+
+impl Stack {
+    fn second(&self) -> &SecondRegion {
+        self.second_region
+            .as_ref()
+            .expect("a stack made by stack_in_two_regions")
+    }
+
+    /// Sends a read request to the second region's API (files-api, the only function there).
+    pub async fn second_region_api(&self, method: &str, path_and_query: &str) -> Response<Body> {
+        let request = twinshare_lambda::testing::request(method, path_and_query, None);
+        Box::pin(files_api::handle(&self.second().files_api, request)).await
+    }
+
+    /// Waits until the second region's API answers `path` with `status` (replication between
+    /// the tables is asynchronous), and returns that answer; fails after 30 s.
+    pub async fn in_second_region(&self, path: &str, status: u16) -> Response<Body> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let response = self.second_region_api("GET", path).await;
+            if response.status() == status {
+                return response;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the second region still answers {path} with {}: {}",
+                response.status(),
+                String::from_utf8_lossy(response.body().as_ref())
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// Losing a whole region, in Chromium against the local stack: the primary region's tables and
+// bucket go down together (infra/local/region.py's switches, read from regions.json), and the
+// site keeps finding and downloading files through the second region, saying so.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { launch, shareViaApi, downloadFrom, BASE_URL } from './browser.mjs';
+
+const REGIONS = JSON.parse(readFileSync(process.env.E2E_REGIONS ?? '../../.local/regions.json', 'utf8'));
+const [PRIMARY, SECOND] = Object.keys(REGIONS);
+const run = randomBytes(4).toString('hex');
+const bytes = randomBytes(20_000);
+let file;
+let context;
+let page;
+
+/** Sets every fault switch of a region: "down" or "ok" (as infra/local/region.py does). */
+async function region(name, mode) {
+  for (const part of ['metadata', 'storage']) {
+    const answer = await fetch(`${REGIONS[name][part]}/__twinshare/fault`, { method: 'PUT', body: mode });
+    assert.equal(answer.status, 200);
+  }
+}
+
+/** Polls the second region's own API until it holds the file with both copies verified. */
+async function redundantInSecondRegion(id) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await fetch(`${REGIONS[SECOND].api}/api/files/${id}`).catch(() => null);
+    if (answer?.status === 200 && (await answer.json()).status === 'redundant') return;
+    assert.ok(Date.now() < deadline, `the second region does not hold ${id} as redundant`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+before(async () => {
+  file = await shareViaApi(`far away ${run}.bin`, bytes);
+  await redundantInSecondRegion(file.id);
+  context = await launch();
+  page = await context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err));
+  await region(PRIMARY, 'down');
+});
+after(async () => {
+  await region(PRIMARY, 'ok');
+  await context?.close();
+  // The tests after these upload: wait until the primary answers and its probe saw it back.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await fetch(`${BASE_URL}/api/status`).catch(() => null);
+    const status = answer?.status === 200 ? await answer.json() : null;
+    if (status?.served_by === PRIMARY && status.regions.every((r) => r.status === 'up')) return;
+    assert.ok(Date.now() < deadline, `the primary region is not back: ${JSON.stringify(status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+});
+
+test('with the primary region down, search finds the file and the banner says where the page comes from', async () => {
+  await page.goto(BASE_URL + '/files');
+  await page.fill('input[type=search]', run);
+  await page.waitForFunction(() => document.querySelectorAll('tr.file').length === 1, null, { timeout: 30_000 });
+  assert.match(await page.locator('tr.file').innerText(), new RegExp(`far away ${run}`));
+  const banner = page.locator('p.banner');
+  await banner.waitFor({ timeout: 30_000 });
+  const text = await banner.innerText();
+  assert.match(text, new RegExp(`${PRIMARY} is not answering: this page comes from ${SECOND}`));
+  assert.match(text, /uploads and changes to shares are paused/);
+});
+
+test("the file's page downloads the same bytes from the second region's copy", async () => {
+  await page.goto(`${BASE_URL}/f/${file.id}`);
+  const { bytes: got, name } = await downloadFrom(page, page.locator('a.download'));
+  assert.equal(name, file.name);
+  assert.ok(got.equals(bytes), 'the same bytes');
+});
+
+test('the status page names the region that answered', async () => {
+  await page.goto(BASE_URL + '/status');
+  await page.locator('p.served-by', { hasText: SECOND }).waitFor({ timeout: 30_000 });
+});
