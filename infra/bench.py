@@ -9,6 +9,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench --lighthouse-only    # only Lighthouse
     infra/bench --sweep-only         # only the sweep at 10,000 and 100,000 records
     infra/bench --search-only        # only search and sort at 1,000 and 10,000 files
+    infra/bench --region-only        # only losing a whole region (bench_region.py)
 """
 import argparse
 import base64
@@ -30,12 +31,14 @@ import urllib.request
 import boto3
 import botocore.config
 
+import bench_region
 import bench_search
 import bench_sweep
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STATE = ROOT / ".local" / "bench-stack"
-PORTS = {"SITE": 28080, "API": 29000, "METADATA": 24566, "PRIMARY_S3": 24567, "REPLICA_S3": 24568}
+PORTS = {"SITE": 28080, "API": 29000, "METADATA": 24566, "PRIMARY_S3": 24567, "REPLICA_S3": 24568,
+         "SECOND_METADATA": 24569, "SECOND_API": 29001, "FRONT": 29002}
 API = f"http://127.0.0.1:{PORTS['API']}"
 MIB = 1024 * 1024
 
@@ -232,8 +235,9 @@ def start_stack():
     (STATE / "ready").unlink(missing_ok=True)
     log = open(STATE / "stack.log", "w")
     # Probes only when the benchmark asks, so "before the probe notices" is under its control.
+    # Reads give up as deployed (300 ms a table attempt): the region-loss figures depend on it.
     stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release",
-                              "--probe-every", "100000"], env=env,
+                              "--probe-every", "100000", "--metadata-read-timeout-ms", "300"], env=env,
                              stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 1800
     while not (STATE / "ready").exists():
@@ -260,7 +264,12 @@ def main():
     parser.add_argument("--search-files", default="1000,10000",
                         help="listed files (comma-separated) search pages are measured at; empty: none")
     parser.add_argument("--search-only", action="store_true", help="measure search and sort, nothing else")
+    parser.add_argument("--region-only", action="store_true", help="measure losing a whole region, nothing else")
+    parser.add_argument("--region-rounds", type=int, default=3, help="interleaved rounds of each region fault")
     args = parser.parse_args()
+    if args.region_only:
+        args.search_files = args.sweep_records = ""
+        args.lighthouse_runs = 0
 
     # Search, like the sweep, on its own emulated AWS before the stack starts.
     search_sizes = [int(n) for n in args.search_files.split(",") if n.strip()]
@@ -294,6 +303,14 @@ def main():
             if args.lighthouse_only:
                 return
             print_table(rows)
+
+        # A whole region lost and back, through the site's front (the local origin group).
+        regions = json.loads((STATE / "regions.json").read_text())
+        rows.extend(bench_region.region_loss_rows(f"http://127.0.0.1:{PORTS['SITE']}", regions,
+                                                  os.environ.get("TWINSHARE_UPLOAD_CODE"), args.region_rounds))
+        if args.region_only:
+            return
+        print_table(rows)
 
         # Upload: twinshare's whole path vs a raw presigned PUT of the same bytes to the same S3.
         data = os.urandom(100 * MIB)
