@@ -17,15 +17,31 @@ pub enum RegionStatus {
 
 wire_names!(RegionStatus { Up => "up", Down => "down", Unknown => "unknown" });
 
+/// One region: its storage as the answering region's probe last saw it, and its API and
+/// metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegionView {
     pub role: CopyRole,
     pub region: String,
+    /// Its storage (bucket).
     pub status: RegionStatus,
     pub checked_at_ms: Option<i64>,
     pub latency_ms: Option<u64>,
     pub consecutive_failures: u32,
     pub last_error: Option<String>,
+    /// Its API and its replica of the tables: up for the region that answered this request
+    /// (it just read its table); for the other, whether that region's own probe (its function,
+    /// writing to its table, replicated here) reported recently: down when its last report is
+    /// older than the health window, unknown when none ever arrived.
+    #[serde(default = "unknown")]
+    pub api: RegionStatus,
+    /// When the region's own probe last reported (the other region's only).
+    #[serde(default)]
+    pub api_seen_at_ms: Option<i64>,
+}
+
+fn unknown() -> RegionStatus {
+    RegionStatus::Unknown
 }
 
 /// Answer to `GET /api/status`.

@@ -63,20 +63,57 @@ pub fn down_regions(health: &[RegionHealth], now_ms: i64, max_age: Duration) -> 
         .collect()
 }
 
-/// The status page's view: each region (unknown when never or not recently probed) and the
-/// last sweep's replication summary.
+/// Whether a region's API and metadata answer, as seen from `served_by`: the region answering
+/// does (it read its table to answer); another region's own probe writes its health rows to its
+/// table, which replicates here, so its latest report (`reported_at_ms`, from
+/// [`latest_report`]) says whether its functions and its table were working lately.
+pub fn api_status(
+    region: &str,
+    served_by: &str,
+    reported_at_ms: Option<i64>,
+    now_ms: i64,
+    max_age: Duration,
+) -> RegionStatus {
+    if region == served_by {
+        return RegionStatus::Up;
+    }
+    match reported_at_ms {
+        Some(at) if now_ms - at <= max_age.as_millis() as i64 => RegionStatus::Up,
+        Some(_) => RegionStatus::Down,
+        None => RegionStatus::Unknown,
+    }
+}
+
+/// The time of an observer's latest probe report, among its rows.
+pub fn latest_report(rows: &[RegionHealth]) -> Option<i64> {
+    rows.iter().map(|h| h.checked_at_ms).max()
+}
+
+/// What the status page shows: the answering region's view of each region's storage (unknown
+/// when never or not recently probed), each region's API and metadata ([`api_status`]; the
+/// other region's latest report in `other_reported`), and the last sweep's replication summary.
+#[allow(clippy::too_many_arguments)]
 pub fn status_view(
     placements: [(CopyRole, &str); 2],
     health: &[RegionHealth],
+    other_reported: Option<(&str, i64)>,
     summary: Option<&ReplicationSummary>,
     now_ms: i64,
     max_age: Duration,
     uploads: UploadsView,
     served_by: String,
 ) -> StatusView {
+    let reported = |region: &str| other_reported.filter(|(r, _)| *r == region).map(|(_, at)| at);
     let regions = placements
         .iter()
-        .map(|(role, region)| match health.iter().find(|h| h.role == *role) {
+        .map(|(role, region)| {
+            (
+                role,
+                region,
+                api_status(region, &served_by, reported(region), now_ms, max_age),
+            )
+        })
+        .map(|(role, region, api)| match health.iter().find(|h| h.role == *role) {
             Some(h) => RegionView {
                 role: *role,
                 region: h.region.clone(),
@@ -89,6 +126,8 @@ pub fn status_view(
                 latency_ms: Some(h.latency_ms),
                 consecutive_failures: h.consecutive_failures,
                 last_error: h.last_error.clone(),
+                api,
+                api_seen_at_ms: reported(region),
             },
             None => RegionView {
                 role: *role,
@@ -98,6 +137,8 @@ pub fn status_view(
                 latency_ms: None,
                 consecutive_failures: 0,
                 last_error: None,
+                api,
+                api_seen_at_ms: reported(region),
             },
         })
         .collect();

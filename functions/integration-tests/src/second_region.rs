@@ -4,12 +4,14 @@
 //! role, `files-api@us-west-2`).
 
 use std::{
+    collections::HashMap,
     process::{Child, Command},
     time::{Duration, Instant},
 };
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
-use twinshare_lambda::{Config, LiveService};
+use twinshare_lambda::{Config, LiveProbe, LiveService};
 
 use crate::{function_sdk, repo_root, Emulator, Stack, HEALTH_TABLE, REGION, REPLICA_REGION, SEARCH_TABLE, TABLE};
 
@@ -18,6 +20,10 @@ pub struct SecondRegion {
     pub metadata: Emulator,
     replayer: Child,
     pub files_api: LiveService,
+    /// infra/replica.yaml's configuration: this region's functions, its table replica.
+    config: Config,
+    /// The operator's client of this region's tables.
+    dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Drop for SecondRegion {
@@ -44,10 +50,48 @@ impl SecondRegion {
         second.settings.serving_region = Some(REPLICA_REGION.into());
         second.endpoints.dynamodb = Some(metadata.url.clone());
         let files_api = second.read_service(&function_sdk(&format!("files-api@{REPLICA_REGION}")).await);
+        let sdk = twinshare_aws::clients::sdk_config(REPLICA_REGION).await;
+        let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
         SecondRegion {
             metadata,
             replayer,
             files_api,
+            config: second,
+            dynamodb,
+        }
+    }
+
+    /// This region's probe, signing as its own role (`probe@us-west-2`).
+    pub async fn probe(&self, within: Duration) -> LiveProbe {
+        self.config
+            .probe(&function_sdk(&format!("probe@{REPLICA_REGION}")).await, within)
+    }
+}
+
+/// Every item of a table, by its key attributes (`id`, `name` or `gram` + `age_key`).
+async fn items(client: &aws_sdk_dynamodb::Client, table: &str) -> HashMap<String, HashMap<String, AttributeValue>> {
+    let mut all = HashMap::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the operator may scan every table");
+        for item in page.items() {
+            let key = ["id", "name", "gram", "age_key"]
+                .iter()
+                .filter_map(|k| item.get(*k).map(|v| format!("{k}={v:?}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            all.insert(key, item.clone());
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return all;
         }
     }
 }
@@ -63,6 +107,37 @@ impl Stack {
     pub async fn second_region_api(&self, method: &str, path_and_query: &str) -> Response<Body> {
         let request = twinshare_lambda::testing::request(method, path_and_query, None);
         Box::pin(files_api::handle(&self.second().files_api, request)).await
+    }
+
+    /// The items the two regions' tables disagree on, as "table: key" (none once converged).
+    pub async fn tables_differing(&self) -> Vec<String> {
+        let mut differing = Vec::new();
+        for table in [TABLE, HEALTH_TABLE, SEARCH_TABLE] {
+            let here = items(&self.dynamodb, table).await;
+            let there = items(&self.second().dynamodb, table).await;
+            for key in here.keys().chain(there.keys()) {
+                if here.get(key) != there.get(key) && !differing.contains(&format!("{table}: {key}")) {
+                    differing.push(format!("{table}: {key}"));
+                }
+            }
+        }
+        differing
+    }
+
+    /// Waits until both regions' tables hold the same items; fails after 30 s naming the rest.
+    pub async fn wait_until_tables_agree(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let differing = self.tables_differing().await;
+            if differing.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the regions' tables still differ on {differing:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Waits until the second region's API answers `path` with `status` (replication between

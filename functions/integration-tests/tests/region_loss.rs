@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::{json, sha256_base64, stack_in_two_regions, Stack, REPLICA_REGION};
-use twinshare_api::{ErrorBody, FileList, FileStatus, FileView, StatusView};
+use twinshare_api::{ErrorBody, FileList, FileStatus, FileView, RegionStatus, StatusView};
 use twinshare_core::ServiceSettings;
 
 /// Waits until the second region holds the file as the primary has it now.
@@ -115,6 +115,20 @@ async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_se
     assert_eq!(response.status(), 302);
     let left: FileView = json(&stack.api("GET", &format!("/api/files/{}", limited.id), None).await);
     assert_eq!(left.downloads_left, Some(2));
+
+    // Each region's probe writes only its own view; both views reach both tables, and then
+    // every table holds the same items in both regions.
+    stack.probe(Duration::from_secs(2)).await.run().await.unwrap();
+    let second = stack.second_region.as_ref().unwrap();
+    second.probe(Duration::from_secs(2)).await.run().await.unwrap();
+    stack.wait_until_tables_agree().await;
+    let status: StatusView = json(&stack.second_region_api("GET", "/api/status").await);
+    let apis: Vec<_> = status.regions.iter().map(|r| r.api).collect();
+    assert_eq!(
+        apis,
+        [RegionStatus::Up, RegionStatus::Up],
+        "the primary's reports arrive"
+    );
 }
 
 #[tokio::test]

@@ -75,7 +75,13 @@ test("the file's page downloads the same bytes from the second region's copy", a
   assert.ok(got.equals(bytes), 'the same bytes');
 });
 
-test('the status page names the region that answered', async () => {
+test("the status page names the region that answered, and the primary's API and metadata as down", async () => {
   await page.goto(BASE_URL + '/status');
   await page.locator('p.served-by', { hasText: SECOND }).waitFor({ timeout: 30_000 });
+  // The primary's probe cannot report while its table is down: once its last report is older
+  // than the health window, its API and metadata show as down.
+  const primaryApi = page.locator('tr.region', { hasText: PRIMARY }).locator('.badge.api');
+  await page.waitForFunction((el) => el.textContent === 'down', await primaryApi.elementHandle(), { timeout: 60_000 });
+  const secondApi = page.locator('tr.region', { hasText: SECOND }).locator('.badge.api');
+  assert.equal(await secondApi.innerText(), 'up');
 });

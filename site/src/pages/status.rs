@@ -40,9 +40,14 @@ pub fn StatusPage() -> impl IntoView {
                         <tr class="region">
                             <td data-label="Copy">{r.role.as_str()}</td>
                             <td data-label="Region">{r.region}</td>
-                            <td data-label="Status">
+                            <td data-label="Storage">
                                 <span class="badge" class:bad=r.status == RegionStatus::Down class:unknown=r.status == RegionStatus::Unknown>
                                     {r.status.as_str()}
+                                </span>
+                            </td>
+                            <td data-label="API and metadata">
+                                <span class="badge api" class:bad=r.api == RegionStatus::Down class:unknown=r.api == RegionStatus::Unknown>
+                                    {r.api.as_str()}
                                 </span>
                             </td>
                             <td data-label="Checked">{checked}</td>
@@ -66,7 +71,7 @@ pub fn StatusPage() -> impl IntoView {
             };
             view! {
                 <table class="files regions">
-                    <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Status"</th><th>"Checked"</th><th>"Latency"</th><th>"Failures in a row"</th><th>"Last error"</th></tr></thead>
+                    <thead><tr><th>"Copy"</th><th>"Region"</th><th>"Storage"</th><th>"API and metadata"</th><th>"Checked"</th><th>"Latency"</th><th>"Failures in a row"</th><th>"Last error"</th></tr></thead>
                     <tbody>{regions}</tbody>
                 </table>
                 <p class="served-by">"This page was answered from " {status.served_by.clone()} "."</p>
