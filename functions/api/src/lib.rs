@@ -233,7 +233,8 @@ pub enum CopyState {
 
 wire_names!(CopyState { Pending => "pending", Copying => "copying", Verified => "verified", Failed => "failed", Missing => "missing" });
 
-/// Which copy: the one uploaded to, or the one in the second region.
+/// Which copy: the one in the primary region's bucket, or the one in the second region's.
+/// Which of the two received the upload is the file's `home_region`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyRole {
@@ -281,6 +282,11 @@ pub struct FileView {
     /// Whether downloading needs a password.
     #[serde(default)]
     pub protected: bool,
+    /// The region whose bucket received the file's bytes and which copies them to the other:
+    /// the primary's, or the second region's for a file shared while the primary was down.
+    /// Owner edits, download counts and an unfinished upload's steps are answered there.
+    #[serde(default)]
+    pub home_region: String,
 }
 
 /// Answer to `GET /api/files`.

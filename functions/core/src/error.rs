@@ -106,6 +106,11 @@ pub enum ApiError {
     #[error("uploads are paused: {0}; try again in a few minutes")]
     UploadsPaused(String),
 
+    /// Only a file's home region writes its record; this request reached the other one (its
+    /// home region was not answering when the client chose).
+    #[error("{what} of file {id} happens in its home region {home}, which this request did not reach; try again when {home} answers")]
+    HomeRegionAway { id: String, home: String, what: String },
+
     #[error("this file cannot be downloaded right now: {0}; try again in a few minutes")]
     NoReachableCopy(String),
 

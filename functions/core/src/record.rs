@@ -128,6 +128,10 @@ pub struct FileRecord {
     pub updated_at_ms: i64,
     /// The primary copy first; the replica is added by replication.
     pub copies: Vec<StoredCopy>,
+    /// The copy whose bucket received the bytes: the region that was taking uploads when the
+    /// file was announced (the primary's, or the second region's while the primary was down).
+    /// Its region writes the record (one writer per item) and copies the bytes to the other.
+    pub home: CopyRole,
     /// SHA-256 (hex) of the owner's manage token; `None` for files shared before tokens existed,
     /// which nobody can manage.
     pub manage_hash: Option<String>,
@@ -166,8 +170,8 @@ impl FileRecord {
         self.sha256.as_deref().or(self.content_id.as_deref())
     }
 
-    /// A record for an announced upload: the primary copy awaits the browser's PUT, the replica
-    /// copy awaits replication.
+    /// A record for an announced upload, homed in the primary region (see [`FileRecord::home`]):
+    /// the home copy awaits the browser's PUT, the other awaits replication.
     pub fn new_upload(
         id: FileId,
         upload: NewUpload,
@@ -199,6 +203,7 @@ impl FileRecord {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             copies: vec![copy(CopyRole::Primary, primary), copy(CopyRole::Replica, replica)],
+            home: CopyRole::Primary,
             manage_hash: Some(manage_hash),
             expiry_ms: upload.expires_in_ms.map(|ttl| now_ms.saturating_add(ttl)),
             max_downloads: upload.max_downloads,
@@ -324,6 +329,7 @@ impl FileRecord {
             max_downloads: self.max_downloads,
             downloads_left: self.downloads_left(),
             protected: self.password_hash.is_some(),
+            home_region: self.copy(self.home).map(|c| c.region.clone()).unwrap_or_default(),
         }
     }
 }

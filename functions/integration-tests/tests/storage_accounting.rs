@@ -8,7 +8,7 @@ use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
-use integration_tests::{json, stack, Stack, TABLE};
+use integration_tests::{json, stack, Stack, BUCKET, TABLE};
 use twinshare_api::{CopyRole, CreateUploadResponse, FileStatus, StatusView};
 use twinshare_core::{
     ports::{Clock, MetadataStore, SystemClock},
@@ -260,7 +260,7 @@ async fn after_a_storm_each_bucket_holds_exactly_the_live_records_objects() {
         .map(|id| format!("files/{id}"))
         .collect();
     let duplicates = keys.iter().flat_map(|key| (0..3).map(move |_| key));
-    for outcome in join_all(duplicates.map(|key| stack.replicate.on_object_created(key))).await {
+    for outcome in join_all(duplicates.map(|key| stack.replicate.on_object_created(BUCKET, key))).await {
         outcome.expect("a duplicate event is handled");
     }
     stack.replica.set_fault("down").await;

@@ -48,6 +48,7 @@ pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
         ApiError::Unavailable(_) => (503, "unavailable"),
         ApiError::NoReachableCopy(_) => (503, "no_reachable_copy"),
         ApiError::UploadsPaused(_) => (503, "uploads_paused"),
+        ApiError::HomeRegionAway { .. } => (503, "home_region_unavailable"),
         ApiError::Internal(_) => (500, "internal"),
     }
 }

@@ -52,7 +52,13 @@ struct NotificationRecord {
 
 #[derive(Debug, Deserialize)]
 struct NotificationS3 {
+    bucket: NotificationBucket,
     object: NotificationObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct NotificationBucket {
+    name: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +83,7 @@ async fn process<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock>(
     // the alarm shows it to an operator.
     let event: Notification = serde_json::from_value(json).map_err(|e| format!("not an S3 event: {e}"))?;
     for record in &event.records {
-        let key = record.s3.object.key.as_str();
+        let (bucket, key) = (record.s3.bucket.name.as_str(), record.s3.object.key.as_str());
         if !record.event_name.starts_with("ObjectCreated") {
             tracing::info!(
                 event_name = record.event_name,
@@ -86,8 +92,11 @@ async fn process<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock>(
             );
             continue;
         }
-        let outcome = replication.on_object_created(key).await.map_err(|e| e.to_string())?;
-        tracing::info!(key, ?outcome, "replication");
+        let outcome = replication
+            .on_object_created(bucket, key)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(bucket, key, ?outcome, "replication");
     }
     Ok(())
 }
@@ -107,11 +116,13 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
-    /// The fixture's first message, pointed at `key`.
-    fn event_for(key: &str) -> SqsEvent {
+    /// The fixture's first message, pointed at `key` in `bucket`.
+    fn event_for(bucket: &str, key: &str) -> SqsEvent {
         let mut event = fixture("object-created.json");
         let body = event.records[0].body.take().unwrap();
-        let body = body.replace("files/00000000000000000000000000000000", key);
+        let body = body
+            .replace("files/00000000000000000000000000000000", key)
+            .replace("twinshare-primary", bucket);
         event.records[0].body = Some(body);
         event
     }
@@ -140,7 +151,7 @@ mod tests {
     async fn a_batch_replicates_and_reports_only_the_failures() {
         let svc = service();
         let id = uploaded(&svc).await;
-        let mut event = event_for(id.object_key().as_str());
+        let mut event = event_for(svc.primary.bucket(), id.object_key().as_str());
         let mut test_event = fixture("test-event.json");
         event.records.append(&mut test_event.records);
         let mut garbage = event.records[0].clone();
@@ -164,7 +175,7 @@ mod tests {
         let svc = service();
         let id = uploaded(&svc).await;
         svc.replica.fail_next("replica down");
-        let response = handle(&replication(&svc, 10), event_for(id.object_key().as_str())).await;
+        let response = handle(&replication(&svc, 10), event_for(svc.primary.bucket(), id.object_key().as_str())).await;
         assert_eq!(response.batch_item_failures.len(), 1);
     }
 }

@@ -69,6 +69,7 @@ pub(super) fn to_item(record: &FileRecord) -> Item {
         ("created_at_ms".to_owned(), n(record.created_at_ms)),
         ("updated_at_ms".to_owned(), n(record.updated_at_ms)),
         ("copies".to_owned(), AttributeValue::M(copies)),
+        ("home".to_owned(), s(record.home.as_str())),
     ]);
     if let Some(sha256) = &record.sha256 {
         item.insert("sha256".into(), s(sha256));
@@ -208,6 +209,11 @@ pub(super) fn from_item(item: &Item) -> Result<FileRecord, PortError> {
         created_at_ms: get_n(item, "created_at_ms")?,
         updated_at_ms: get_n(item, "updated_at_ms")?,
         copies,
+        // Records from before uploads could land in the second region are the primary's.
+        home: match item.get("home").and_then(|v| v.as_s().ok()) {
+            Some(home) => CopyRole::parse(home).ok_or_else(|| bad("home"))?,
+            None => CopyRole::Primary,
+        },
         manage_hash: item.get("manage_hash").and_then(|v| v.as_s().ok()).cloned(),
         expiry_ms: opt_n(item, "expiry_ms")?,
         max_downloads: opt_n(item, "max_downloads")?,

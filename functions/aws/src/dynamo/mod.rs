@@ -256,12 +256,12 @@ impl MetadataStore for DynamoMetadata {
         let update = self
             .update_record(record.id)
             .update_expression(
-                "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now REMOVE expires_at",
+                "SET #state = :available, updated_at_ms = :now, copies.#home.#copy_state = :verified, copies.#home.updated_at_ms = :now REMOVE expires_at",
             )
             .condition_expression(format!("{NOT_REMOVED} AND #state = :uploading"))
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#copy_state", "state")
-            .expression_attribute_names("#primary", "primary")
+            .expression_attribute_names("#home", record.home.as_str())
             .expression_attribute_values(":available", s(RecordState::Available.as_str()))
             .expression_attribute_values(":uploading", s(RecordState::Uploading.as_str()))
             .expression_attribute_values(":verified", s(CopyState::Verified.as_str()))
@@ -270,7 +270,7 @@ impl MetadataStore for DynamoMetadata {
         let update = match &record.content_id {
             Some(content_id) => update
                 .update_expression(
-                    "SET #state = :available, updated_at_ms = :now, copies.#primary.#copy_state = :verified, copies.#primary.updated_at_ms = :now, content_id = :content_id REMOVE expires_at",
+                    "SET #state = :available, updated_at_ms = :now, copies.#home.#copy_state = :verified, copies.#home.updated_at_ms = :now, content_id = :content_id REMOVE expires_at",
                 )
                 .expression_attribute_values(":content_id", s(content_id)),
             None => update,

@@ -263,9 +263,10 @@ impl MetadataStore for MemoryMetadata {
             record.updated_at_ms = now_ms;
             // As the DynamoDB adapter does after a write that succeeded: the index follows.
             record.indexed_ms = Some(record.updated_at_ms);
-            if let Some(primary) = record.copies.iter_mut().find(|c| c.role == CopyRole::Primary) {
-                primary.state = CopyState::Verified;
-                primary.updated_at_ms = now_ms;
+            let home = record.home;
+            if let Some(copy) = record.copies.iter_mut().find(|c| c.role == home) {
+                copy.state = CopyState::Verified;
+                copy.updated_at_ms = now_ms;
             }
         }
         Ok(Written::Done(Box::new(record.clone())))

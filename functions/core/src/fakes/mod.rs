@@ -9,7 +9,7 @@ pub use store::{MemoryCopier, MemoryStore};
 
 use std::time::Duration;
 
-use crate::ports::Clock;
+use crate::ports::{Clock, ObjectStore};
 
 /// A clock that always says the same time.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,21 @@ pub fn service() -> FakeService {
         MemoryMetadata::default(),
         FixedClock(5),
         crate::ServiceSettings::default(),
+    )
+}
+
+/// The same service answering from the second region (its functions there), on the same
+/// buckets and table: for tests of what each region may do.
+pub fn in_second_region(service: &FakeService) -> FakeService {
+    crate::Service::new(
+        service.primary.clone(),
+        service.replica.clone(),
+        service.metadata.clone(),
+        service.clock,
+        crate::ServiceSettings {
+            serving_region: Some(service.replica.region().to_owned()),
+            ..service.settings.clone()
+        },
     )
 }
 

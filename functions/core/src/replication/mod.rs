@@ -1,5 +1,8 @@
-//! Two copies of every file: the event-driven copy of each new primary object to the replica
-//! bucket, verified before it counts, and the sweep that repairs whatever went wrong.
+//! Two copies of every file: the event-driven copy of each new object from its home bucket to
+//! the other region's, verified before it counts, and the sweep that repairs whatever went
+//! wrong. Each region's bucket notifies its own replicate function; a copy arriving in a bucket
+//! notifies too, and is recognised as one (its bucket is not the file's home) and left alone,
+//! so replication in both directions never copies an object back.
 //!
 //! Every state write is guarded ([`Guard`]) so that repeated, concurrent or late deliveries
 //! cannot move a verified copy backwards.
@@ -26,8 +29,11 @@ pub enum Replicated {
     Copied,
     /// The replica was already verified: a repeated delivery.
     AlreadyVerified,
-    /// Not a key this service writes.
+    /// Not a key (or bucket) this service writes.
     NotOurs,
+    /// The object is the copy replication wrote into the file's other bucket, not an upload:
+    /// nothing to copy (copying it back would loop).
+    IsCopy,
     /// No record has this id (never announced, or expired).
     NoRecord,
     /// The source object no longer exists.
@@ -74,10 +80,17 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             .await
     }
 
-    /// Handles one `ObjectCreated` notification for `raw_key` (URL-encoded, as in the event).
-    /// An error means "retry this message"; every other outcome is final.
-    pub async fn on_object_created(&self, raw_key: &str) -> Result<Replicated, PortError> {
-        let Some(key) = ObjectKey::from_event(raw_key) else {
+    /// Which copy a bucket holds, by its name.
+    fn role_of(&self, bucket: &str) -> Option<CopyRole> {
+        [CopyRole::Primary, CopyRole::Replica]
+            .into_iter()
+            .find(|role| self.store(*role).bucket() == bucket)
+    }
+
+    /// Handles one `ObjectCreated` notification for `raw_key` (URL-encoded, as in the event) in
+    /// `bucket`. An error means "retry this message"; every other outcome is final.
+    pub async fn on_object_created(&self, bucket: &str, raw_key: &str) -> Result<Replicated, PortError> {
+        let (Some(from), Some(key)) = (self.role_of(bucket), ObjectKey::from_event(raw_key)) else {
             return Ok(Replicated::NotOurs);
         };
         let Some(record) = self.metadata.get(key.file_id()).await? else {
@@ -87,10 +100,13 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             // A PUT on a still-valid URL after a delete, or a late delivery: delete, not copy.
             return self.discard(&record).await;
         }
-        if record.copy_state(CopyRole::Replica) == Some(CopyState::Verified) {
+        if from != record.home {
+            return Ok(Replicated::IsCopy);
+        }
+        if record.copy_state(other(from)) == Some(CopyState::Verified) {
             return Ok(Replicated::AlreadyVerified);
         }
-        self.copy_and_verify(&record, CopyRole::Primary).await
+        self.copy_and_verify(&record, from).await
     }
 
     /// Copies the object from `from` to the other copy, checks it against the record, and
@@ -188,6 +204,8 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
     }
 }
 
+#[cfg(test)]
+mod home_tests;
 #[cfg(test)]
 mod sweep_tests;
 #[cfg(test)]

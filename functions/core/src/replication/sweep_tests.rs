@@ -25,7 +25,10 @@ async fn an_abandoned_single_put_leaves_both_buckets_once_its_url_cannot_write()
     let id = FileId::parse(&created.file.id).unwrap();
     let key = id.object_key();
     // Replication copies what a record exists for, completed or not.
-    sweep_at(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    sweep_at(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
     assert!(svc.replica.holds(&key));
 
     let report = sweep_at(&svc, WINDOW_MS - 1).sweep(1_000).await.unwrap();

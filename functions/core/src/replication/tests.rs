@@ -38,7 +38,7 @@ async fn an_event_copies_verifies_and_records() {
     let key = uploaded(&svc).await;
     let replication = replication(&svc, 10);
     assert_eq!(
-        replication.on_object_created(key.as_str()).await.unwrap(),
+        replication.on_object_created("primary", key.as_str()).await.unwrap(),
         Replicated::Copied
     );
     assert_eq!(svc.replica.get(&key).unwrap(), b"abc");
@@ -54,11 +54,11 @@ async fn repeated_events_change_nothing() {
     let svc = service();
     let key = uploaded(&svc).await;
     let replication = replication(&svc, 10);
-    replication.on_object_created(key.as_str()).await.unwrap();
+    replication.on_object_created("primary", key.as_str()).await.unwrap();
     let before = svc.metadata.get(key.file_id()).await.unwrap();
     for _ in 0..3 {
         assert_eq!(
-            replication.on_object_created(key.as_str()).await.unwrap(),
+            replication.on_object_created("primary", key.as_str()).await.unwrap(),
             Replicated::AlreadyVerified
         );
     }
@@ -70,12 +70,15 @@ async fn foreign_and_unknown_keys_are_acknowledged() {
     let svc = service();
     let replication = replication(&svc, 10);
     assert_eq!(
-        replication.on_object_created("not+ours.txt").await.unwrap(),
+        replication.on_object_created("primary", "not+ours.txt").await.unwrap(),
         Replicated::NotOurs
     );
     let unknown = FileId::random().object_key();
     assert_eq!(
-        replication.on_object_created(unknown.as_str()).await.unwrap(),
+        replication
+            .on_object_created("primary", unknown.as_str())
+            .await
+            .unwrap(),
         Replicated::NoRecord
     );
 }
@@ -87,12 +90,12 @@ async fn a_region_failure_is_retried_and_then_succeeds() {
     let replication = replication(&svc, 10);
     svc.replica.fail_next("replica region down");
     assert!(
-        replication.on_object_created(key.as_str()).await.is_err(),
+        replication.on_object_created("primary", key.as_str()).await.is_err(),
         "the message must be retried"
     );
     assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
     assert_eq!(
-        replication.on_object_created(key.as_str()).await.unwrap(),
+        replication.on_object_created("primary", key.as_str()).await.unwrap(),
         Replicated::Copied
     );
     assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Verified);
@@ -103,7 +106,10 @@ async fn bytes_that_do_not_match_the_record_are_not_verified() {
     let svc = service();
     let key = uploaded(&svc).await;
     svc.primary.put(&key, b"abcd");
-    let outcome = replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    let outcome = replication(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
     assert!(matches!(outcome, Replicated::Mismatch(_)), "{outcome:?}");
     assert_eq!(state(&svc, &key, CopyRole::Replica).await, CopyState::Failed);
 }
@@ -112,7 +118,10 @@ async fn bytes_that_do_not_match_the_record_are_not_verified() {
 async fn the_sweep_restores_a_vanished_replica_or_primary() {
     let svc = service();
     let key = uploaded(&svc).await;
-    replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    replication(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
 
     svc.replica.remove(&key);
     let report = replication(&svc, 20).sweep(1000).await.unwrap();
@@ -190,7 +199,10 @@ async fn a_late_event_after_a_delete_copies_nothing_and_deletes_what_arrived() {
     svc.delete_file(&id.to_string(), Some(&token)).await.unwrap();
     // A PUT on a URL still valid lands after the delete, and its event arrives.
     svc.primary.put(&key, b"abc");
-    let outcome = replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    let outcome = replication(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
     assert_eq!(outcome, Replicated::Removed);
     assert!(!svc.primary.holds(&key) && !svc.replica.holds(&key));
 }
@@ -215,7 +227,10 @@ async fn the_sweep_finishes_a_delete_once_the_region_is_back_and_settles_it_afte
     let svc = service();
     let (id, token) = owned(&svc).await;
     let key = id.object_key();
-    replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    replication(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
     svc.replica.set_down(true);
     svc.delete_file(&id.to_string(), Some(&token)).await.unwrap();
     assert!(svc.replica.holds(&key));
@@ -253,7 +268,10 @@ async fn the_sweep_removes_an_expired_files_bytes_in_both_regions() {
     };
     let (id, _) = available(&svc, request).await;
     let key = id.object_key();
-    replication(&svc, 10).on_object_created(key.as_str()).await.unwrap();
+    replication(&svc, 10)
+        .on_object_created("primary", key.as_str())
+        .await
+        .unwrap();
     let before = replication(&svc, 5 + 59_999).sweep(1000).await.unwrap();
     assert_eq!(before.expired, 0);
     let report = replication(&svc, 5 + 60_000).sweep(1000).await.unwrap();

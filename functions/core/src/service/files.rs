@@ -139,12 +139,12 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// be written, the download is refused (503 `limit_unavailable`) rather than uncounted.
     ///
     /// Only the file's home region counts (one writer per item: two regions counting the same
-    /// record would lose counts to last-writer-wins). Records are written in the primary region,
-    /// so in the second region a limited download answers 503 until the primary is back.
+    /// record would lose counts to last-writer-wins), so elsewhere a limited download answers
+    /// 503 until its home region is back.
     async fn count_download(&self, record: &FileRecord) -> Result<(), ApiError> {
         let id = record.id;
-        if self.serving_region() != self.primary.region() {
-            tracing::info!(file_id = %id, home = self.primary.region(), "limited download outside its home region");
+        if !self.is_home_of(record) {
+            tracing::info!(file_id = %id, home = ?record.home, "limited download outside its home region");
             return Err(ApiError::LimitUnavailable(id.to_string()));
         }
         match self.metadata.count_download(id).await {
@@ -159,13 +159,6 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 tracing::warn!(file_id = %id, error = %err, "download count not written");
                 Err(ApiError::LimitUnavailable(id.to_string()))
             }
-        }
-    }
-
-    fn store_of(&self, role: CopyRole) -> &S {
-        match role {
-            CopyRole::Primary => &self.primary,
-            CopyRole::Replica => &self.replica,
         }
     }
 

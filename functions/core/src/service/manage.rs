@@ -13,6 +13,8 @@ use crate::{
 impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// Changes the file's name, visibility, expiry or download limit; the table, the file page
     /// and search show the change at once. A removed or expired file cannot be edited (410).
+    /// Edits are written by the file's home region only (one writer per item); deletes, being
+    /// tombstones, are accepted by either.
     pub async fn edit_file(
         &self,
         id: &str,
@@ -22,6 +24,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         let mut record = self.find_owned(id, token).await?;
         let now = self.clock.now_ms();
         let edit = validate::edit(request, &self.settings.expiry, now)?;
+        self.act_as_home_of(&record, "editing")?;
         // The write is conditional on the state read; an upload completing in between is the
         // one change that can intervene, so a few attempts always settle it.
         for _ in 0..3 {

@@ -122,6 +122,42 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             .unwrap_or_else(|| self.primary.region())
     }
 
+    /// The copy this region keeps: uploads announced here land in its bucket, and records
+    /// homed here are written here (one writer per item).
+    pub fn home(&self) -> CopyRole {
+        if self.serving_region() == self.replica.region() && self.replica.region() != self.primary.region() {
+            CopyRole::Replica
+        } else {
+            CopyRole::Primary
+        }
+    }
+
+    pub(super) fn is_home_of(&self, record: &FileRecord) -> bool {
+        record.home == self.home()
+    }
+
+    /// The region that must act for `record`'s writes (see [`FileRecord::home`]); refused here
+    /// when this is not it, before anything is written.
+    pub(super) fn act_as_home_of(&self, record: &FileRecord, what: &str) -> Result<(), ApiError> {
+        if self.is_home_of(record) {
+            return Ok(());
+        }
+        let home = self.store_of(record.home).region();
+        tracing::info!(file_id = %record.id, home, what, "refused outside the file's home region");
+        Err(ApiError::HomeRegionAway {
+            id: record.id.to_string(),
+            home: home.to_owned(),
+            what: what.to_owned(),
+        })
+    }
+
+    pub(super) fn store_of(&self, role: CopyRole) -> &S {
+        match role {
+            CopyRole::Primary => &self.primary,
+            CopyRole::Replica => &self.replica,
+        }
+    }
+
     /// Each copy's role and region.
     pub(super) fn placements(&self) -> [(CopyRole, &str); 2] {
         [

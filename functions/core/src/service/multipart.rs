@@ -45,6 +45,8 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
             .multipart
             .clone()
             .ok_or_else(|| ApiError::NotMultipart(record.id.to_string()))?;
+        // The parts are in the home region's bucket: an upload stays where it started.
+        self.act_as_home_of(&record, "resuming the upload")?;
         Ok((record, multipart))
     }
 
@@ -68,7 +70,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                 sha256,
             };
             let presigned = self
-                .primary
+                .store_of(record.home)
                 .presign_part(&record.object_key, &multipart.upload_id, &spec, ttl)
                 .await?;
             parts.push(PartUrl {
@@ -83,7 +85,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     pub async fn stored_parts(&self, id: &str, token: Option<&str>) -> Result<StoredParts, ApiError> {
         let (record, multipart) = self.multipart_upload(id, token).await?;
         let parts = self
-            .primary
+            .store_of(record.home)
             .list_parts(&record.object_key, &multipart.upload_id)
             .await?
             .ok_or_else(|| ApiError::UploadGone(record.id.to_string()))?;

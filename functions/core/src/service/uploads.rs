@@ -1,6 +1,6 @@
 //! Announcing, completing and cancelling an upload.
 
-use twinshare_api::{CopyRole, CreateUploadRequest, CreateUploadResponse, FileView, UploadPlan};
+use twinshare_api::{CreateUploadRequest, CreateUploadResponse, FileView, UploadPlan};
 
 use super::{Service, Uploader};
 use crate::{
@@ -25,22 +25,20 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         self.admit_uploader(uploader).await?;
         let upload = validate::new_upload(request, self.settings.max_upload_bytes, &self.settings.expiry)?;
         self.admit(&upload, uploader.address).await?;
-        self.primary_accepts_uploads().await?;
+        let home = self.home();
+        let store = self.store_of(home);
+        self.accepts_uploads(store).await?;
         let now = self.clock.now_ms();
-        let primary = Placement {
-            region: self.primary.region(),
-            bucket: self.primary.bucket(),
-        };
-        let replica = Placement {
-            region: self.replica.region(),
-            bucket: self.replica.bucket(),
-        };
+        let placements = [&self.primary, &self.replica].map(|store| Placement {
+            region: store.region(),
+            bucket: store.bucket(),
+        });
         let id = FileId::random();
         let key = id.object_key();
         let ttl = self.settings.upload_url_ttl;
         let (plan, multipart) = match (upload.parts, &upload.sha256) {
             (Some(plan), _) => {
-                let upload_id = self.primary.start_multipart(&key, &upload.content_type).await?;
+                let upload_id = store.start_multipart(&key, &upload.content_type).await?;
                 (UploadPlan::Multipart(plan), Some(MultipartUpload { upload_id, plan }))
             }
             (None, Some(sha256)) => {
@@ -49,13 +47,14 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                     content_type: upload.content_type.clone(),
                     sha256: sha256.clone(),
                 };
-                let presigned = self.primary.presign_put(&key, &spec, ttl).await?;
+                let presigned = store.presign_put(&key, &spec, ttl).await?;
                 (UploadPlan::Single(self.for_browser(presigned, now, ttl)), None)
             }
             (None, None) => return Err(ApiError::Internal("a single-PUT upload without its SHA-256".into())),
         };
         let token = ManageToken::random();
-        let record = FileRecord::new_upload(id, upload, multipart, [primary, replica], token.hash(), now);
+        let mut record = FileRecord::new_upload(id, upload, multipart, placements, token.hash(), now);
+        record.home = home;
         let refused = match self.metadata.create(&record, self.settings.storage_quota_bytes).await {
             Ok(Creation::Created) => None,
             Ok(Creation::OverQuota { used_bytes }) => Some(quota::over_quota(
@@ -67,11 +66,11 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         };
         if let Some(refused) = refused {
             if let Some(multipart) = &record.multipart {
-                let _ = self.primary.abort_multipart(&key, &multipart.upload_id).await;
+                let _ = store.abort_multipart(&key, &multipart.upload_id).await;
             }
             return Err(refused);
         }
-        tracing::info!(file_id = %record.id, size = record.size, parts = record.multipart.as_ref().map(|m| m.plan.part_count), "upload announced");
+        tracing::info!(file_id = %record.id, home = store.region(), size = record.size, parts = record.multipart.as_ref().map(|m| m.plan.part_count), "upload announced");
         Ok(CreateUploadResponse {
             file: record.view(),
             upload: plan,
@@ -101,7 +100,8 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         }
     }
 
-    /// Confirms the bytes are in the primary bucket as declared, then makes the file available.
+    /// Confirms the bytes are in the file's home bucket as declared, then makes the file
+    /// available. Only the home region completes: its bucket holds the upload.
     /// A multipart upload is first assembled from its parts, each checked by S3 against the
     /// SHA-256 its URL was signed with. Calling it again on an available file answers the same.
     pub async fn complete_upload(&self, id: &str, token: Option<&str>) -> Result<FileView, ApiError> {
@@ -113,14 +113,12 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         if record.state == RecordState::Available {
             return Ok(record.view());
         }
+        self.act_as_home_of(&record, "completing the upload")?;
+        let store = self.store_of(record.home);
         if let Some(multipart) = &record.multipart {
             // No upload any more: an earlier completion assembled it (checked below) or it was
             // cancelled (then no object exists).
-            if let Some(stored) = self
-                .primary
-                .list_parts(&record.object_key, &multipart.upload_id)
-                .await?
-            {
+            if let Some(stored) = store.list_parts(&record.object_key, &multipart.upload_id).await? {
                 let parts = Self::all_parts(&record, multipart, stored)?;
                 // Content the operator blocked is refused here for a file sent in parts: only
                 // now are all its parts, and so its identity, known.
@@ -134,22 +132,20 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
                         return Err(ApiError::ContentBlocked);
                     }
                 }
-                let assembled = self
-                    .primary
+                let assembled = store
                     .complete_multipart(&record.object_key, &multipart.upload_id, &parts)
                     .await;
                 // An attempt whose answer was lost (a timeout, then a retry) may have assembled
                 // it already: then the object is there, and is checked below.
                 if let Err(err) = assembled {
-                    if self.primary.head(&record.object_key).await?.is_none() {
+                    if store.head(&record.object_key).await?.is_none() {
                         return Err(err.into());
                     }
                     tracing::warn!(file_id = %id, error = %err, "completion answered an error, but the object is assembled");
                 }
             }
         }
-        let info = self
-            .primary
+        let info = store
             .head(&record.object_key)
             .await?
             .ok_or_else(|| match record.multipart {
@@ -182,23 +178,23 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
         }
     }
 
-    /// Uploads go to the primary region only: when it is down, say so at once rather than
-    /// hand out a URL that cannot work.
-    async fn primary_accepts_uploads(&self) -> Result<(), ApiError> {
+    /// Uploads go to this region's own bucket: when it does not answer, say so at once rather
+    /// than hand out a URL that cannot work (a client then tries the other region's API).
+    async fn accepts_uploads(&self, store: &S) -> Result<(), ApiError> {
         let paused = |why: String| {
             ApiError::UploadsPaused(format!(
                 "the storage region {} is not answering ({why}); downloads still work",
-                self.primary.region()
+                store.region()
             ))
         };
-        if self.down_regions().await.contains(&CopyRole::Primary) {
+        if self.down_regions().await.contains(&self.home()) {
             return Err(paused("marked down by the health probe".into()));
         }
         let canary = FileId::random().object_key();
-        match self.primary.check(&canary, self.settings.copy_check_timeout).await {
+        match store.check(&canary, self.settings.copy_check_timeout).await {
             Ok(_) => Ok(()),
             Err(err) => {
-                tracing::warn!(region = self.primary.region(), error = %err, "primary region not answering; uploads paused");
+                tracing::warn!(region = store.region(), error = %err, "own region's bucket not answering; uploads paused");
                 Err(paused(err.public_summary().into()))
             }
         }
