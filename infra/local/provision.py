@@ -17,7 +17,8 @@ import yaml
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import iam  # noqa: E402
 
-TEMPLATE = pathlib.Path(__file__).resolve().parents[2] / "template.yaml"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 
 
 class CfnLoader(yaml.SafeLoader):
@@ -80,9 +81,15 @@ def queue_attributes(template, resource):
     }
 
 
-def notification_prefix(template):
-    rules = template["Resources"]["PrimaryBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"][0]
+def notification_prefix(template, bucket_resource):
+    rules = template["Resources"][bucket_resource]["Properties"]["NotificationConfiguration"]["QueueConfigurations"][0]
     return {r["Name"]: r["Value"] for r in rules["Filter"]["S3Key"]["Rules"]}["prefix"]
+
+
+def when_set(value):
+    """The value of a property the template sets only under a condition (`!If [cond, value,
+    !Ref AWS::NoValue]`): locally, the condition holds."""
+    return value["If"][1] if isinstance(value, dict) and "If" in value else value
 
 
 def create_bucket(s3, bucket, region):
@@ -94,12 +101,10 @@ def create_bucket(s3, bucket, region):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
 
 
-def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, replica_region,
-                          replica_s3_endpoint, replica_bucket):
-    """The replica bucket, the queue and its DLQ, and the primary bucket's notification to it.
-    S3 and SQS of the primary region must be one moto server: moto delivers notifications
-    only to its own queues."""
-    template = load_template()
+def bucket_notifies_queue(*, template, bucket_resource, region, s3_endpoint, sqs_endpoint, bucket, queue):
+    """A region's replication queue and its DLQ, and its bucket's notification to it, as the
+    template makes them. S3 and SQS of the region must be one moto server: moto delivers
+    notifications only to its own queues."""
     sqs = boto3.client("sqs", region_name=region, endpoint_url=sqs_endpoint, **CREDENTIALS)
     dlq_url = sqs.create_queue(QueueName=queue + "-dlq",
                                Attributes=queue_attributes(template, "ReplicationDeadLetterQueue"))["QueueUrl"]
@@ -110,14 +115,36 @@ def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, r
     queue_url = sqs.create_queue(QueueName=queue, Attributes=attributes)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     s3 = boto3.client("s3", region_name=region, endpoint_url=s3_endpoint, **CREDENTIALS)
+    create_bucket(s3, bucket, region)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
         "Id": "replicate",
         "QueueArn": queue_arn,
         "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": notification_prefix(template)}]}},
+        "Filter": {"Key": {"FilterRules": [
+            {"Name": "prefix", "Value": notification_prefix(template, bucket_resource)}]}},
     }]})
+    return queue_url
+
+
+def provision_replication(*, region, s3_endpoint, sqs_endpoint, bucket, queue, replica_region,
+                          replica_s3_endpoint, replica_bucket, replica_sqs_endpoint=None, origins=("*",)):
+    """Each region's queue and its bucket's notifications: the primary's (template.yaml) and,
+    with `replica_sqs_endpoint`, the second region's (infra/replica.yaml, which also lets the
+    site's `origins` upload to its bucket); without it, the replica bucket only."""
+    queue_url = bucket_notifies_queue(template=load_template(), bucket_resource="PrimaryBucket", region=region,
+                                      s3_endpoint=s3_endpoint, sqs_endpoint=sqs_endpoint, bucket=bucket, queue=queue)
     replica = boto3.client("s3", region_name=replica_region, endpoint_url=replica_s3_endpoint, **CREDENTIALS)
     create_bucket(replica, replica_bucket, replica_region)
+    if replica_sqs_endpoint:
+        second = load_template(ROOT / "infra/replica.yaml")
+        bucket_notifies_queue(template=second, bucket_resource="ReplicaBucket", region=replica_region,
+                              s3_endpoint=replica_s3_endpoint, sqs_endpoint=replica_sqs_endpoint,
+                              bucket=replica_bucket, queue=queue)
+        properties = second["Resources"]["ReplicaBucket"]["Properties"]
+        cors = {"Resources": {"ReplicaBucket": {"Properties": {
+            "CorsConfiguration": when_set(properties["CorsConfiguration"])}}}}
+        replica.put_bucket_cors(Bucket=replica_bucket,
+                                CORSConfiguration={"CORSRules": cors_rules(cors, "ReplicaBucket", origins)})
     return queue_url
 
 
@@ -171,6 +198,8 @@ def main():
     parser.add_argument("--replica-region")
     parser.add_argument("--replica-s3-endpoint")
     parser.add_argument("--replica-bucket")
+    parser.add_argument("--replica-sqs-endpoint",
+                        help="the second region's moto (same server as its S3): its bucket notifies its own queue")
     parser.add_argument("--streams", action="store_true", help="the tables' streams (for global_tables.py)")
     parser.add_argument("--second-region", help="also the tables' replicas in this region …")
     parser.add_argument("--second-dynamodb-endpoint", help="… at this endpoint")
@@ -195,6 +224,7 @@ def main():
             region=args.region, s3_endpoint=args.s3_endpoint, sqs_endpoint=args.sqs_endpoint or args.s3_endpoint,
             bucket=args.bucket, queue=args.queue, replica_region=args.replica_region,
             replica_s3_endpoint=args.replica_s3_endpoint, replica_bucket=args.replica_bucket,
+            replica_sqs_endpoint=args.replica_sqs_endpoint, origins=args.origin or ["*"],
         )
 
 

@@ -106,13 +106,16 @@ fn provision(metadata: &Emulator, primary: &Emulator, replica: &Emulator, second
     let mut command = Command::new("python3");
     command.arg(repo_root().join("infra/local/provision.py"));
     if let Some(second) = second_metadata {
-        // Both regions' tables, with the streams the replayer reads.
+        // Both regions' tables, with the streams the replayer reads, and the second region's
+        // replication queue, which its bucket notifies (moto notifies only its own queues).
         command.args([
             "--streams",
             "--second-region",
             REPLICA_REGION,
             "--second-dynamodb-endpoint",
             &second.url,
+            "--replica-sqs-endpoint",
+            &replica.moto.url,
         ]);
     }
     let status = command
@@ -225,25 +228,12 @@ async fn build_stack(settings: ServiceSettings, read_timeout: Duration, two_regi
     let sweep = config.replication(&function_sdk("sweep").await);
     let operator = config.service(&RegionsSdk::load(REGION, REPLICA_REGION).await);
     let second_region = match second_metadata {
-        Some(second) => Some(SecondRegion::start(&config, &metadata, second).await),
+        Some(second) => Some(SecondRegion::start(&config, &metadata, second, &replica).await),
         None => None,
     };
     let sdk = twinshare_aws::clients::sdk_config(REGION).await;
     let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .endpoint_url(&primary.url)
-            .build(),
-    );
-    let queue_url = sqs
-        .get_queue_url()
-        .queue_name(QUEUE)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let (sqs, queue_url) = queue_client(REGION, &primary, QUEUE).await;
     let primary_s3 = twinshare_aws::clients::s3_client(&sdk, Some(&primary.url));
     let replica_sdk = twinshare_aws::clients::sdk_config(REPLICA_REGION).await;
     let replica_s3 = twinshare_aws::clients::s3_client(&replica_sdk, Some(&replica.url));
@@ -273,6 +263,34 @@ async fn build_stack(settings: ServiceSettings, read_timeout: Duration, two_regi
     }
 }
 
+/// The operator's client of a region's SQS (the moto behind `storage`'s gateway) and a queue's URL.
+pub(crate) async fn queue_client(region: &str, storage: &Emulator, queue: &str) -> (aws_sdk_sqs::Client, String) {
+    let sdk = twinshare_aws::clients::sdk_config(region).await;
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .endpoint_url(&storage.url)
+            .build(),
+    );
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    (sqs, queue_url)
+}
+
+/// Which region's functions answer a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiRegion {
+    Primary,
+    /// infra/replica.yaml's, in a stack made by [`stack_in_two_regions`].
+    Second,
+}
+
 /// A function's SDK configuration in both regions, signing as that function.
 pub(crate) async fn function_sdk(function: &str) -> RegionsSdk {
     RegionsSdk::load_as(REGION, REPLICA_REGION, identity(function)).await
@@ -293,10 +311,23 @@ impl Stack {
     }
 
     /// Sends a request to the function API Gateway would route it to, with the owner's token
-    /// when it is a call on an upload created through here.
+    /// when it is a call on an upload created through here. In a stack with a second region,
+    /// an upload or owner call the primary region answers with a 5xx is sent again to the
+    /// second region's, as the site does (README "Losing a whole region").
     pub async fn api(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Response<Body> {
         let token = self.token_for(path_and_query);
-        self.api_as(token.as_deref(), method, path_and_query, body).await
+        let response = self.api_as(token.as_deref(), method, path_and_query, body).await;
+        let writes = route(
+            &method.parse().unwrap(),
+            path_and_query.split('?').next().unwrap_or_default(),
+        )
+        .is_ok_and(|found| found.function() == Function::UploadApi);
+        if self.second_region.is_some() && writes && response.status().is_server_error() {
+            return self
+                .api_in(ApiRegion::Second, token.as_deref(), method, path_and_query, body)
+                .await;
+        }
+        response
     }
 
     /// The manage token of the file a path names, if it was created through [`Stack::api`].
@@ -305,8 +336,8 @@ impl Stack {
         self.tokens.lock().unwrap().get(id).cloned()
     }
 
-    /// Sends a request with the given manage token (or none), to the function API Gateway
-    /// would route it to.
+    /// Sends a request with the given manage token (or none), to the primary region's function
+    /// API Gateway would route it to.
     pub async fn api_as(
         &self,
         token: Option<&str>,
@@ -314,6 +345,24 @@ impl Stack {
         path_and_query: &str,
         body: Option<&str>,
     ) -> Response<Body> {
+        self.api_in(ApiRegion::Primary, token, method, path_and_query, body)
+            .await
+    }
+
+    /// Sends a request with the given manage token (or none), to the function API Gateway
+    /// would route it to in `region`.
+    pub async fn api_in(
+        &self,
+        region: ApiRegion,
+        token: Option<&str>,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Response<Body> {
+        let (upload_api, files_api) = match region {
+            ApiRegion::Primary => (&self.upload_api, &self.files_api),
+            ApiRegion::Second => (&self.second().upload_api, &self.second().files_api),
+        };
         let request = twinshare_lambda::testing::request(method, path_and_query, body);
         let request = twinshare_lambda::testing::with_token(request, token);
         let function = route(request.method(), request.uri().path())
@@ -322,8 +371,8 @@ impl Stack {
         // Boxed: a handler's future is large in a debug build, and a test awaiting many of them
         // inline would overflow the test thread's stack.
         let response = match function {
-            Function::UploadApi => Box::pin(upload_api::handle(&self.upload_api, request)).await,
-            Function::FilesApi => Box::pin(files_api::handle(&self.files_api, request)).await,
+            Function::UploadApi => Box::pin(upload_api::handle(upload_api, request)).await,
+            Function::FilesApi => Box::pin(files_api::handle(files_api, request)).await,
         };
         if method == "POST" && path_and_query == "/api/uploads" && response.status() == 201 {
             let created: CreateUploadResponse = json(&response);
@@ -446,17 +495,28 @@ impl Stack {
         }
     }
 
-    /// Plays Lambda's SQS integration until the queue shows nothing: receives, invokes
-    /// `replicate` with the messages as an SQS event, deletes those it did not report as
-    /// failed (the failed ones stay invisible for the visibility timeout). Returns
-    /// (messages handled, messages failed).
+    /// Plays Lambda's SQS integration on the primary region's queue: [`Stack::deliver_events_in`].
     pub async fn deliver_events(&self) -> (usize, usize) {
+        self.deliver_events_in(ApiRegion::Primary).await
+    }
+
+    /// Plays Lambda's SQS integration on a region's queue until it shows nothing: receives,
+    /// invokes that region's `replicate` with the messages as an SQS event, deletes those it
+    /// did not report as failed (the failed ones stay invisible for the visibility timeout).
+    /// Returns (messages handled, messages failed).
+    pub async fn deliver_events_in(&self, region: ApiRegion) -> (usize, usize) {
+        let (sqs, queue_url, replicate) = match region {
+            ApiRegion::Primary => (&self.sqs, &self.queue_url, &self.replicate),
+            ApiRegion::Second => {
+                let second = self.second();
+                (&second.sqs, &second.queue_url, &second.replicate)
+            }
+        };
         let (mut handled, mut failed) = (0, 0);
         loop {
-            let received = self
-                .sqs
+            let received = sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(queue_url)
                 .max_number_of_messages(10)
                 .send()
                 .await
@@ -465,16 +525,15 @@ impl Stack {
             if messages.is_empty() {
                 return (handled, failed);
             }
-            let response = replicate::handle(&self.replicate, sqs_event(messages)).await;
+            let response = replicate::handle(replicate, sqs_event(messages)).await;
             for message in messages {
                 let id = message.message_id().unwrap_or_default();
                 if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
                     failed += 1;
                 } else {
                     let receipt = message.receipt_handle().unwrap_or_default();
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
+                    sqs.delete_message()
+                        .queue_url(queue_url)
                         .receipt_handle(receipt)
                         .send()
                         .await

@@ -1,7 +1,8 @@
 //! The second region of a two-region stack: its replica of the tables, which
 //! `infra/local/global_tables.py` keeps in step with the primary's as DynamoDB global tables do,
-//! and infra/replica.yaml's read API (files-api configured for that region, signing as its own
-//! role, `files-api@us-west-2`).
+//! and infra/replica.yaml's functions (the binaries configured for that region, each signing as
+//! its own role, `files-api@us-west-2`): its API, and replication of its own uploads, fed by
+//! its bucket's notifications to its own queue.
 
 use std::{
     collections::HashMap,
@@ -11,15 +12,23 @@ use std::{
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Response};
-use twinshare_lambda::{Config, LiveProbe, LiveService};
+use twinshare_lambda::{Config, LiveProbe, LiveReplication, LiveService};
 
-use crate::{function_sdk, repo_root, Emulator, Stack, HEALTH_TABLE, REGION, REPLICA_REGION, SEARCH_TABLE, TABLE};
+use crate::{
+    function_sdk, queue_client, repo_root, ApiRegion, Emulator, Stack, HEALTH_TABLE, QUEUE, REGION, REPLICA_REGION,
+    SEARCH_TABLE, TABLE,
+};
 
 pub struct SecondRegion {
     /// The second region's DynamoDB (moto behind its gateway): "down" takes its tables away.
     pub metadata: Emulator,
     replayer: Child,
     pub files_api: LiveService,
+    pub upload_api: LiveService,
+    pub replicate: LiveReplication,
+    /// This region's replication queue, in the moto behind the replica bucket's gateway.
+    pub(crate) sqs: aws_sdk_sqs::Client,
+    pub(crate) queue_url: String,
     /// infra/replica.yaml's configuration: this region's functions, its table replica.
     config: Config,
     /// The operator's client of this region's tables.
@@ -34,7 +43,12 @@ impl Drop for SecondRegion {
 }
 
 impl SecondRegion {
-    pub(crate) async fn start(config: &Config, primary_metadata: &Emulator, metadata: Emulator) -> SecondRegion {
+    pub(crate) async fn start(
+        config: &Config,
+        primary_metadata: &Emulator,
+        metadata: Emulator,
+        storage: &Emulator,
+    ) -> SecondRegion {
         // The replayer is AWS's own service: it signs as the operator (the process's own keys).
         let replayer = Command::new("python3")
             .arg(repo_root().join("infra/local/global_tables.py"))
@@ -50,12 +64,19 @@ impl SecondRegion {
         second.settings.serving_region = Some(REPLICA_REGION.into());
         second.endpoints.dynamodb = Some(metadata.url.clone());
         let files_api = second.read_service(&function_sdk(&format!("files-api@{REPLICA_REGION}")).await);
+        let upload_api = second.service(&function_sdk(&format!("upload-api@{REPLICA_REGION}")).await);
+        let replicate = second.replication(&function_sdk(&format!("replicate@{REPLICA_REGION}")).await);
         let sdk = twinshare_aws::clients::sdk_config(REPLICA_REGION).await;
         let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
+        let (sqs, queue_url) = queue_client(REPLICA_REGION, storage, QUEUE).await;
         SecondRegion {
             metadata,
             replayer,
             files_api,
+            upload_api,
+            replicate,
+            sqs,
+            queue_url,
             config: second,
             dynamodb,
         }
@@ -97,16 +118,18 @@ async fn items(client: &aws_sdk_dynamodb::Client, table: &str) -> HashMap<String
 }
 
 impl Stack {
-    fn second(&self) -> &SecondRegion {
+    pub(crate) fn second(&self) -> &SecondRegion {
         self.second_region
             .as_ref()
             .expect("a stack made by stack_in_two_regions")
     }
 
-    /// Sends a read request to the second region's API (files-api, the only function there).
+    /// Sends a request without a body to the second region's API, with the owner's token when
+    /// it is a call on an upload created through this stack.
     pub async fn second_region_api(&self, method: &str, path_and_query: &str) -> Response<Body> {
-        let request = twinshare_lambda::testing::request(method, path_and_query, None);
-        Box::pin(files_api::handle(&self.second().files_api, request)).await
+        let token = self.token_for(path_and_query);
+        self.api_in(ApiRegion::Second, token.as_deref(), method, path_and_query, None)
+            .await
     }
 
     /// The items the two regions' tables disagree on, as "table: key" (none once converged).

@@ -84,9 +84,12 @@ async fn each_upload_mode_admits_whom_it_says_and_downloads_stay_open() {
 
 #[tokio::test]
 async fn concurrent_announcements_never_pass_the_quota_and_deleting_frees_room() {
-    // Room for exactly 5 files of 3 bytes; 40 announce at once.
+    // Room for exactly 5 files of 3 bytes; 40 announce at once. The bucket's canary check gets
+    // time to answer all 40 on a busy machine (at its deployed 400 ms, some were refused as
+    // `uploads_paused`, which is not what this test is about).
     let stack = stack(ServiceSettings {
         storage_quota_bytes: Some(5 * FILE.len() as u64 + 2),
+        copy_check_timeout: std::time::Duration::from_secs(5),
         ..Default::default()
     })
     .await;

@@ -93,15 +93,18 @@ async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_se
     let status: StatusView = json(&stack.second_region_api("GET", "/api/status").await);
     assert_eq!(status.served_by, REPLICA_REGION);
 
-    // Uploads go to the primary region only: refused clearly while it is down.
+    // The primary region refuses uploads while it is down; the second region takes them
+    // (tests/write_failover.rs follows them to two copies).
     let body = serde_json::json!({
         "name": "new.txt", "size": 3, "content_type": "text/plain", "sha256": sha256_base64(b"new"),
     })
     .to_string();
+    let response = stack.api_as(None, "POST", "/api/uploads", Some(&body)).await;
+    assert_eq!(response.status(), 503);
     let response = stack.api("POST", "/api/uploads", Some(&body)).await;
     assert_eq!(
         response.status(),
-        503,
+        201,
         "{}",
         String::from_utf8_lossy(response.body().as_ref())
     );

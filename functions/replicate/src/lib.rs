@@ -175,7 +175,11 @@ mod tests {
         let svc = service();
         let id = uploaded(&svc).await;
         svc.replica.fail_next("replica down");
-        let response = handle(&replication(&svc, 10), event_for(svc.primary.bucket(), id.object_key().as_str())).await;
+        let response = handle(
+            &replication(&svc, 10),
+            event_for(svc.primary.bucket(), id.object_key().as_str()),
+        )
+        .await;
         assert_eq!(response.batch_item_failures.len(), 1);
     }
 }
