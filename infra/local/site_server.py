@@ -9,7 +9,9 @@ and the benchmark's Lighthouse runs (trunk's own server neither compresses nor s
 - `/api/…` goes to the functions, as CloudFront's /api/* behaviour does;
 - with `--fallback-api`, the read paths (GET, HEAD, OPTIONS of /api/files… and /api/status) go
   through an origin group as CloudFront's does: the primary region's API, given up on after
-  1 s to connect or 2 s to answer, then the second region's on a 5xx or no answer.
+  1 s to connect or 2 s to answer, then the second region's on a 5xx or no answer; and
+  `/api/second-region/…` goes to the second region's API with that prefix cut, as
+  template.yaml's SecondRegionApiPath does (where the page sends uploads the primary refuses).
 
 Without `--dist` it serves only the API (the front that `trunk serve` proxies to).
 
@@ -34,6 +36,7 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # The read origin's ConnectionTimeout and OriginReadTimeout in template.yaml.
 CONNECT_TIMEOUT, READ_TIMEOUT = 1, 2
 FAILOVER_STATUSES = {500, 502, 503, 504}
+SECOND_REGION_PREFIX = "/api/second-region/"
 
 
 def is_read(method, path):
@@ -79,14 +82,14 @@ def make_handler(dist, api, fallback_api=None):
 
         do_HEAD = do_GET
 
-        def ask(self, origin, body, headers, timeouts):
+        def ask(self, origin, body, headers, timeouts, path=None):
             """(status, reason, headers, body) from one origin; None if it did not answer in time."""
             connect, read = timeouts
             upstream = http.client.HTTPConnection(origin.hostname, origin.port, timeout=connect)
             try:
                 upstream.connect()
                 upstream.sock.settimeout(read)
-                upstream.request(self.command, self.path, body=body, headers=headers)
+                upstream.request(self.command, path or self.path, body=body, headers=headers)
                 answer = upstream.getresponse()
                 return answer.status, answer.reason, answer.getheaders(), answer.read()
             except OSError:
@@ -98,7 +101,10 @@ def make_handler(dist, api, fallback_api=None):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-            if fallback_url and is_read(self.command, self.path):
+            if fallback_url and self.path.startswith(SECOND_REGION_PREFIX):
+                path = self.path[len(SECOND_REGION_PREFIX) - 1:]
+                answer = self.ask(fallback_url, body, headers, (10, 120), path=path)
+            elif fallback_url and is_read(self.command, self.path):
                 answer = self.ask(api_url, body, headers, (CONNECT_TIMEOUT, READ_TIMEOUT))
                 if answer is None or answer[0] in FAILOVER_STATUSES:
                     answer = self.ask(fallback_url, body, headers, (CONNECT_TIMEOUT, READ_TIMEOUT)) or answer

@@ -9,10 +9,10 @@
 - provisioning from template.yaml (provision.py), and each function's resolved policy (iam.py);
 - each function signs as itself: credentials.py is its credential_process;
 - `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths; a second
-  one serving the second region's (infra/replica.yaml: files-api and probe, configured for
-  us-west-2 and reading its replica of the tables);
-- triggers.py playing AWS for the others: the replication queue → `replicate`, a timer → `sweep`,
-  and each region's probe;
+  one serving the second region's (infra/replica.yaml: the APIs, replicate and probe,
+  configured for us-west-2, its own bucket and its replica of the tables);
+- triggers.py playing AWS for the others, one per region: the region's replication queue →
+  its `replicate`, its probe, and in the primary a timer → `sweep`;
 - site_server.py as CloudFront's origin group in front of both regions' APIs (the read paths fail
   over to the second region), and `trunk serve` serving the site, proxying /api/ to it (with
   --release: a release build served as CloudFront serves it, compressed, by site_server.py);
@@ -42,8 +42,6 @@ HEALTH_TABLE = "twinshare-health"
 SEARCH_TABLE = "twinshare-search"
 PRIMARY_BUCKET = "twinshare-primary"
 REPLICA_REGION = "us-west-2"
-# The second region's stack (infra/replica.yaml) runs these; the primary's runs all five.
-SECOND_REGION_FUNCTIONS = ("files-api", "probe")
 REPLICA_BUCKET = "twinshare-replica"
 QUEUE = "twinshare-replication"
 
@@ -178,6 +176,7 @@ def main():
     # The primary region's queue lives in the moto behind its S3 gateway (moto notifies only its
     # own queues); the SQS clients talk to that moto directly.
     primary_moto_url = f"http://127.0.0.1:{args.primary_s3_port + 100}"
+    replica_moto_url = f"http://127.0.0.1:{args.replica_s3_port + 100}"
     api_url = f"http://127.0.0.1:{args.api_port}"
     second_metadata_url = f"http://127.0.0.1:{args.second_metadata_port}"
     second_api_url = f"http://127.0.0.1:{args.second_api_port}"
@@ -210,7 +209,8 @@ def main():
         provision.provision_replication(
             region=REGION, s3_endpoint=primary_s3_url, sqs_endpoint=primary_moto_url, bucket=PRIMARY_BUCKET,
             queue=QUEUE, replica_region=REPLICA_REGION, replica_s3_endpoint=replica_s3_url,
-            replica_bucket=REPLICA_BUCKET,
+            replica_bucket=REPLICA_BUCKET, replica_sqs_endpoint=replica_moto_url,
+            origins=[site_url, f"http://localhost:{args.site_port}"],
         )
         # DynamoDB global tables: the replayer signs as the operator (it is AWS's own service).
         stack.start("global-tables", [sys.executable, str(ROOT / "infra/local/global_tables.py"),
@@ -224,7 +224,7 @@ def main():
             REPLICA_REGION: {"metadata": second_metadata_url, "storage": replica_s3_url, "api": second_api_url},
         }, indent=2))
         print(f"emulators up: metadata {metadata_url} and {second_metadata_url}, primary S3 {primary_s3_url} "
-              f"(queue {primary_moto_url}), replica S3 {replica_s3_url}", flush=True)
+              f"(queue {primary_moto_url}), replica S3 {replica_s3_url} (queue {replica_moto_url})", flush=True)
 
         # Each function's own credentials, as Lambda gives each its role's.
         aws_config = STATE / "functions-aws-config"
@@ -281,7 +281,8 @@ def main():
                                  "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
         stack.start("triggers-second-region", [sys.executable, str(ROOT / "infra/local/triggers.py"),
                                                 "--api", second_api_url, "--region", REPLICA_REGION,
-                                                "--probe-every", str(args.probe_every)])
+                                                "--sqs-endpoint", replica_moto_url, "--queue", QUEUE,
+                                                "--sweep-every", "0", "--probe-every", str(args.probe_every)])
         # CloudFront's origin groups: what the site's /api/ calls reach.
         stack.start("front", [sys.executable, str(ROOT / "infra/local/site_server.py"), "--port",
                               str(args.front_port), "--api", api_url, "--fallback-api", second_api_url])

@@ -8,6 +8,8 @@
   maxReceiveCount receives moto moves it to the dead-letter queue.
 - EventBridge Scheduler: invokes `sweep` every --sweep-every seconds and `probe` every
   --probe-every seconds (each with its committed scheduled-event fixture).
+
+One runs per region, each with its own queue and functions (the second region has no sweep).
 """
 import argparse
 import json
@@ -91,18 +93,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api", required=True, help="cargo lambda watch, e.g. http://127.0.0.1:9000")
     parser.add_argument("--sqs-endpoint")
-    parser.add_argument("--queue", help="the replication queue; without it (the second region), only the probe runs")
+    parser.add_argument("--queue", required=True, help="the region's replication queue")
     parser.add_argument("--region", required=True)
-    parser.add_argument("--sweep-every", type=float, default=10.0)
+    parser.add_argument("--sweep-every", type=float, default=10.0, help="0: no sweep (the second region)")
     parser.add_argument("--probe-every", type=float, default=3.0)
     args = parser.parse_args()
-    if not args.queue:
-        timer(args.api, "probe", args.probe_every)
-        return
     sqs = boto3.client("sqs", region_name=args.region, endpoint_url=args.sqs_endpoint,
                        aws_access_key_id="twinshare-local", aws_secret_access_key="twinshare-local")
     queue_url = sqs.get_queue_url(QueueName=args.queue)["QueueUrl"]
-    for function, every in (("sweep", args.sweep_every), ("probe", args.probe_every)):
+    timers = [("probe", args.probe_every)] + ([("sweep", args.sweep_every)] if args.sweep_every > 0 else [])
+    for function, every in timers:
         threading.Thread(target=timer, args=(args.api, function, every), daemon=True).start()
     poll_queue(args.api, sqs, queue_url, args.region)
 

@@ -1,5 +1,7 @@
 //! Calls to twinshare's API. The API is on the site's own origin under `/api` (API Gateway
-//! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally).
+//! behind the same domain on AWS; trunk's proxy to `cargo lambda watch` locally), and the
+//! second region's under `/api/second-region/api` (CloudFront's path for it; the local front's
+//! too), where uploads and owner calls go when the primary region does not take them.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 
@@ -61,33 +63,49 @@ fn network(err: gloo_net::Error) -> String {
     format!("the server could not be reached ({err}); check your connection and try again")
 }
 
-/// Sends `body` as JSON and reads the answer.
+/// Where the second region's API answers on this origin: its paths follow.
+const SECOND_REGION: &str = "/api/second-region";
+
+/// Sends an upload or owner call to the primary region's API and, when that answers 5xx or
+/// cannot be reached, to the second region's. Both regions take uploads; a file's own calls
+/// belong to its home region, and the other one answers 503 (`home_region_unavailable`), so
+/// the call reaches the right one either way. `build` makes the request for a path prefix.
+async fn send_write(build: impl Fn(&str) -> Result<Request, gloo_net::Error>) -> ApiResult<Response> {
+    let first = build("").map_err(|e| e.to_string())?.send().await;
+    if matches!(&first, Ok(response) if response.status() < 500) {
+        return first.map_err(network);
+    }
+    match build(SECOND_REGION).map_err(|e| e.to_string())?.send().await {
+        // A deployment without a second region has no such path: the first answer stands.
+        Ok(second) if second.status() == 404 && first.is_ok() => first.map_err(network),
+        Ok(second) => Ok(second),
+        Err(err) => first.or(Err(err)).map_err(network),
+    }
+}
+
+/// Sends `body` as JSON to `path` (an upload or owner call) and reads the answer.
 async fn send_json<B: serde::Serialize, T: serde::de::DeserializeOwned>(
-    request: RequestBuilder,
+    method: fn(&str) -> RequestBuilder,
+    path: &str,
+    token: &str,
     body: &B,
 ) -> ApiResult<T> {
-    let response = request
-        .json(body)
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-        .map_err(network)?;
+    let response = send_write(|prefix| owner(method(&format!("{prefix}{path}")), token).json(body)).await?;
     decode(response).await
 }
 
 /// Announces an upload, with the site's upload code if this tab has one. A code the server
 /// refuses is forgotten (the share page then asks for it again).
 pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUploadResponse> {
-    let mut announce = Request::post("/api/uploads");
-    if let Some(code) = upload_code::get() {
-        announce = announce.header(upload_code::HEADER, &code);
-    }
-    let response = announce
-        .json(request)
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-        .map_err(network)?;
+    let code = upload_code::get();
+    let response = send_write(|prefix| {
+        let mut announce = Request::post(&format!("{prefix}/api/uploads"));
+        if let Some(code) = &code {
+            announce = announce.header(upload_code::HEADER, code);
+        }
+        announce.json(request)
+    })
+    .await?;
     read(response).await.map_err(|refused| {
         if upload_code::refused(&refused.code) {
             upload_code::forget();
@@ -96,29 +114,23 @@ pub async fn create_upload(request: &CreateUploadRequest) -> ApiResult<CreateUpl
     })
 }
 
+/// An owner call without a body, to `path` in the file's home region.
+async fn send_owner(method: fn(&str) -> RequestBuilder, path: &str, token: &str) -> ApiResult<Response> {
+    send_write(|prefix| owner(method(&format!("{prefix}{path}")), token).build()).await
+}
+
 pub async fn complete_upload(id: &str, token: &str) -> ApiResult<FileView> {
-    let response = owner(Request::post(&format!("/api/uploads/{id}/complete")), token)
-        .send()
-        .await
-        .map_err(network)?;
-    decode(response).await
+    decode(send_owner(Request::post, &format!("/api/uploads/{id}/complete"), token).await?).await
 }
 
 pub async fn part_urls(id: &str, token: &str, request: &PartUrlsRequest) -> ApiResult<PartUrls> {
-    send_json(
-        owner(Request::post(&format!("/api/uploads/{id}/parts")), token),
-        request,
-    )
-    .await
+    send_json(Request::post, &format!("/api/uploads/{id}/parts"), token, request).await
 }
 
 /// The parts stored so far; `None` when the upload cannot be resumed (it completed, was
 /// cancelled or expired).
 pub async fn stored_parts(id: &str, token: &str) -> ApiResult<Option<StoredParts>> {
-    let response = owner(Request::get(&format!("/api/uploads/{id}/parts")), token)
-        .send()
-        .await
-        .map_err(network)?;
+    let response = send_owner(Request::get, &format!("/api/uploads/{id}/parts"), token).await?;
     if matches!(response.status(), 404 | 409 | 410) {
         return Ok(None);
     }
@@ -127,10 +139,7 @@ pub async fn stored_parts(id: &str, token: &str) -> ApiResult<Option<StoredParts
 
 /// Cancels an unfinished upload; one that no longer exists is already cancelled.
 pub async fn abort_upload(id: &str, token: &str) -> ApiResult<()> {
-    let response = owner(Request::delete(&format!("/api/uploads/{id}")), token)
-        .send()
-        .await
-        .map_err(network)?;
+    let response = send_owner(Request::delete, &format!("/api/uploads/{id}"), token).await?;
     if response.ok() || matches!(response.status(), 404 | 410) {
         return Ok(());
     }
@@ -139,18 +148,16 @@ pub async fn abort_upload(id: &str, token: &str) -> ApiResult<()> {
 
 /// The owner's edit; a refusal keeps its code (a deleted file is 410 `file_deleted`).
 pub async fn edit_file(id: &str, token: &str, edit: &EditFileRequest) -> Result<FileView, Refusal> {
-    let request = owner(Request::patch(&format!("/api/manage/{id}")), token)
-        .json(edit)
-        .map_err(|e| local_refusal(e.to_string()))?;
-    read(request.send().await.map_err(|e| local_refusal(network(e)))?).await
+    let path = format!("/api/manage/{id}");
+    let response = send_write(|prefix| owner(Request::patch(&format!("{prefix}{path}")), token).json(edit))
+        .await
+        .map_err(local_refusal)?;
+    read(response).await
 }
 
 /// Deletes the file in both regions; deleting it again answers the same.
 pub async fn delete_file(id: &str, token: &str) -> ApiResult<()> {
-    let response = owner(Request::delete(&format!("/api/manage/{id}")), token)
-        .send()
-        .await
-        .map_err(network)?;
+    let response = send_owner(Request::delete, &format!("/api/manage/{id}"), token).await?;
     if response.ok() {
         return Ok(());
     }

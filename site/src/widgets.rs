@@ -118,14 +118,24 @@ pub fn OutageBanner() -> impl IntoView {
     }
 }
 
-/// What the banner says, if anything is wrong.
+/// What the banner says, if anything is wrong. Uploads go to the other region when the
+/// primary's storage or API is away, if that region's API is deployed and answering (its
+/// probe's reports arrive: `api` up).
 pub fn outage_text(status: &StatusView) -> Option<String> {
     let primary = status.regions.iter().find(|r| r.role == CopyRole::Primary)?;
+    let other_takes_uploads = |than: &str| {
+        status
+            .regions
+            .iter()
+            .any(|r| r.region != than && r.api == RegionStatus::Up && r.status != RegionStatus::Down)
+    };
     if !status.served_by.is_empty() && status.served_by != primary.region {
         return Some(format!(
-            "{} is not answering: this page comes from {}. Finding and downloading files works; \
-             uploads and changes to shares are paused until {} is back.",
-            primary.region, status.served_by, primary.region
+            "{p} is not answering: this page comes from {s}. Finding, downloading and sharing files \
+             works: new files are kept in {s} and copied to {p} when it is back. Edits to files \
+             shared from {p} wait until then.",
+            p = primary.region,
+            s = status.served_by,
         ));
     }
     let down: Vec<&RegionView> = status
@@ -136,10 +146,12 @@ pub fn outage_text(status: &StatusView) -> Option<String> {
     if down.is_empty() {
         return None;
     }
-    let uploads = if down.iter().any(|r| r.role == CopyRole::Primary) {
-        " Uploads are paused until it is back."
-    } else {
-        ""
+    let uploads = match down.iter().find(|r| r.role == CopyRole::Primary) {
+        Some(primary) if other_takes_uploads(&primary.region) => {
+            " New files are kept in the other region until it is back."
+        }
+        Some(_) => " Uploads are paused until it is back.",
+        None => "",
     };
     let regions = down.iter().map(|r| r.region.as_str()).collect::<Vec<_>>().join(" and ");
     Some(format!(

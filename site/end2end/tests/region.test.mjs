@@ -1,10 +1,13 @@
 // Losing a whole region, in Chromium against the local stack: the primary region's tables and
 // bucket go down together (infra/local/region.py's switches, read from regions.json), and the
-// site keeps finding and downloading files through the second region, saying so.
+// site keeps finding, downloading and sharing files through the second region, saying so; a
+// file shared meanwhile gets its second copy in the primary region when it is back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launch, shareViaApi, downloadFrom, BASE_URL } from './browser.mjs';
 
 const REGIONS = JSON.parse(readFileSync(process.env.E2E_REGIONS ?? '../../.local/regions.json', 'utf8'));
@@ -65,7 +68,7 @@ test('with the primary region down, search finds the file and the banner says wh
   await banner.waitFor({ timeout: 30_000 });
   const text = await banner.innerText();
   assert.match(text, new RegExp(`${PRIMARY} is not answering: this page comes from ${SECOND}`));
-  assert.match(text, /uploads and changes to shares are paused/);
+  assert.match(text, new RegExp(`sharing files works: new files are kept in ${SECOND}`));
 });
 
 test("the file's page downloads the same bytes from the second region's copy", async () => {
@@ -84,4 +87,34 @@ test("the status page names the region that answered, and the primary's API and 
   await page.waitForFunction((el) => el.textContent === 'down', await primaryApi.elementHandle(), { timeout: 60_000 });
   const secondApi = page.locator('tr.region', { hasText: SECOND }).locator('.badge.api');
   assert.equal(await secondApi.innerText(), 'up');
+});
+
+const outageBytes = randomBytes(30_000);
+let outageId;
+
+test('with the primary region down, a file shared on the page is kept in the second region and downloads', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'twinshare-')), `shared in the outage ${run}.bin`);
+  writeFileSync(path, outageBytes);
+  await page.goto(BASE_URL + '/');
+  await page.setInputFiles('input[type=file]', path);
+  const row = page.locator('li.upload', { hasText: `shared in the outage ${run}` });
+  await row.locator('.state.done').waitFor({ timeout: 60_000 });
+  const link = await row.locator('a.share-link').innerText();
+  outageId = link.split('/f/')[1];
+  const there = await (await fetch(`${REGIONS[SECOND].api}/api/files/${outageId}`)).json();
+  assert.equal(there.home_region, SECOND, 'the second region took it');
+  await page.goto(link);
+  const { bytes: got } = await downloadFrom(page, page.locator('a.download'));
+  assert.ok(got.equals(outageBytes), 'the same bytes, at once');
+});
+
+test('when the primary region is back, the file shared meanwhile gets its copy there', async () => {
+  await region(PRIMARY, 'ok');
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const answer = await fetch(`${REGIONS[PRIMARY].api}/api/files/${outageId}`).catch(() => null);
+    if (answer?.status === 200 && (await answer.json()).status === 'redundant') return;
+    assert.ok(Date.now() < deadline, `${outageId} is not redundant in ${PRIMARY}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 });
