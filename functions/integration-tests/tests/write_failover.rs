@@ -288,3 +288,30 @@ async fn a_burst_split_between_regions_while_the_primary_flaps_ends_with_two_cop
     // One consistent record of each in both tables.
     stack.wait_until_tables_agree().await;
 }
+
+#[tokio::test]
+async fn a_file_homed_in_the_second_region_expires_from_both_buckets_and_both_tables() {
+    let stack = stack_in_two_regions(ServiceSettings::default()).await;
+    take_primary_region_down(&stack).await;
+    let bytes = b"kept for a week, then gone everywhere".to_vec();
+    let file = stack.share("short-lived.txt", &bytes, None, "listed").await;
+    assert_eq!(file.home_region, REPLICA_REGION);
+    bring_primary_region_back(&stack).await;
+    deliver_until_quiet(&stack).await;
+    redundant_in(&stack, ApiRegion::Primary, &file.id).await;
+
+    // The sweep (the primary region's) removes it once its expiry has passed, from both buckets.
+    let after_expiry = file.expires_at_ms.expect("files expire by default") + 1;
+    let report = stack.sweep_at(after_expiry).sweep(1_000).await.unwrap();
+    assert_eq!(report.expired, 1, "{report:?}");
+    assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
+    assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
+    stack.wait_until_tables_agree().await;
+    for region in [ApiRegion::Primary, ApiRegion::Second] {
+        let response = stack
+            .api_in(region, None, "GET", &format!("/api/files/{}/download", file.id), None)
+            .await;
+        assert_eq!(response.status(), 410, "{region:?}");
+        assert_eq!(json::<ErrorBody>(&response).error, "file_expired", "{region:?}");
+    }
+}
