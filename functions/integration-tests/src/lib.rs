@@ -472,7 +472,21 @@ impl Stack {
     /// Follows a download's redirect the way a browser does. The Content-Disposition is read
     /// from the signed URL: S3 answers with it, moto ignores that parameter.
     pub async fn download(&self, id: &str) -> Downloaded {
-        let response = self.api("GET", &format!("/api/files/{id}/download"), None).await;
+        self.download_in(ApiRegion::Primary, id).await
+    }
+
+    /// As [`Stack::download`], through `region`'s API.
+    pub async fn download_in(&self, region: ApiRegion, id: &str) -> Downloaded {
+        let token = self.token_for(id);
+        let response = self
+            .api_in(
+                region,
+                token.as_deref(),
+                "GET",
+                &format!("/api/files/{id}/download"),
+                None,
+            )
+            .await;
         assert_eq!(
             response.status(),
             302,
@@ -578,6 +592,19 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
         event.records.push(message);
     }
     event
+}
+
+/// Bytes that do not repeat (xorshift from `seed`), so that a part in the wrong place would show.
+pub fn pseudo_random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
 }
 
 pub fn sha256_base64(bytes: &[u8]) -> String {

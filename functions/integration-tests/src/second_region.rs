@@ -147,9 +147,17 @@ impl Stack {
         differing
     }
 
-    /// Waits until both regions' tables hold the same items; fails after 30 s naming the rest.
+    /// Takes the primary region's tables and bucket down together ("down"), or brings them back
+    /// ("ok").
+    pub async fn set_primary_region(&self, mode: &str) {
+        self.metadata.set_fault(mode).await;
+        self.primary.set_fault(mode).await;
+    }
+
+    /// Waits until both regions' tables hold the same items; fails after 60 s naming the rest
+    /// (the replayer falls seconds behind when several two-region stacks share a busy machine).
     pub async fn wait_until_tables_agree(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let differing = self.tables_differing().await;
             if differing.is_empty() {

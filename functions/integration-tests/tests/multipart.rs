@@ -1,24 +1,15 @@
 //! Multipart uploads against moto with the real SDK, through the region's gateway (which checks
 //! each part's SHA-256 as S3 does): parts in any order, a corrupted part, resume, abort.
 
-use integration_tests::{json, stack, Stack};
+use integration_tests::{json, pseudo_random_bytes, stack, Stack};
 use twinshare_api::{CopyRole, CreateUploadResponse, ErrorBody, FileStatus, StoredParts, UploadPlan};
 use twinshare_core::ServiceSettings;
 
 const MIB: usize = 1024 * 1024;
 
-/// 36 MiB and a bit: five parts of 8 MiB, the last one short. Not a repeating pattern, so a
-/// part in the wrong place would show.
+/// 36 MiB and a bit: five parts of 8 MiB, the last one short.
 fn large_file() -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    (0..36 * MIB + 4321)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
+    pseudo_random_bytes(36 * MIB + 4321, 0x2545_f491_4f6c_dd1d)
 }
 
 fn part_count(created: &CreateUploadResponse) -> u32 {

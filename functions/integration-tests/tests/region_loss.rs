@@ -21,11 +21,6 @@ async fn redundant_in_second_region(stack: &Stack, id: &str) -> FileView {
     }
 }
 
-async fn take_primary_region_down(stack: &Stack) {
-    stack.metadata.set_fault("down").await;
-    stack.primary.set_fault("down").await;
-}
-
 #[tokio::test]
 async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_second() {
     let stack = stack_in_two_regions(ServiceSettings::default()).await;
@@ -54,7 +49,7 @@ async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_se
         "the edit reached the second region too"
     );
 
-    take_primary_region_down(&stack).await;
+    stack.set_primary_region("down").await;
 
     // The primary's API cannot read its table: a 5xx, on which the front fails over.
     let response = stack.api("GET", "/api/files", None).await;
@@ -110,8 +105,7 @@ async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_se
     );
 
     // Back up: the primary serves again, and counts the limited download.
-    stack.metadata.set_fault("ok").await;
-    stack.primary.set_fault("ok").await;
+    stack.set_primary_region("ok").await;
     let response = stack
         .api("GET", &format!("/api/files/{}/download", limited.id), None)
         .await;

@@ -9,34 +9,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use integration_tests::{json, stack_in_two_regions, ApiRegion, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION};
+use integration_tests::{
+    json, pseudo_random_bytes, stack_in_two_regions, ApiRegion, Stack, BUCKET, REGION, REPLICA_BUCKET, REPLICA_REGION,
+};
 use twinshare_api::{CopyRole, ErrorBody, FileList, FileStatus, FileView};
 use twinshare_core::ServiceSettings;
 
 const MIB: usize = 1024 * 1024;
-
-async fn take_primary_region_down(stack: &Stack) {
-    stack.metadata.set_fault("down").await;
-    stack.primary.set_fault("down").await;
-}
-
-async fn bring_primary_region_back(stack: &Stack) {
-    stack.metadata.set_fault("ok").await;
-    stack.primary.set_fault("ok").await;
-}
-
-/// Bytes that do not repeat, so that a part in the wrong place would show.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
-}
 
 /// Each object under `files/` in a bucket, with when it was last written.
 async fn objects_in(client: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, String> {
@@ -124,39 +103,23 @@ async fn redundant_in(stack: &Stack, region: ApiRegion, id: &str) -> FileView {
     }
 }
 
-/// Downloads a file through a region's API as a browser does; the bytes and where they came from.
-async fn download_in(stack: &Stack, region: ApiRegion, id: &str) -> (String, Vec<u8>) {
-    let response = stack
-        .api_in(region, None, "GET", &format!("/api/files/{id}/download"), None)
-        .await;
-    assert_eq!(
-        response.status(),
-        302,
-        "{}",
-        String::from_utf8_lossy(response.body().as_ref())
-    );
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let bytes = stack.http.get(&location).send().await.unwrap().bytes().await.unwrap();
-    (location, bytes.to_vec())
-}
-
 #[tokio::test]
 async fn with_the_primary_region_down_uploads_land_in_the_second_and_become_redundant_on_its_return() {
     let stack = stack_in_two_regions(ServiceSettings::default()).await;
 
     // A multipart upload started in the primary region, half sent, when the region goes down.
-    let big = pseudo_random(36 * MIB + 777, 7);
+    let big = pseudo_random_bytes(36 * MIB + 777, 7);
     let stranded = stack.announce("stranded.bin", &big, None, "unlisted").await;
     stack.put_parts(&stranded, &big, [1, 2]).await;
     stack.wait_until_tables_agree().await;
 
-    take_primary_region_down(&stack).await;
+    stack.set_primary_region("down").await;
 
     // A single-PUT and a multipart upload, sent as the site sends them: the primary answers
     // 5xx, the second region takes them.
     let note = b"written while eu-west-1 was away".repeat(20);
     let single = stack.share("outage notes.txt", &note, Some("ana"), "listed").await;
-    let video = pseudo_random(36 * MIB + 4321, 11);
+    let video = pseudo_random_bytes(36 * MIB + 4321, 11);
     let multipart = stack.share("outage video.bin", &video, Some("ana"), "listed").await;
     for file in [&single, &multipart] {
         assert_eq!(file.home_region, REPLICA_REGION, "{file:?}");
@@ -170,9 +133,9 @@ async fn with_the_primary_region_down_uploads_land_in_the_second_and_become_redu
     names.sort();
     assert_eq!(names, ["outage notes.txt", "outage video.bin"]);
     for (file, bytes) in [(&single, &note), (&multipart, &video)] {
-        let (location, got) = download_in(&stack, ApiRegion::Second, &file.id).await;
-        assert!(location.starts_with(&stack.replica.url), "{location}");
-        assert!(got == *bytes, "{} downloads what was uploaded", file.name);
+        let got = stack.download_in(ApiRegion::Second, &file.id).await;
+        assert!(got.location.starts_with(&stack.replica.url), "{}", got.location);
+        assert!(got.bytes == *bytes, "{} downloads what was uploaded", file.name);
     }
 
     // The upload begun in the primary region cannot be resumed here: it says so.
@@ -186,7 +149,7 @@ async fn with_the_primary_region_down_uploads_land_in_the_second_and_become_redu
 
     // The primary region returns: each becomes redundant without anyone acting, its copy
     // verified in the primary bucket.
-    bring_primary_region_back(&stack).await;
+    stack.set_primary_region("ok").await;
     let uploads = both_buckets(&stack).await;
     assert_eq!(
         uploads.len(),
@@ -258,12 +221,12 @@ async fn a_burst_split_between_regions_while_the_primary_flaps_ends_with_two_cop
     for round in 0..4u64 {
         let primary_down = round % 2 == 1;
         if primary_down {
-            take_primary_region_down(&stack).await;
+            stack.set_primary_region("down").await;
         } else {
-            bring_primary_region_back(&stack).await;
+            stack.set_primary_region("ok").await;
         }
         for n in 0..4u64 {
-            let bytes = pseudo_random(1000 + (round * 4 + n) as usize, round * 100 + n);
+            let bytes = pseudo_random_bytes(1000 + (round * 4 + n) as usize, round * 100 + n);
             let file = stack
                 .share(&format!("burst {round}-{n}.bin"), &bytes, None, "listed")
                 .await;
@@ -272,7 +235,7 @@ async fn a_burst_split_between_regions_while_the_primary_flaps_ends_with_two_cop
             shared.push((file, bytes));
         }
     }
-    bring_primary_region_back(&stack).await;
+    stack.set_primary_region("ok").await;
     let uploads = both_buckets(&stack).await;
     assert_eq!(uploads.len(), shared.len(), "each upload in its home bucket only");
     deliver_until_quiet(&stack).await;
@@ -292,11 +255,11 @@ async fn a_burst_split_between_regions_while_the_primary_flaps_ends_with_two_cop
 #[tokio::test]
 async fn a_file_homed_in_the_second_region_expires_from_both_buckets_and_both_tables() {
     let stack = stack_in_two_regions(ServiceSettings::default()).await;
-    take_primary_region_down(&stack).await;
+    stack.set_primary_region("down").await;
     let bytes = b"kept for a week, then gone everywhere".to_vec();
     let file = stack.share("short-lived.txt", &bytes, None, "listed").await;
     assert_eq!(file.home_region, REPLICA_REGION);
-    bring_primary_region_back(&stack).await;
+    stack.set_primary_region("ok").await;
     deliver_until_quiet(&stack).await;
     redundant_in(&stack, ApiRegion::Primary, &file.id).await;
 
