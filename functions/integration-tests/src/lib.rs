@@ -11,7 +11,6 @@ use std::{
     time::Duration,
 };
 
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_http::{Body, Response};
 use twinshare_api::{limits, CopyRole, CreateUploadResponse, FileView};
 use twinshare_aws::{
@@ -25,12 +24,17 @@ use twinshare_lambda::{
 };
 
 mod accounting;
+mod downloads;
 mod emulators;
 mod iam;
 mod listing;
+mod queues;
 mod second_region;
 mod uploads;
 pub use accounting::SweepAt;
+pub use downloads::Downloaded;
+pub(crate) use queues::queue_client;
+pub use queues::sqs_event;
 pub use second_region::SecondRegion;
 
 pub use emulators::{repo_root, Emulator, Moto};
@@ -263,26 +267,6 @@ async fn build_stack(settings: ServiceSettings, read_timeout: Duration, two_regi
     }
 }
 
-/// The operator's client of a region's SQS (the moto behind `storage`'s gateway) and a queue's URL.
-pub(crate) async fn queue_client(region: &str, storage: &Emulator, queue: &str) -> (aws_sdk_sqs::Client, String) {
-    let sdk = twinshare_aws::clients::sdk_config(region).await;
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .endpoint_url(&storage.url)
-            .build(),
-    );
-    let queue_url = sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    (sqs, queue_url)
-}
-
 /// Which region's functions answer a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiRegion {
@@ -469,95 +453,6 @@ impl Stack {
             .unwrap();
     }
 
-    /// Follows a download's redirect the way a browser does. The Content-Disposition is read
-    /// from the signed URL: S3 answers with it, moto ignores that parameter.
-    pub async fn download(&self, id: &str) -> Downloaded {
-        self.download_in(ApiRegion::Primary, id).await
-    }
-
-    /// As [`Stack::download`], through `region`'s API.
-    pub async fn download_in(&self, region: ApiRegion, id: &str) -> Downloaded {
-        let token = self.token_for(id);
-        let response = self
-            .api_in(
-                region,
-                token.as_deref(),
-                "GET",
-                &format!("/api/files/{id}/download"),
-                None,
-            )
-            .await;
-        assert_eq!(
-            response.status(),
-            302,
-            "{}",
-            String::from_utf8_lossy(response.body().as_ref())
-        );
-        let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let url = reqwest::Url::parse(&location).unwrap();
-        let disposition = url
-            .query_pairs()
-            .find(|(k, _)| k == "response-content-disposition")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        let answer = self.http.get(url).send().await.unwrap();
-        assert_eq!(answer.status(), 200);
-        Downloaded {
-            location,
-            disposition,
-            bytes: answer.bytes().await.unwrap().to_vec(),
-        }
-    }
-
-    /// Plays Lambda's SQS integration on the primary region's queue: [`Stack::deliver_events_in`].
-    pub async fn deliver_events(&self) -> (usize, usize) {
-        self.deliver_events_in(ApiRegion::Primary).await
-    }
-
-    /// Plays Lambda's SQS integration on a region's queue until it shows nothing: receives,
-    /// invokes that region's `replicate` with the messages as an SQS event, deletes those it
-    /// did not report as failed (the failed ones stay invisible for the visibility timeout).
-    /// Returns (messages handled, messages failed).
-    pub async fn deliver_events_in(&self, region: ApiRegion) -> (usize, usize) {
-        let (sqs, queue_url, replicate) = match region {
-            ApiRegion::Primary => (&self.sqs, &self.queue_url, &self.replicate),
-            ApiRegion::Second => {
-                let second = self.second();
-                (&second.sqs, &second.queue_url, &second.replicate)
-            }
-        };
-        let (mut handled, mut failed) = (0, 0);
-        loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = received.messages();
-            if messages.is_empty() {
-                return (handled, failed);
-            }
-            let response = replicate::handle(replicate, sqs_event(messages)).await;
-            for message in messages {
-                let id = message.message_id().unwrap_or_default();
-                if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
-                    failed += 1;
-                } else {
-                    let receipt = message.receipt_handle().unwrap_or_default();
-                    sqs.delete_message()
-                        .queue_url(queue_url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                handled += 1;
-            }
-        }
-    }
-
     /// Restarts the replica region's S3 on the same port, empty (its bucket re-created).
     pub fn restart_replica_empty(&mut self) {
         let port = self.replica.port();
@@ -570,28 +465,6 @@ impl Stack {
     pub async fn record_count(&self) -> i32 {
         self.dynamodb.scan().table_name(TABLE).send().await.unwrap().count()
     }
-}
-
-/// What a download gave.
-pub struct Downloaded {
-    /// The presigned URL the API redirected to (which region's endpoint).
-    pub location: String,
-    pub disposition: String,
-    pub bytes: Vec<u8>,
-}
-
-/// SQS messages as Lambda hands them to a function.
-pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    for m in messages {
-        let mut message = SqsMessage::default();
-        message.message_id = m.message_id().map(str::to_owned);
-        message.receipt_handle = m.receipt_handle().map(str::to_owned);
-        message.body = m.body().map(str::to_owned);
-        message.event_source = Some("aws:sqs".into());
-        event.records.push(message);
-    }
-    event
 }
 
 /// Bytes that do not repeat (xorshift from `seed`), so that a part in the wrong place would show.

@@ -111,7 +111,16 @@ async fn with_the_primary_region_down_uploads_land_in_the_second_and_become_redu
     let big = pseudo_random_bytes(36 * MIB + 777, 7);
     let stranded = stack.announce("stranded.bin", &big, None, "unlisted").await;
     stack.put_parts(&stranded, &big, [1, 2]).await;
-    stack.wait_until_tables_agree().await;
+    // Its record has reached the second region's table (it answers for it, not 404).
+    let parts = format!("/api/uploads/{}/parts", stranded.file.id);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.second_region_api("GET", &parts).await.status() == 404 {
+        assert!(
+            Instant::now() < deadline,
+            "the stranded upload's record never reached us-west-2"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     stack.set_primary_region("down").await;
 
