@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::{json, sha256_base64, stack_in_two_regions, Stack, REPLICA_REGION};
+use integration_tests::{json, sha256_base64, stack_in_two_regions, ApiRegion, Stack, REPLICA_REGION};
 use twinshare_api::{ErrorBody, FileList, FileStatus, FileView, RegionStatus, StatusView};
 use twinshare_core::ServiceSettings;
 
@@ -59,22 +59,13 @@ async fn with_the_primary_region_down_files_are_found_and_downloaded_from_the_se
     let found: FileList = json(&stack.second_region_api("GET", "/api/files?q=quarterly").await);
     let names: Vec<_> = found.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["Quarterly report.pdf"]);
-    let response = stack
-        .second_region_api("GET", &format!("/api/files/{}/download", listed.id))
-        .await;
-    assert_eq!(
-        response.status(),
-        302,
-        "{}",
-        String::from_utf8_lossy(response.body().as_ref())
-    );
-    let location = response.headers()["location"].to_str().unwrap();
+    let downloaded = stack.download_in(ApiRegion::Second, &listed.id).await;
     assert!(
-        location.starts_with(&stack.replica.url),
-        "signed from the second region's copy: {location}"
+        downloaded.location.starts_with(&stack.replica.url),
+        "signed from the second region's copy: {}",
+        downloaded.location
     );
-    let bytes = stack.http.get(location).send().await.unwrap().bytes().await.unwrap();
-    assert_eq!(bytes.as_ref(), report.as_slice());
+    assert_eq!(downloaded.bytes, report);
 
     // A limited download is counted only in its home region, the primary's: here it is refused
     // rather than counted where the count would be lost.
