@@ -6,8 +6,10 @@ moto has no global tables (it accepts `ReplicaUpdates` and ignores them), but it
 (DESIGN.md §8). What AWS promises, and what this keeps:
 
 - **Last writer wins on the whole item**: every write carries its time in its own region (the
-  stream record's `ApproximateCreationDateTime`; ties go to the region named last); a region
-  ends with the item of the latest write, whatever the order in which the streams are read.
+  stream record's `ApproximateCreationDateTime`, to the millisecond; ties between regions go to
+  the region named last, and between two writes in one region to the later in its stream, by
+  sequence number); a region ends with the item of the latest write, whatever the order in
+  which the streams are read.
 - **Idempotent**: moto emits a MODIFY even for a put that changes nothing (AWS emits none):
   such a record is not a write and is not replicated.
 - **No echo**: writing into a region's table emits a record there too; the replayer knows the
@@ -31,8 +33,9 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+# A write's version: (its time, its region, its sequence number in that region's stream).
 # The oldest possible version: anything written beats it.
-NEVER = (0.0, "")
+NEVER = (0.0, "", 0)
 
 
 def seconds(when):
@@ -162,7 +165,9 @@ class GlobalTables:
                 return
         if record["eventName"] == "MODIFY" and data.get("NewImage") == data.get("OldImage"):
             return  # moto's record of a put that changed nothing: AWS emits none
-        version = (seconds(data["ApproximateCreationDateTime"]), region.name)
+        # Two writes of a hot item (a usage counter) often share a millisecond: its sequence
+        # number says which came last, or a region would keep one image and send the other.
+        version = (seconds(data["ApproximateCreationDateTime"]), region.name, int(data["SequenceNumber"]))
         region.holds[key] = version
         if version > self.winners.get(key, (NEVER,))[0]:
             self.winners[key] = (version, keys, image)

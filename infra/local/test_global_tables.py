@@ -130,6 +130,27 @@ class GlobalTablesTest(unittest.TestCase):
             self.assertEqual(self.items(A), self.items(B), f"round {round}")
             self.assertEqual(self.items(A)[0]["name"]["S"], f"later {round}")
 
+    def test_writes_in_one_millisecond_converge_on_the_last_in_the_stream(self):
+        # A usage counter is written several times a millisecond in a burst of uploads: the
+        # stream's order, not the clock, says which is last. The clock is held still here so
+        # that every write shares one millisecond, read all at once and one by one.
+        still = global_tables.seconds(time.time())
+        original = global_tables.seconds
+        global_tables.seconds = lambda when: still
+        try:
+            for n in range(3):
+                self.put(A, "counter", bytes=str(n))
+            self.settle()
+            self.assertEqual(self.items(B)[0]["bytes"]["S"], "2")
+            for n in range(3, 6):
+                self.put(A, "counter", bytes=str(n))
+                self.replayer.step()
+            self.settle()
+            self.assertEqual(self.items(A), self.items(B))
+            self.assertEqual(self.items(B)[0]["bytes"]["S"], "5")
+        finally:
+            global_tables.seconds = original
+
     def test_a_write_made_between_reading_and_replaying_is_not_lost(self):
         # B writes the item just before the replayer writes A's older version into B: B's stream
         # shows B's write, then the replayer's; B must end with its own, newer item, and A too.
