@@ -11,6 +11,7 @@ mod files;
 mod manage;
 pub mod moderation;
 mod multipart;
+mod status;
 mod unlock;
 mod uploads;
 
