@@ -56,8 +56,10 @@ fill_venv() { # venv requirements-file
 }
 fill_venv "$TWINSHARE_VENV" "$ROOT/infra/requirements.txt" & main_venv=$!
 fill_venv "$TWINSHARE_SCAN_VENV" "$ROOT/infra/requirements-checkov.txt" & scan_venv=$!
+fill_venv "$TWINSHARE_CONTRACT_VENV" "$ROOT/infra/requirements-contract.txt" & contract_venv=$!
 wait "$main_venv"
 wait "$scan_venv"
+wait "$contract_venv"
 
 # --- cargo tools ------------------------------------------------------------------------------
 if [ "$("$TWINSHARE_TOOLS/bin/trunk" --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
@@ -104,6 +106,8 @@ expect "cfn-lint" "cfn-lint $(pinned cfn-lint "$req")" "$TWINSHARE_VENV/bin/cfn-
 expect "moto_server" "$(pinned 'moto\[server\]' "$req")" "$TWINSHARE_VENV/bin/python" -c \
   'import moto, shutil, sys; assert shutil.which("moto_server", path=sys.prefix + "/bin"); print("moto", moto.__version__)'
 expect "checkov" "$(pinned checkov "$ROOT/infra/requirements-checkov.txt")" "$TWINSHARE_SCAN_VENV/bin/checkov" --version
+expect "schemathesis" "version $(pinned schemathesis "$ROOT/infra/requirements-contract.txt")" \
+  "$TWINSHARE_CONTRACT_VENV/bin/schemathesis" --version
 expect "trunk" "trunk $TRUNK_VERSION" "$TWINSHARE_TOOLS/bin/trunk" --version
 expect "wasm-bindgen" "wasm-bindgen $WASM_BINDGEN_VERSION" "$TWINSHARE_TOOLS/bin/wasm-bindgen" --version
 expect "chromium" "Chromium" /usr/bin/chromium --version

@@ -34,6 +34,7 @@ pub use status::{
 
 /// Whether a file appears in the public table or is reachable only by its link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     #[default]
@@ -45,6 +46,7 @@ wire_names!(Visibility { Listed => "listed", Unlisted => "unlisted" });
 
 /// `POST /api/uploads`
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUploadRequest {
     /// The file's name as the person sees it; metadata only, never part of a storage key.
@@ -86,12 +88,14 @@ pub const PASSWORD_HEADER: &str = "x-share-password";
 /// Answer to `GET /api/files/{id}/download` asked with `Accept: application/json` (how the site
 /// downloads a protected file: it sends the password, then follows the address itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadLink {
     pub url: String,
 }
 
 /// `PATCH /api/manage/{id}`: what the owner changes; every field left out stays as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EditFileRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +124,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 
 /// How the browser sends the bytes, chosen by the server from the file's size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UploadPlan {
     /// One presigned PUT of the whole file.
@@ -130,12 +135,28 @@ pub enum UploadPlan {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MultipartPlan {
     pub part_size: u64,
     pub part_count: u32,
 }
 
 impl MultipartPlan {
+    /// How a file of `size` bytes is cut into parts; `None` when it is sent in one PUT. Parts
+    /// are at least [`limits::MIN_PART_SIZE`], and grow (in whole MiB) to keep within S3's part
+    /// count. The server plans uploads with it; a client checks a download's S3 ETag with it.
+    pub fn for_size(size: u64) -> Option<MultipartPlan> {
+        const MIB: u64 = 1024 * 1024;
+        if size <= limits::MULTIPART_THRESHOLD {
+            return None;
+        }
+        let max_parts = u64::from(limits::MAX_PARTS);
+        let part_size = size.div_ceil(max_parts).div_ceil(MIB) * MIB;
+        let part_size = part_size.max(limits::MIN_PART_SIZE);
+        let part_count = u32::try_from(size.div_ceil(part_size)).ok()?;
+        Some(MultipartPlan { part_size, part_count })
+    }
+
     /// Byte range `[start, end)` of part `number` (1-based) of a file of `size` bytes.
     pub fn range(&self, number: u32, size: u64) -> (u64, u64) {
         let start = u64::from(number.saturating_sub(1)) * self.part_size;
@@ -145,12 +166,14 @@ impl MultipartPlan {
 
 /// `POST /api/uploads/{id}/parts`: the parts to sign, each with the SHA-256 of its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartUrlsRequest {
     pub parts: Vec<PartChecksum>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartChecksum {
     /// 1-based part number.
@@ -161,11 +184,13 @@ pub struct PartChecksum {
 
 /// Answer to `POST /api/uploads/{id}/parts`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUrls {
     pub parts: Vec<PartUrl>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUrl {
     pub number: u32,
     /// A PUT bound to the part's exact length and SHA-256.
@@ -174,12 +199,14 @@ pub struct PartUrl {
 
 /// Answer to `GET /api/uploads/{id}/parts`: what storage holds already, to resume an upload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredParts {
     pub plan: MultipartPlan,
     pub parts: Vec<StoredPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredPart {
     pub number: u32,
     pub size: u64,
@@ -187,6 +214,7 @@ pub struct StoredPart {
 
 /// A request signed by the server that the browser sends as is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresignedRequest {
     pub method: String,
     pub url: String,
@@ -198,6 +226,7 @@ pub struct PresignedRequest {
 
 /// Answer to `POST /api/uploads`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadResponse {
     pub file: FileView,
     pub upload: UploadPlan,
@@ -208,6 +237,7 @@ pub struct CreateUploadResponse {
 
 /// Where a file stands, as a person would say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     /// The upload has been announced; the bytes are not confirmed yet.
@@ -222,6 +252,7 @@ wire_names!(FileStatus { Uploading => "uploading", Available => "available", Red
 
 /// State of one stored copy of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CopyState {
     Pending,
@@ -236,6 +267,7 @@ wire_names!(CopyState { Pending => "pending", Copying => "copying", Verified => 
 /// Which copy: the one in the primary region's bucket, or the one in the second region's.
 /// Which of the two received the upload is the file's `home_region`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CopyRole {
     Primary,
@@ -245,6 +277,7 @@ pub enum CopyRole {
 wire_names!(CopyRole { Primary => "primary", Replica => "replica" });
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CopyView {
     pub role: CopyRole,
     pub region: String,
@@ -254,6 +287,7 @@ pub struct CopyView {
 
 /// A file as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileView {
     pub id: String,
     pub name: String,
@@ -291,6 +325,7 @@ pub struct FileView {
 
 /// Answer to `GET /api/files`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileList {
     pub files: Vec<FileView>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -299,6 +334,7 @@ pub struct FileList {
 
 /// Every error body: a stable code for programs and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,

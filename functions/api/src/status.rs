@@ -7,6 +7,7 @@ use crate::CopyRole;
 
 /// A storage region's health, as the probe last saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RegionStatus {
     Up,
@@ -20,6 +21,7 @@ wire_names!(RegionStatus { Up => "up", Down => "down", Unknown => "unknown" });
 /// One region: its storage as the answering region's probe last saw it, and its API and
 /// metadata.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionView {
     pub role: CopyRole,
     pub region: String,
@@ -46,6 +48,7 @@ fn unknown() -> RegionStatus {
 
 /// Answer to `GET /api/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusView {
     pub regions: Vec<RegionView>,
     /// Available files whose second copy is not verified, as of the last full pass of the sweep
@@ -68,6 +71,7 @@ pub struct StatusView {
 
 /// Who may upload to this site (the operator's choice, template parameter `UploadMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum UploadMode {
     /// Anyone.
@@ -80,6 +84,7 @@ pub enum UploadMode {
 
 /// What an uploader needs to know before choosing a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadsView {
     pub mode: UploadMode,
     /// Largest file accepted.
@@ -94,6 +99,7 @@ pub struct UploadsView {
 /// One complete pass of the sweep over the whole table (one or more scheduled runs), and what
 /// it found. Also what the sweep keeps while a pass is under way.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SweepPassView {
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
@@ -118,6 +124,7 @@ pub struct SweepPassView {
 /// What the buckets hold beside what the records account for. When the two agree, every byte
 /// stored belongs to a file and every file's bytes are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StorageView {
     /// Each bucket, as listed by the pass's last run (after it deleted orphans); a bucket that
     /// could not be listed is missing.
@@ -129,6 +136,7 @@ pub struct StorageView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BucketUsage {
     pub role: CopyRole,
     pub region: String,

@@ -15,7 +15,6 @@ use tokio::task::JoinSet;
 use twinshare_api::CopyRole;
 use twinshare_core::{
     ports::{Copied, Copier, ObjectStore, PortError, UploadedPart},
-    validate::multipart_plan,
     ObjectKey,
 };
 
@@ -195,7 +194,8 @@ async fn stream(from: &S3ObjectStore, to: &S3ObjectStore, key: &ObjectKey) -> Re
     };
     let content_type = source.content_type().unwrap_or("application/octet-stream").to_owned();
     let declared = source.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-    let part_size = multipart_plan(declared).map_or(PART_SIZE, |plan| (plan.part_size as usize).max(PART_SIZE));
+    let part_size = twinshare_api::MultipartPlan::for_size(declared)
+        .map_or(PART_SIZE, |plan| (plan.part_size as usize).max(PART_SIZE));
     let mut body = source.body;
     let mut whole = Sha256::new();
     let mut size = 0u64;

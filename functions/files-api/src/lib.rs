@@ -48,6 +48,7 @@ async fn answer<S: ObjectStore, M: MetadataStore, C: Clock>(
             })
         }
         Route::Status => Ok(respond::json(200, &service.status().await?)),
+        Route::OpenApi => Ok(respond::json(200, twinshare_lambda::openapi::document())),
         _ => Err(not_served_here(request.method(), request.uri().path())),
     }
 }
@@ -93,6 +94,16 @@ mod tests {
         svc.primary.put(&FileId::parse(&id).unwrap().object_key(), b"abc");
         svc.complete_upload(&id, Some(&created.manage_token)).await.unwrap();
         (id, created.manage_token)
+    }
+
+    #[tokio::test]
+    async fn serves_the_openapi_document() {
+        let svc = service();
+        let response = handle(&svc, fixture("openapi.json")).await;
+        assert_eq!(response.status(), 200);
+        let document: serde_json::Value = json(&response);
+        assert_eq!(&document, twinshare_lambda::openapi::document());
+        assert!(document["paths"]["/api/openapi.json"]["get"].is_object());
     }
 
     #[tokio::test]

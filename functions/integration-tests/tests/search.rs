@@ -50,7 +50,7 @@ async fn seed(stack: &Stack) -> Vec<FileRecord> {
     records
 }
 
-/// `GET path`, asked again (up to three times) while it answers 503 `storage_unavailable`, as
+/// `GET path`, asked again (up to three times) while it answers 503 `unavailable`, as
 /// that answer tells a client to: moto reads the whole table for each Query, and on a loaded CI
 /// machine one read of these 1,000 items once took longer than the function's 10 s.
 async fn read_patiently(stack: &Stack, path: &str) -> lambda_http::Response<lambda_http::Body> {

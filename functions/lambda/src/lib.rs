@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod logging;
+pub mod openapi;
 pub mod respond;
 pub mod routes;
 #[cfg(feature = "testing")]

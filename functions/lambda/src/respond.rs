@@ -11,46 +11,59 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Seconds a client should wait before retrying after a 503.
 const RETRY_AFTER_SECS: &str = "5";
 
-/// The HTTP status and stable error code of each error.
-pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
-    match err {
-        ApiError::Invalid { .. } => (400, "invalid_request"),
-        ApiError::MalformedBody(_) => (400, "malformed_body"),
-        ApiError::BodyTooLarge { .. } => (413, "body_too_large"),
-        ApiError::FileNotFound(_) => (404, "file_not_found"),
-        ApiError::RouteNotFound { .. } => (404, "route_not_found"),
-        ApiError::ManageTokenMissing => (401, "manage_token_required"),
-        ApiError::ManageTokenInvalid => (403, "manage_token_invalid"),
-        ApiError::PasswordRequired(_) => (401, "password_required"),
-        ApiError::PasswordWrong => (403, "password_wrong"),
-        ApiError::TooManyAttempts { .. } => (429, "too_many_attempts"),
-        ApiError::FileDeleted(_) => (410, "file_deleted"),
-        ApiError::FileRemoved(_) => (410, "file_removed"),
-        ApiError::ContentBlocked => (403, "content_blocked"),
-        ApiError::UploadsClosed => (403, "uploads_closed"),
-        ApiError::UploaderBlocked => (403, "uploader_blocked"),
-        ApiError::RateLimited { .. } => (429, "rate_limited"),
-        ApiError::UploadCodeMissing => (401, "upload_code_required"),
-        ApiError::UploadCodeInvalid => (403, "upload_code_invalid"),
-        ApiError::QuotaExceeded { .. } => (413, "storage_quota_exceeded"),
-        ApiError::ContentNotBlockable(_) => (409, "content_not_blockable"),
-        ApiError::FileExpired(_) => (410, "file_expired"),
-        ApiError::DownloadLimitReached(_) => (410, "download_limit_reached"),
-        ApiError::LimitUnavailable(_) => (503, "limit_unavailable"),
-        ApiError::NotYetAvailable(_) => (409, "not_yet_available"),
-        ApiError::UploadMissing(_) => (409, "upload_missing"),
-        ApiError::SizeMismatch { .. } => (409, "size_mismatch"),
-        ApiError::ChecksumMismatch => (409, "checksum_mismatch"),
-        ApiError::AlreadyCompleted(_) => (409, "already_completed"),
-        ApiError::NotMultipart(_) => (409, "not_multipart"),
-        ApiError::UploadIncomplete(_) => (409, "upload_incomplete"),
-        ApiError::UploadGone(_) => (410, "upload_gone"),
-        ApiError::Unavailable(_) => (503, "unavailable"),
-        ApiError::NoReachableCopy(_) => (503, "no_reachable_copy"),
-        ApiError::UploadsPaused(_) => (503, "uploads_paused"),
-        ApiError::HomeRegionAway { .. } => (503, "home_region_unavailable"),
-        ApiError::Internal(_) => (500, "internal"),
-    }
+/// Declares, from one list, [`status_and_code`] (an exhaustive match, so a new error cannot be
+/// forgotten) and [`ERROR_CODES`] (every code with its status, for the OpenAPI document).
+macro_rules! error_statuses {
+    ($($pattern:pat => ($status:literal, $code:literal)),+ $(,)?) => {
+        /// The HTTP status and stable error code of each error.
+        pub fn status_and_code(err: &ApiError) -> (u16, &'static str) {
+            match err {
+                $($pattern => ($status, $code)),+
+            }
+        }
+
+        /// Every error code the API answers, with its status.
+        pub const ERROR_CODES: &[(u16, &str)] = &[$(($status, $code)),+];
+    };
+}
+
+error_statuses! {
+    ApiError::Invalid { .. } => (400, "invalid_request"),
+    ApiError::MalformedBody(_) => (400, "malformed_body"),
+    ApiError::BodyTooLarge { .. } => (413, "body_too_large"),
+    ApiError::FileNotFound(_) => (404, "file_not_found"),
+    ApiError::RouteNotFound { .. } => (404, "route_not_found"),
+    ApiError::ManageTokenMissing => (401, "manage_token_required"),
+    ApiError::ManageTokenInvalid => (403, "manage_token_invalid"),
+    ApiError::PasswordRequired(_) => (401, "password_required"),
+    ApiError::PasswordWrong => (403, "password_wrong"),
+    ApiError::TooManyAttempts { .. } => (429, "too_many_attempts"),
+    ApiError::FileDeleted(_) => (410, "file_deleted"),
+    ApiError::FileRemoved(_) => (410, "file_removed"),
+    ApiError::ContentBlocked => (403, "content_blocked"),
+    ApiError::UploadsClosed => (403, "uploads_closed"),
+    ApiError::UploaderBlocked => (403, "uploader_blocked"),
+    ApiError::RateLimited { .. } => (429, "rate_limited"),
+    ApiError::UploadCodeMissing => (401, "upload_code_required"),
+    ApiError::UploadCodeInvalid => (403, "upload_code_invalid"),
+    ApiError::QuotaExceeded { .. } => (413, "storage_quota_exceeded"),
+    ApiError::ContentNotBlockable(_) => (409, "content_not_blockable"),
+    ApiError::FileExpired(_) => (410, "file_expired"),
+    ApiError::DownloadLimitReached(_) => (410, "download_limit_reached"),
+    ApiError::LimitUnavailable(_) => (503, "limit_unavailable"),
+    ApiError::NotYetAvailable(_) => (409, "not_yet_available"),
+    ApiError::UploadMissing(_) => (409, "upload_missing"),
+    ApiError::SizeMismatch { .. } => (409, "size_mismatch"),
+    ApiError::ChecksumMismatch => (409, "checksum_mismatch"),
+    ApiError::AlreadyCompleted(_) => (409, "already_completed"),
+    ApiError::NotMultipart(_) => (409, "not_multipart"),
+    ApiError::UploadIncomplete(_) => (409, "upload_incomplete"),
+    ApiError::UploadGone(_) => (410, "upload_gone"),
+    ApiError::Unavailable(_) => (503, "unavailable"),
+    ApiError::NoReachableCopy(_) => (503, "no_reachable_copy"),
+    ApiError::UploadsPaused(_) => (503, "uploads_paused"),
+    ApiError::HomeRegionAway { .. } => (503, "home_region_unavailable"),
+    ApiError::Internal(_) => (500, "internal"),
 }
 
 fn builder(status: u16) -> http::response::Builder {

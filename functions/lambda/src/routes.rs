@@ -33,6 +33,7 @@ pub enum Route {
     GetFile(String),
     Download(String),
     Status,
+    OpenApi,
 }
 
 /// One route: its method and path as API Gateway writes them, the function serving it, and
@@ -93,6 +94,7 @@ pub static ROUTES: &[RouteSpec] = &[
         Route::Download,
     ),
     spec(Method::GET, "/api/status", Function::FilesApi, |_| Route::Status),
+    spec(Method::GET, "/api/openapi.json", Function::FilesApi, |_| Route::OpenApi),
 ];
 
 /// The function that answers what no route matches (API Gateway's `$default` route, and the
@@ -109,6 +111,11 @@ const fn spec(method: Method, path: &'static str, function: Function, make: fn(S
 }
 
 impl RouteSpec {
+    /// The route this spec makes, with an empty id.
+    pub fn route(&self) -> Route {
+        (self.make)(String::new())
+    }
+
     /// The route if `method` and `path` match this spec, with the `{id}` taken from the path.
     fn matches(&self, method: &Method, path: &str) -> Option<Route> {
         if method != self.method {
@@ -134,7 +141,7 @@ impl Route {
         let kind = std::mem::discriminant(self);
         ROUTES
             .iter()
-            .find(|spec| std::mem::discriminant(&(spec.make)(String::new())) == kind)
+            .find(|spec| std::mem::discriminant(&spec.route()) == kind)
             .map(|spec| spec.function)
             .expect("every route is in ROUTES")
     }

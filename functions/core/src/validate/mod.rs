@@ -38,7 +38,7 @@ pub struct NewUpload {
 pub fn new_upload(req: CreateUploadRequest, max_size: u64, expiry: &ExpiryPolicy) -> Result<NewUpload, ApiError> {
     let name = file_name(&req.name)?;
     let size = size(req.size, max_size)?;
-    let parts = multipart_plan(size);
+    let parts = MultipartPlan::for_size(size);
     let threshold_mib = limits::MULTIPART_THRESHOLD / (1024 * 1024);
     let sha256 = match (&parts, req.sha256.as_deref()) {
         (None, Some(given)) => Some(sha256(given)?),
@@ -73,20 +73,6 @@ pub fn new_upload(req: CreateUploadRequest, max_size: u64, expiry: &ExpiryPolicy
             .map(|p| crate::password::validate(p).and_then(crate::password::hash))
             .transpose()?,
     })
-}
-
-/// How a file of `size` bytes is cut into parts; `None` when it is sent in one PUT. Parts are
-/// at least [`limits::MIN_PART_SIZE`], and grow (in whole MiB) to keep within S3's part count.
-pub fn multipart_plan(size: u64) -> Option<MultipartPlan> {
-    const MIB: u64 = 1024 * 1024;
-    if size <= limits::MULTIPART_THRESHOLD {
-        return None;
-    }
-    let max_parts = u64::from(limits::MAX_PARTS);
-    let part_size = size.div_ceil(max_parts).div_ceil(MIB) * MIB;
-    let part_size = part_size.max(limits::MIN_PART_SIZE);
-    let part_count = u32::try_from(size.div_ceil(part_size)).ok()?;
-    Some(MultipartPlan { part_size, part_count })
 }
 
 /// The parts to sign, checked against the upload's plan: each number once, in range, with a
@@ -273,11 +259,11 @@ mod tests {
 
     #[test]
     fn parts_grow_to_stay_within_ten_thousand() {
-        assert_eq!(multipart_plan(limits::MULTIPART_THRESHOLD), None);
-        let just_over = multipart_plan(limits::MULTIPART_THRESHOLD + 1).unwrap();
+        assert_eq!(MultipartPlan::for_size(limits::MULTIPART_THRESHOLD), None);
+        let just_over = MultipartPlan::for_size(limits::MULTIPART_THRESHOLD + 1).unwrap();
         assert_eq!((just_over.part_size, just_over.part_count), (8 * MIB, 5));
         for size in [100 * GIB, 1024 * GIB, 5 * 1024 * GIB] {
-            let plan = multipart_plan(size).unwrap();
+            let plan = MultipartPlan::for_size(size).unwrap();
             assert!(plan.part_count <= limits::MAX_PARTS, "{size}: {plan:?}");
             assert!(plan.part_size <= limits::MAX_PART_SIZE, "{size}: {plan:?}");
             assert_eq!(plan.part_size % MIB, 0);
