@@ -138,8 +138,12 @@ def make_handler(dist, api, fallback_api=None):
 
         def refuse_method(self):
             """CloudFront forwards only the methods its behaviours allow and answers 403 to others."""
+            # Its body is not read: the connection closes, or those bytes would be read as the
+            # next request on it.
+            self.close_connection = True
             body = b"403: this method is not allowed\n"
             self.send_response(403, "Forbidden")
+            self.send_header("Connection", "close")
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
