@@ -22,6 +22,7 @@ import argparse
 import gzip
 import http.client
 import pathlib
+import socket
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,8 @@ def make_handler(dist, api, fallback_api=None):
     gzipped = {}  # path → gzipped bytes, built once (the files never change while serving)
 
     class Site(BaseHTTPRequestHandler):
+        # Its headers and body leave in separate writes too (see `ask`).
+        disable_nagle_algorithm = True
         protocol_version = "HTTP/1.1"
 
         def log_message(self, *args):
@@ -89,6 +92,9 @@ def make_handler(dist, api, fallback_api=None):
             try:
                 upstream.connect()
                 upstream.sock.settimeout(read)
+                # http.client sends the body apart from the headers: without this, Nagle's
+                # algorithm holds it until the origin's delayed ACK (40 ms).
+                upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 upstream.request(self.command, path or self.path, body=body, headers=headers)
                 answer = upstream.getresponse()
                 return answer.status, answer.reason, answer.getheaders(), answer.read()
