@@ -2,20 +2,7 @@
 
 use twinshare_api::{CopyRole, CopyState, FileStatus, FileView};
 
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use twinshare_api::display::size;
 
 /// `done` of `total` as a percentage in 0..=100, never "-0" (a negative zero prints its sign).
 pub fn percent(done: f64, total: f64) -> f64 {

@@ -27,6 +27,7 @@ macro_rules! wire_names {
     };
 }
 
+pub mod display;
 mod status;
 pub use status::{
     BucketUsage, RegionStatus, RegionView, StatusView, StorageView, SweepPassView, UploadMode, UploadsView,

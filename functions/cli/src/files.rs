@@ -1,6 +1,6 @@
 //! Naming files on the command line (links, ids, durations) and showing them to a person.
 
-use twinshare_api::{limits, FileList, FileView};
+use twinshare_api::{display::size, limits, FileList, FileView};
 
 use crate::{api::Api, download::Downloaded, error::CliError, store::Store, upload::Uploaded};
 
@@ -157,21 +157,6 @@ pub async fn list(
     }
 }
 
-pub fn size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 pub fn table(list: &FileList) -> String {
     if list.files.is_empty() {
         return "no files".into();
@@ -304,11 +289,5 @@ mod tests {
         assert_eq!(parse_limit("none"), Ok(DownloadLimit(None)));
         assert_eq!(parse_limit("3"), Ok(DownloadLimit(Some(3))));
         assert!(parse_limit("-3").is_err());
-    }
-
-    #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(size(512), "512 B");
-        assert_eq!(size(40 * 1024 * 1024), "40.0 MiB");
     }
 }
