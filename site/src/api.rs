@@ -23,6 +23,14 @@ pub struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    /// Whether asking again may succeed: no answer, a server error, or too many requests; not a
+    /// refusal of what was asked.
+    pub fn is_transient(&self) -> bool {
+        self.status == 0 || self.status == 429 || self.status >= 500
+    }
+}
+
 async fn refusal(response: Response) -> Refusal {
     let status = response.status();
     match response.json::<ErrorBody>().await {
@@ -128,13 +136,16 @@ pub async fn part_urls(id: &str, token: &str, request: &PartUrlsRequest) -> ApiR
 }
 
 /// The parts stored so far; `None` when the upload cannot be resumed (it completed, was
-/// cancelled or expired).
-pub async fn stored_parts(id: &str, token: &str) -> ApiResult<Option<StoredParts>> {
-    let response = send_owner(Request::get, &format!("/api/uploads/{id}/parts"), token).await?;
+/// cancelled or expired). A refusal keeps its status: a 5xx means the upload's home region
+/// does not answer (`home_region_unavailable` from the other one).
+pub async fn stored_parts(id: &str, token: &str) -> Result<Option<StoredParts>, Refusal> {
+    let response = send_owner(Request::get, &format!("/api/uploads/{id}/parts"), token)
+        .await
+        .map_err(local_refusal)?;
     if matches!(response.status(), 404 | 409 | 410) {
         return Ok(None);
     }
-    decode(response).await.map(Some)
+    read(response).await.map(Some)
 }
 
 /// Cancels an unfinished upload; one that no longer exists is already cancelled.
@@ -203,7 +214,7 @@ pub async fn list_files(
     descending: bool,
     cursor: Option<&str>,
     limit: u32,
-) -> ApiResult<FileList> {
+) -> Result<FileList, Refusal> {
     let limit = limit.to_string();
     let order = if descending { "desc" } else { "asc" };
     let mut params = vec![("limit", limit.as_str()), ("sort", sort), ("order", order)];
@@ -213,15 +224,22 @@ pub async fn list_files(
     if let Some(cursor) = cursor {
         params.push(("cursor", cursor));
     }
-    let response = Request::get("/api/files").query(params).send().await.map_err(network)?;
-    decode(response).await
+    let response = Request::get("/api/files")
+        .query(params)
+        .send()
+        .await
+        .map_err(|e| local_refusal(network(e)))?;
+    read(response).await
 }
 
 pub async fn get_file(id: &str) -> ApiResult<FileView> {
     find_file(id).await.map_err(|refused| refused.message)
 }
 
-pub async fn get_status() -> ApiResult<StatusView> {
-    let response = Request::get("/api/status").send().await.map_err(network)?;
-    decode(response).await
+pub async fn get_status() -> Result<StatusView, Refusal> {
+    let response = Request::get("/api/status")
+        .send()
+        .await
+        .map_err(|e| local_refusal(network(e)))?;
+    read(response).await
 }

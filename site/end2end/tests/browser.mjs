@@ -30,6 +30,26 @@ export async function launch({ uploadCode = UPLOAD_CODE } = {}) {
   return context;
 }
 
+/** The local stack's regions, as infra/local/stack.py writes them: name -> { metadata, storage, api }. */
+export const REGIONS = JSON.parse(readFileSync(process.env.E2E_REGIONS ?? '../../.local/regions.json', 'utf8'));
+
+/** Waits until each region's own API finds `count` files for the search `words`. Each region
+ * reads its own replica of the search index, which replicates apart from the records, and the
+ * front answers a read from the second region whenever the primary is slow (2 s): a test that
+ * reads the table right after sharing would otherwise see a region that has not caught up. */
+export async function searchableInEveryRegion(words, count, within = 90_000) {
+  const deadline = Date.now() + within;
+  for (const [name, region] of Object.entries(REGIONS)) {
+    for (;;) {
+      const answer = await fetch(`${region.api}/api/files?limit=100&q=${encodeURIComponent(words)}`).catch(() => null);
+      const found = answer?.status === 200 ? (await answer.json()).files.length : -1;
+      if (found === count) break;
+      assert.ok(Date.now() < deadline, `${name} finds ${found} files for "${words}", not ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 /** Announces, PUTs and completes one listed file through the API, as a program would. Returns
  * { id, name, size }. */
 export async function shareViaApi(name, bytes) {

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { launch, shareViaApi, BASE_URL } from './browser.mjs';
+import { launch, shareViaApi, searchableInEveryRegion, BASE_URL } from './browser.mjs';
 
 const run = randomBytes(4).toString('hex');
 // 24 files, newest last; sizes do not follow age, names do not follow either.
@@ -18,6 +18,8 @@ before(async () => {
     const name = i === 0 ? `ancient zephyr ${run}.txt` : `${'mkaqzc'[i % 6]}${i} sorted ${run}.txt`;
     shared.push(await shareViaApi(name, randomBytes(1 + ((i * 7919) % 5000))));
   }
+  // Whichever region the front asks, the table is whole.
+  await searchableInEveryRegion(run, FILES);
   context = await launch();
   page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err));

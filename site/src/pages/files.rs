@@ -122,7 +122,7 @@ pub fn FilesPage() -> impl IntoView {
 
     let table = move || match page.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Err(refused)) => view! { <p class="error" role="alert">{refused.message}</p> }.into_any(),
         Some(Ok(list)) if list.files.is_empty() && list.next_cursor.is_none() => {
             view! { <p class="muted">"No files match."</p> }.into_any()
         }

@@ -27,7 +27,7 @@ pub fn StatusPage() -> impl IntoView {
     let status = live::live(api::get_status, |_: &StatusView| true, 3_000);
     let body = move || match status.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
-        Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+        Some(Err(refused)) => view! { <p class="error" role="alert">{refused.message}</p> }.into_any(),
         Some(Ok(status)) => {
             let now = js_sys::Date::now();
             let regions = status
