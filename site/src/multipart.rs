@@ -21,9 +21,10 @@ use twinshare_api::{
 use web_sys::{File, XmlHttpRequest};
 
 use crate::{
-    api,
+    api::{self, Refusal},
     live::sleep_ms,
     transfer::{js_error, now_ms, put_with_progress, sha256_base64, Phase, PutError},
+    upload::UploadError,
 };
 
 /// Parts sent at once.
@@ -183,12 +184,15 @@ pub async fn run(
     request: &CreateUploadRequest,
     phase: RwSignal<Phase>,
     paused: RwSignal<bool>,
-) -> Result<FileView, String> {
+) -> Result<FileView, UploadError> {
     let key = storage_key(&file.name(), request.size, file.last_modified());
     let remembered = unfinished().into_iter().find(|u| u.key() == key);
     let mut resumed = None;
     if let Some(entry) = remembered {
-        match api::stored_parts(&entry.id, &entry.token).await? {
+        match api::stored_parts(&entry.id, &entry.token)
+            .await
+            .map_err(stranded_or_failed)?
+        {
             Some(stored) => resumed = Some((entry, stored)),
             None => {
                 // Completed before the page went away, or cancelled or expired on the server.
@@ -239,23 +243,64 @@ pub async fn run(
     // Twice at most: a completion that finds parts missing sends those again.
     let mut stored = stored;
     for _ in 0..2 {
-        send_parts(file, &mut entry, plan, &stored, phase, paused).await?;
+        if let Err(message) = send_parts(file, &mut entry, plan, &stored, phase, paused).await {
+            return Err(why_stopped(&entry, message).await);
+        }
         phase.set(Phase::Completing);
         match api::complete_upload(&entry.id, &entry.token).await {
             Ok(done) => {
                 forget(&entry);
                 return Ok(done);
             }
-            Err(message) => match api::stored_parts(&entry.id, &entry.token).await? {
+            Err(message) => match api::stored_parts(&entry.id, &entry.token)
+                .await
+                .map_err(stranded_or_failed)?
+            {
                 Some(now) => stored = now.parts.iter().map(|p| p.number).collect(),
                 None => {
                     forget(&entry);
-                    return Err(message);
+                    return Err(message.into());
                 }
             },
         }
     }
-    Err("storage did not keep every part; choose the file again to resume".into())
+    Err("storage did not keep every part; choose the file again to resume"
+        .to_owned()
+        .into())
+}
+
+/// A refusal of the upload's own calls: stranded when the server answered 5xx (its home region
+/// does not answer, and the other region says so), failed otherwise (this browser's network, or
+/// the server's own reason).
+fn stranded_or_failed(refused: Refusal) -> UploadError {
+    if refused.status >= 500 {
+        UploadError::Stranded(format!(
+            "{}. The parts sent so far wait there; the file can start again in the other region",
+            refused.message.trim_end_matches(['.', ' '])
+        ))
+    } else {
+        UploadError::Failed(refused.message)
+    }
+}
+
+/// Why sending the parts stopped: asks once whether the upload's home region still answers.
+async fn why_stopped(entry: &Unfinished, message: String) -> UploadError {
+    match api::stored_parts(&entry.id, &entry.token).await {
+        Err(refused) if refused.status >= 500 => stranded_or_failed(refused),
+        _ => UploadError::Failed(message),
+    }
+}
+
+/// Gives up this browser's upload of `file`, stranded in a region that does not answer: it is
+/// cancelled there if that region answers after all (otherwise the server forgets it when it
+/// expires), and forgotten here, so that choosing the file starts a new upload.
+pub async fn abandon(file: &File) {
+    let key = storage_key(&file.name(), file.size() as u64, file.last_modified());
+    for entry in unfinished().into_iter().filter(|u| u.key() == key) {
+        let _ = api::abort_upload(&entry.id, &entry.token).await;
+        crate::owned::forget(&entry.id);
+        forget(&entry);
+    }
 }
 
 /// Sends every part not in `stored`, until all are stored or one fails for good.

@@ -27,6 +27,9 @@ pub enum Phase {
     Completing,
     Done(Box<FileView>),
     Failed(String),
+    /// An upload in parts whose home region stopped answering: what it says, and the page
+    /// offers to start the file again in the other region.
+    Stranded(String),
 }
 
 pub(crate) fn js_error(value: JsValue) -> String {

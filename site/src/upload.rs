@@ -24,11 +24,41 @@ pub struct Choices {
     pub password: Option<String>,
 }
 
+/// Why an upload stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadError {
+    /// What went wrong, for a person: trying again, or another file, may help.
+    Failed(String),
+    /// An upload in parts whose home region no longer answers. Its stored parts cannot be used
+    /// until that region is back, but the file can start again, from its first byte, in the
+    /// other region (a new upload goes wherever uploads are taken).
+    Stranded(String),
+}
+
+impl From<String> for UploadError {
+    fn from(message: String) -> Self {
+        UploadError::Failed(message)
+    }
+}
+
+impl From<&str> for UploadError {
+    fn from(message: &str) -> Self {
+        UploadError::Failed(message.to_owned())
+    }
+}
+
 /// The whole upload of one file, reporting each step through `phase`. Large files go in parts,
 /// which `paused` pauses and resumes.
-pub async fn run(file: File, choices: Choices, phase: RwSignal<Phase>, paused: RwSignal<bool>) -> Result<(), String> {
+pub async fn run(
+    file: File,
+    choices: Choices,
+    phase: RwSignal<Phase>,
+    paused: RwSignal<bool>,
+) -> Result<(), UploadError> {
     if file.size() == 0.0 {
-        return Err("this file is empty; choose a file with content".into());
+        return Err(UploadError::Failed(
+            "this file is empty; choose a file with content".into(),
+        ));
     }
     let mut request = CreateUploadRequest {
         name: file.name(),

@@ -147,11 +147,17 @@ impl Api {
 
     /// Deletes the file from both regions; deleting it again answers the same.
     pub async fn delete(&self, id: &str, token: &str) -> Result<(), CliError> {
+        self.owner_delete(&format!("/api/manage/{id}"), token).await
+    }
+
+    /// Cancels an unfinished upload in its home region.
+    pub async fn abort_upload(&self, id: &str, token: &str) -> Result<(), CliError> {
+        self.owner_delete(&format!("/api/uploads/{id}"), token).await
+    }
+
+    async fn owner_delete(&self, path: &str, token: &str) -> Result<(), CliError> {
         let response = self
-            .send_write(|prefix| {
-                self.request(Method::DELETE, prefix, &format!("/api/manage/{id}"))
-                    .bearer_auth(token)
-            })
+            .send_write(|prefix| self.request(Method::DELETE, prefix, path).bearer_auth(token))
             .await?;
         if response.status().is_success() {
             return Ok(());

@@ -95,6 +95,10 @@ struct UploadArgs {
     /// At most this many bytes a second (e.g. 500000).
     #[arg(long)]
     limit_rate: Option<u64>,
+    /// Start again from the first byte, forgetting an unfinished upload of the file (one
+    /// stranded in a region that does not answer): it goes to whichever region takes uploads.
+    #[arg(long)]
+    restart: bool,
 }
 
 #[derive(Args)]
@@ -227,6 +231,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     parallel: usize::from(args.parallel),
                     rate: rate.clone(),
                     quiet,
+                    restart: args.restart,
                 };
                 let done = upload::upload(&api, &store, path, options).await?;
                 print(json, &done, || files::describe_upload(&done));

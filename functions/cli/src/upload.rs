@@ -35,6 +35,8 @@ pub struct UploadOptions {
     pub parallel: usize,
     pub rate: RateLimit,
     pub quiet: bool,
+    /// Forget an unfinished upload of the file and send it again from the first byte.
+    pub restart: bool,
 }
 
 /// What the command reports (`--json` prints it as is).
@@ -125,6 +127,20 @@ async fn single(
     .await
 }
 
+/// An unfinished upload whose home region does not answer says how to go on without it.
+fn stranded(err: CliError) -> CliError {
+    match err {
+        CliError::Refused { status, code, message } if code == "home_region_unavailable" => CliError::Refused {
+            status,
+            message: format!(
+                "{message}; or run the same command with --restart to send the file again, from its first byte, to the region that answers"
+            ),
+            code,
+        },
+        other => other,
+    }
+}
+
 /// Sends the missing parts, then completes; returns the file and (parts sent, parts found).
 async fn in_parts(
     api: &Api,
@@ -135,12 +151,19 @@ async fn in_parts(
     options: &UploadOptions,
 ) -> Result<(FileView, u32, u32), CliError> {
     let mut resumed = None;
+    if let Some(unfinished) = store.unfinished(key).filter(|_| options.restart) {
+        // Cancelled where it was, if that region answers; otherwise it expires there.
+        let _ = api.abort_upload(&unfinished.id, &unfinished.token).await;
+        store.forget_owned(&unfinished.id);
+        store.forget_unfinished(key);
+    }
     if let Some(unfinished) = store.unfinished(key) {
-        match with_retries("finding the stored parts", || {
+        let stored = with_retries("finding the stored parts", || {
             api.stored_parts(&unfinished.id, &unfinished.token)
         })
-        .await?
-        {
+        .await
+        .map_err(stranded)?;
+        match stored {
             Some(stored) => {
                 let held: BTreeSet<u32> = stored
                     .parts

@@ -99,6 +99,47 @@ fn stored_parts(id: &str, token: &str) -> usize {
     answer["parts"].as_array().map_or(0, Vec::len)
 }
 
+/// The status an owner's GET of `url` answers.
+fn owner_status(url: &str, token: &str) -> u16 {
+    const STATUS: &str = "import sys, urllib.request as u, urllib.error as e\n\
+        try:\n    print(u.urlopen(u.Request(sys.argv[1], headers={'authorization': 'Bearer ' + sys.argv[2]}), timeout=10).status)\n\
+        except e.HTTPError as refused:\n    print(refused.code)";
+    let output = Command::new("python3")
+        .args(["-c", STATUS, url, token])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}
+
+/// Starts uploading `path` in the background, one part at a time at `rate` bytes a second;
+/// returns the running command once its upload is remembered, with that upload's id and token.
+fn slow_upload(dir: &Path, path: &str, rate: usize) -> (Child, String, String) {
+    let child = command(
+        dir,
+        &[
+            "--json",
+            "upload",
+            path,
+            "--parallel",
+            "1",
+            "--limit-rate",
+            &rate.to_string(),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let uploads = dir.join("home/uploads");
+    let unfinished: Value = wait_for("the upload is remembered", Duration::from_secs(60), || {
+        let entry = std::fs::read_dir(&uploads).ok()?.next()?.ok()?;
+        serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()
+    });
+    let id = unfinished["id"].as_str().unwrap().to_owned();
+    let token = unfinished["token"].as_str().unwrap().to_owned();
+    (child, id, token)
+}
+
 fn kill(mut child: Child) {
     child.kill().unwrap();
     child.wait().unwrap();
@@ -225,31 +266,9 @@ fn an_interrupted_upload_sends_only_the_missing_parts_when_run_again() {
     let file = file_of(&dir, "cli resumed.bin", 72 * MIB, 3); // 9 parts
     let path = file.to_str().unwrap();
     // Slowly, one part at a time, so that it is stopped half way.
-    let child = command(
-        &dir,
-        &[
-            "--json",
-            "upload",
-            path,
-            "--parallel",
-            "1",
-            "--limit-rate",
-            &(8 * MIB).to_string(),
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    let (child, id, token) = slow_upload(&dir, path, 8 * MIB);
+    let (id, token) = (id.as_str(), token.as_str());
     let uploads = dir.join("home/uploads");
-    let unfinished: Value = wait_for("the upload is remembered", Duration::from_secs(60), || {
-        let entry = std::fs::read_dir(&uploads).ok()?.next()?.ok()?;
-        serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()
-    });
-    let (id, token) = (
-        unfinished["id"].as_str().unwrap(),
-        unfinished["token"].as_str().unwrap(),
-    );
     wait_for("two parts are stored", Duration::from_secs(60), || {
         (stored_parts(id, token) >= 2).then_some(())
     });
@@ -357,7 +376,40 @@ fn with_the_primary_region_down_files_download_and_are_shared_through_the_second
         (redundant(&[]) && redundant(&["--api", &second_region])).then_some(())
     });
 
+    // An upload in parts begun before the outage and stopped early: it lives in eu-west-1. The
+    // second region knows it (and refuses to resume it there) before the outage starts.
+    let stranded = file_of(&dir, "cli stranded.bin", 40 * MIB, 7);
+    let stranded_path = stranded.to_str().unwrap();
+    let (child, stranded_id, token) = slow_upload(&dir, stranded_path, MIB);
+    kill(child);
+    let parts_there = format!("{second_region}/api/uploads/{stranded_id}/parts");
+    wait_for("the second region knows the upload", Duration::from_secs(60), || {
+        (owner_status(&parts_there, &token) == 503).then_some(())
+    });
+
     let outage = RegionDown::new("eu-west-1");
+    // Run again, it cannot resume, and says how to go on; --restart sends it to us-west-2.
+    let (code, refused) = run(&dir, &["upload", stranded_path]);
+    assert_eq!(
+        (code, refused["error"].as_str()),
+        (5, Some("home_region_unavailable")),
+        "{refused}"
+    );
+    assert!(refused["message"].as_str().unwrap().contains("--restart"), "{refused}");
+    let restarted = ok(&dir, &["upload", stranded_path, "--restart"]);
+    assert_eq!(restarted["file"]["home_region"], "us-west-2", "{restarted}");
+    assert_ne!(
+        restarted["file"]["id"].as_str(),
+        Some(stranded_id.as_str()),
+        "a new upload"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("home/uploads")).unwrap().count(),
+        0,
+        "the stranded upload is forgotten"
+    );
+    ok(&dir, &["delete", restarted["file"]["id"].as_str().unwrap()]);
+
     let got = ok(&dir, &["download", &id, "-o", "during.bin"]);
     assert_eq!(got["verified_by"], "SHA-256");
     assert!(same_bytes(&before, &dir.join("during.bin")));

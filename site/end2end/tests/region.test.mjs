@@ -5,12 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, shareViaApi, downloadFrom, BASE_URL } from './browser.mjs';
+import { launch, shareViaApi, downloadFrom, searchableInEveryRegion, BASE_URL, REGIONS } from './browser.mjs';
 
-const REGIONS = JSON.parse(readFileSync(process.env.E2E_REGIONS ?? '../../.local/regions.json', 'utf8'));
 const [PRIMARY, SECOND] = Object.keys(REGIONS);
 const run = randomBytes(4).toString('hex');
 const bytes = randomBytes(20_000);
@@ -37,12 +36,51 @@ async function redundantInSecondRegion(id) {
   }
 }
 
+// An upload in parts begun on the page while both regions answer, whose page went away before
+// any part was stored: its upload lives in the primary region, stranded once that goes down.
+const strandedBytes = randomBytes(40 * 1024 * 1024);
+const strandedPath = join(mkdtempSync(join(tmpdir(), 'twinshare-')), `stranded ${run}.bin`);
+let stranded;
+
+/** Starts the upload in parts on the page, holding its parts back, then leaves the page. */
+async function strandUploadInParts() {
+  writeFileSync(strandedPath, strandedBytes);
+  const holdParts = (url) => url.searchParams.has('partNumber');
+  await page.route(holdParts, (route) => route.abort());
+  await page.goto(BASE_URL + '/');
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/uploads') && r.request().method() === 'POST'),
+    page.setInputFiles('input[type=file]', strandedPath),
+  ]);
+  const answer = await created.json();
+  assert.equal(answer.upload.kind, 'multipart');
+  stranded = { id: answer.file.id, token: answer.manage_token };
+  // Remembered by the browser once the row counts its parts.
+  await page.locator('ul.uploads li.upload', { hasText: `stranded ${run}` }).locator('text=/of \\d+ parts/').waitFor();
+  await page.goto(BASE_URL + '/status');
+  await page.unroute(holdParts);
+  // The second region knows the upload (and refuses to resume it, not being its home) before
+  // the primary goes down.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await fetch(`${REGIONS[SECOND].api}/api/uploads/${stranded.id}/parts`, {
+      headers: { authorization: `Bearer ${stranded.token}` },
+    }).catch(() => null);
+    if (answer?.status === 503) return;
+    assert.ok(Date.now() < deadline, `the second region does not know upload ${stranded.id}: ${answer?.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 before(async () => {
   file = await shareViaApi(`far away ${run}.bin`, bytes);
   await redundantInSecondRegion(file.id);
+  // Its search items too: a region that is down replicates nothing more, as on AWS.
+  await searchableInEveryRegion(run, 1);
   context = await launch();
   page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err));
+  await strandUploadInParts();
   await region(PRIMARY, 'down');
 });
 after(async () => {
@@ -106,6 +144,26 @@ test('with the primary region down, a file shared on the page is kept in the sec
   await page.goto(link);
   const { bytes: got } = await downloadFrom(page, page.locator('a.download'));
   assert.ok(got.equals(outageBytes), 'the same bytes, at once');
+});
+
+test('an upload in parts stranded in the primary region says so, and starts again in the second on request', async () => {
+  await page.goto(BASE_URL + '/');
+  const unfinished = page.locator('.unfinished-upload', { hasText: `stranded ${run}` });
+  await unfinished.waitFor({ timeout: 10_000 });
+  // Choosing the file again tries to resume it: its home region does not answer.
+  await page.setInputFiles('input[type=file]', strandedPath);
+  const row = page.locator('ul.uploads li.upload', { hasText: `stranded ${run}` });
+  const alert = row.locator('[role=alert]');
+  await alert.waitFor({ timeout: 30_000 });
+  assert.match(await alert.innerText(), new RegExp(`home region ${PRIMARY}.*start again in the other region`));
+  await row.locator('button.restart').click();
+  await row.locator('.state.done').waitFor({ timeout: 120_000 });
+  const id = (await row.locator('a.share-link').innerText()).split('/f/')[1];
+  assert.notEqual(id, stranded.id, 'a new upload');
+  const there = await (await fetch(`${REGIONS[SECOND].api}/api/files/${id}`)).json();
+  assert.equal(there.home_region, SECOND, 'the second region took it');
+  assert.equal(there.size, strandedBytes.length);
+  assert.equal(await unfinished.count(), 0, 'the stranded upload is no longer offered to resume');
 });
 
 test('when the primary region is back, the file shared meanwhile gets its copy there', async () => {

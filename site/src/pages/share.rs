@@ -8,7 +8,7 @@ use web_sys::{DragEvent, FileList, HtmlInputElement};
 use crate::{
     api, format, multipart, owned,
     transfer::Phase,
-    upload::{self, Choices},
+    upload::{self, Choices, UploadError},
     upload_code::{self, UploadGate},
     widgets::{CopyButton, CopyLink, PageHeading, QrCode},
 };
@@ -33,6 +33,14 @@ struct UploadRow {
     paused: RwSignal<bool>,
     /// The page's polite live region, where the row says how far it has come.
     announcement: RwSignal<String>,
+    /// While the upload is stranded: what starts it again in the other region.
+    restart: StoredValue<Option<js_sys::Function>, LocalStorage>,
+}
+
+/// Waits until the row's "Start again" button is pressed.
+async fn restart_pressed(restart: StoredValue<Option<js_sys::Function>, LocalStorage>) {
+    let pressed = js_sys::Promise::new(&mut |resolve, _| restart.set_value(Some(resolve)));
+    let _ = wasm_bindgen_futures::JsFuture::from(pressed).await;
 }
 
 #[component]
@@ -72,6 +80,7 @@ pub fn UploadPage() -> impl IntoView {
             unfinished.update(|list| list.retain(|u| !u.is_file(&file)));
             let phase = RwSignal::new(Phase::Hashing(0.0));
             let paused = RwSignal::new(false);
+            let restart = StoredValue::new_local(None);
             rows.update(|rows| {
                 rows.push(UploadRow {
                     key,
@@ -80,6 +89,7 @@ pub fn UploadPage() -> impl IntoView {
                     phase,
                     paused,
                     announcement,
+                    restart,
                 })
             });
             let choices = Choices {
@@ -96,12 +106,24 @@ pub fn UploadPage() -> impl IntoView {
             let name = file.name();
             announcement.set(format!("Uploading {name}."));
             spawn_local(async move {
-                let outcome = upload::run(file, choices, phase, paused).await;
+                let mut outcome = upload::run(file.clone(), choices.clone(), phase, paused).await;
+                // Stranded in a region that does not answer: the person may start it again, from
+                // the first byte, wherever uploads are taken now.
+                while let Err(UploadError::Stranded(message)) = outcome {
+                    phase.set(Phase::Stranded(message));
+                    restart_pressed(restart).await;
+                    phase.set(Phase::Hashing(0.0));
+                    multipart::abandon(&file).await;
+                    unfinished.set(multipart::unfinished());
+                    outcome = upload::run(file.clone(), choices.clone(), phase, paused).await;
+                }
                 unfinished.set(multipart::unfinished());
                 match outcome {
                     Ok(()) => announcement.set(format!("{name}: Shared. Its link is ready to copy.")),
                     // Failures are announced at once by the row's alert.
-                    Err(message) => phase.set(Phase::Failed(message)),
+                    Err(UploadError::Failed(message) | UploadError::Stranded(message)) => {
+                        phase.set(Phase::Failed(message))
+                    }
                 }
                 // A refused code was forgotten: ask again. The room left changed either way.
                 code_known.set(upload_code::get().is_some());
@@ -217,7 +239,7 @@ fn UnfinishedRow(entry: multipart::Unfinished, unfinished: RwSignal<Vec<multipar
 
 #[component]
 fn UploadRowView(row: UploadRow) -> impl IntoView {
-    let (phase, paused) = (row.phase, row.paused);
+    let (phase, paused, restart) = (row.phase, row.paused, row.restart);
     // Each quarter of the way is said once, politely; the start and the end are said by the page.
     let quarter_said = StoredValue::new(0u32);
     let (name, announcement) = (row.name.clone(), row.announcement);
@@ -304,6 +326,15 @@ fn UploadRowView(row: UploadRow) -> impl IntoView {
             .into_any()
         }
         Phase::Failed(message) => view! { <span class="state error" role="alert">{message}</span> }.into_any(),
+        Phase::Stranded(message) => view! {
+            <span class="state error" role="alert">{message}</span>
+            <button type="button" class="restart" on:click=move |_| {
+                if let Some(resolve) = restart.try_update_value(Option::take).flatten() {
+                    let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+                }
+            }>"Start again in the other region"</button>
+        }
+        .into_any(),
     };
     view! {
         <li class="upload">
