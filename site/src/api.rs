@@ -77,14 +77,17 @@ const SECOND_REGION: &str = "/api/second-region";
 /// Sends an upload or owner call to the primary region's API and, when that answers 5xx or
 /// cannot be reached, to the second region's. Both regions take uploads; a file's own calls
 /// belong to its home region, and the other one answers 503 (`home_region_unavailable`), so
-/// the call reaches the right one either way. `build` makes the request for a path prefix.
+/// the call reaches the right one either way. A 404 from the primary is asked again of the
+/// second region too: a file announced there (the primary failed a moment) is unknown to the
+/// primary's table until it replicates. `build` makes the request for a path prefix.
 async fn send_write(build: impl Fn(&str) -> Result<Request, gloo_net::Error>) -> ApiResult<Response> {
     let first = build("").map_err(|e| e.to_string())?.send().await;
-    if matches!(&first, Ok(response) if response.status() < 500) {
+    if matches!(&first, Ok(response) if response.status() < 500 && response.status() != 404) {
         return first.map_err(network);
     }
     match build(SECOND_REGION).map_err(|e| e.to_string())?.send().await {
-        // A deployment without a second region has no such path: the first answer stands.
+        // A deployment without a second region has no such path, and a file neither region
+        // knows is not found in either: the first answer stands.
         Ok(second) if second.status() == 404 && first.is_ok() => first.map_err(network),
         Ok(second) => Ok(second),
         Err(err) => first.or(Err(err)).map_err(network),

@@ -70,13 +70,17 @@ impl Api {
     /// Sends an upload or owner call to the primary region and, when that answers 5xx or
     /// cannot be reached, to the second region. A file's own calls belong to its home region;
     /// the other answers 503 `home_region_unavailable`, so the call lands where it must.
+    /// A 404 from the primary is asked again of the second region too: a file announced there
+    /// (the primary failed a moment) is unknown to the primary's table until it replicates.
     async fn send_write(&self, build: impl Fn(&str) -> RequestBuilder) -> Result<Response, CliError> {
         let first = build("").send().await;
-        if matches!(&first, Ok(response) if response.status().as_u16() < 500) {
+        if matches!(&first, Ok(response) if response.status().as_u16() < 500 && response.status() != StatusCode::NOT_FOUND)
+        {
             return first.map_err(unreachable);
         }
         match build(SECOND_REGION).send().await {
-            // A deployment without a second region has no such path: the first answer stands.
+            // A deployment without a second region has no such path, and a file neither
+            // region knows is not found in either: the first answer stands.
             Ok(second) if second.status() == StatusCode::NOT_FOUND && first.is_ok() => first.map_err(unreachable),
             Ok(second) => Ok(second),
             Err(err) => first.or(Err(err)).map_err(unreachable),
@@ -230,5 +234,69 @@ async fn refusal(response: Response) -> CliError {
             code: String::new(),
             message: format!("the site answered {status} without twinshare's error body; is --api the site's address?"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A site whose primary region answers every owner call with `primary` and whose second
+    /// region (`/api/second-region/…`) with `second`: (status, the API's error code).
+    async fn site(primary: (u16, &'static str), second: (u16, &'static str)) -> Api {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut head = vec![0; 4096];
+                let read = socket.read(&mut head).await.unwrap();
+                let line = String::from_utf8_lossy(&head[..read])
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let (status, code) = if line.contains(SECOND_REGION) { second } else { primary };
+                let body = format!(r#"{{"error":"{code}","message":"{code} here"}}"#);
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        Api::new(&base, None).unwrap()
+    }
+
+    async fn delete_answer(api: &Api) -> Option<String> {
+        match api.delete("f00d", "token").await {
+            Ok(()) => None,
+            Err(CliError::Refused { code, .. }) => Some(code),
+            Err(other) => panic!("not a refusal: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_the_primary_does_not_know_yet_is_asked_of_the_second_region() {
+        // Announced in the second region a moment ago: the primary's table has no record yet.
+        let api = site((404, "file_not_found"), (204, "")).await;
+        assert_eq!(delete_answer(&api).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_file_neither_region_knows_is_not_found() {
+        let api = site((404, "file_not_found"), (404, "no_such_route")).await;
+        assert_eq!(delete_answer(&api).await.as_deref(), Some("file_not_found"));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_the_primary_stands_and_its_5xx_goes_to_the_second_region() {
+        let api = site((403, "wrong_token"), (204, "")).await;
+        assert_eq!(delete_answer(&api).await.as_deref(), Some("wrong_token"));
+        let api = site((503, "home_region_unavailable"), (409, "second_answers")).await;
+        assert_eq!(delete_answer(&api).await.as_deref(), Some("second_answers"));
     }
 }
