@@ -10,6 +10,7 @@ DESIGN.md §6. Starts its own stack (release builds, its own ports) and stops it
     infra/bench --sweep-only         # only the sweep at 10,000 and 100,000 records
     infra/bench --search-only        # only search and sort at 1,000 and 10,000 files
     infra/bench --region-only        # only losing a whole region (bench_region.py)
+    infra/bench --failover-only      # only sharing while the primary region is down (bench_failover.py)
 """
 import argparse
 import base64
@@ -31,6 +32,7 @@ import urllib.request
 import boto3
 import botocore.config
 
+import bench_failover
 import bench_region
 import bench_search
 import bench_sweep
@@ -266,8 +268,11 @@ def main():
     parser.add_argument("--search-only", action="store_true", help="measure search and sort, nothing else")
     parser.add_argument("--region-only", action="store_true", help="measure losing a whole region, nothing else")
     parser.add_argument("--region-rounds", type=int, default=3, help="interleaved rounds of each region fault")
+    parser.add_argument("--failover-only", action="store_true",
+                        help="measure sharing while the primary region is down, nothing else")
+    parser.add_argument("--failover-rounds", type=int, default=3, help="interleaved rounds of sharing, up and down")
     args = parser.parse_args()
-    if args.region_only:
+    if args.region_only or args.failover_only:
         args.search_files = args.sweep_records = ""
         args.lighthouse_runs = 0
 
@@ -304,11 +309,16 @@ def main():
                 return
             print_table(rows)
 
-        # A whole region lost and back, through the site's front (the local origin group).
+        # A whole region lost and back, through the site's front (the local origin group): reads,
+        # then sharing (writes fall over to the second region).
         regions = json.loads((STATE / "regions.json").read_text())
-        rows.extend(bench_region.region_loss_rows(f"http://127.0.0.1:{PORTS['SITE']}", regions,
-                                                  os.environ.get("TWINSHARE_UPLOAD_CODE"), args.region_rounds))
-        if args.region_only:
+        site, code = f"http://127.0.0.1:{PORTS['SITE']}", os.environ.get("TWINSHARE_UPLOAD_CODE")
+        if not args.failover_only:
+            rows.extend(bench_region.region_loss_rows(site, regions, code, args.region_rounds))
+            print_table(rows)
+        if not args.region_only:
+            rows.extend(bench_failover.write_failover_rows(site, regions, code, args.failover_rounds))
+        if args.region_only or args.failover_only:
             return
         print_table(rows)
 

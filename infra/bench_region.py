@@ -159,14 +159,21 @@ def region_loss_rows(site, regions, upload_code=None, rounds=3):
     return rows
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def running_stack_arguments(doc, more=lambda parser: None):
+    """The command line of a benchmark run against a running local stack: its arguments, and
+    the stack's regions (regions.json in its state directory). `more` adds the benchmark's own."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--site", required=True, help="the local stack's site URL")
     parser.add_argument("--state", type=pathlib.Path, required=True, help="its state directory (regions.json)")
     parser.add_argument("--upload-code", default=os.environ.get("TWINSHARE_UPLOAD_CODE"))
     parser.add_argument("--rounds", type=int, default=3)
+    more(parser)
     args = parser.parse_args()
-    regions = json.loads((args.state / "regions.json").read_text())
+    return args, json.loads((args.state / "regions.json").read_text())
+
+
+def main():
+    args, regions = running_stack_arguments(__doc__)
     import bench
     bench.print_table(region_loss_rows(args.site.rstrip("/"), regions, args.upload_code, args.rounds))
 
