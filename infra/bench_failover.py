@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sharing while the primary region is down, measured through the site's origin as the page
-shares (the primary region's API first, then on a 5xx or no answer the second region's under
-/api/second-region): uploads accepted per second and the time each takes, both regions up and
+shares (the primary region's API first, then on a 5xx, a 404 or no answer the second region's
+under /api/second-region: bench_region.share): uploads accepted per second and the time each takes, both regions up and
 with the primary down; whether each file shared during the outage downloads at once; and, once
 the primary is back, the time until each of those files is redundant (its copy verified in the
 primary's bucket). Rounds are interleaved (up, down, up, down, …) so that the machine's noise
@@ -10,68 +10,17 @@ falls on both cases alike.
     python3 infra/bench_failover.py --site http://127.0.0.1:8080 --state .local   # a running stack
     infra/bench --failover-only                                                    # its own release stack
 """
-import base64
 import concurrent.futures
-import hashlib
 import json
 import os
 import pathlib
 import statistics
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from bench_region import percentile, request, running_stack_arguments, set_region, spread  # noqa: E402
-
-SECOND_REGION = "/api/second-region"
-
-
-def post(site, path, body=None, headers=None, attempts=3):
-    """POST to the primary region's API and, on a 5xx, a 404 or no answer, to the second
-    region's, as the page and the CLI do; a round where neither took it (a 5xx, no answer, or a 404 from the
-    second region for a record it has not received yet) is tried again after 0.5 s, then 1 s.
-    Returns the answer's JSON."""
-    data = json.dumps(body).encode() if body is not None else b""
-    last = None
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(0.5 * 2 ** (attempt - 1))
-        for prefix in ("", SECOND_REGION):
-            sent = urllib.request.Request(f"{site}{prefix}{path}", data=data, method="POST",
-                                          headers={"content-type": "application/json", **(headers or {})})
-            try:
-                with urllib.request.urlopen(sent, timeout=60) as answer:
-                    return json.loads(answer.read() or b"null")
-            except urllib.error.HTTPError as answer:
-                # A 404 from the primary may be a file announced in the second region that
-                # has not replicated yet: the second region is asked too (as the page does).
-                if answer.code < 500 and answer.code != 404:
-                    raise SystemExit(f"POST {prefix}{path}: {answer.code} {answer.read()[:300]!r}")
-                last = f"{prefix or 'primary'}: {answer.code} {answer.read()[:300]!r}"
-            except OSError as err:
-                last = f"{prefix or 'primary'}: {err}"
-    raise SystemExit(f"POST {path}: neither region took it in {attempts} tries ({last})")
-
-
-def share(site, upload_code, name, data):
-    """Announce, send and complete one file: (id, its home region, seconds, ms when its bytes
-    were stored: replication starts from the bucket's event, not from the completion)."""
-    started = time.perf_counter()
-    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    code = {"x-upload-code": upload_code} if upload_code else {}
-    created = post(site, "/api/uploads", {"name": name, "size": len(data), "content_type": "text/plain",
-                                          "sha256": sha, "visibility": "listed"}, code)
-    upload = created["upload"]
-    signed = {k: v for k, v in upload["headers"].items() if k not in ("host", "content-length")}
-    urllib.request.urlopen(urllib.request.Request(upload["url"], data=data, method="PUT", headers=signed),
-                           timeout=60).read()
-    stored_ms = time.time() * 1000
-    file = created["file"]
-    post(site, f"/api/uploads/{file['id']}/complete", headers={"authorization": f"Bearer {created['manage_token']}"})
-    return file["id"], file["home_region"], time.perf_counter() - started, stored_ms
+from bench_region import percentile, request, running_stack_arguments, set_region, share, spread  # noqa: E402
 
 
 def burst(site, upload_code, label, files, workers, size):

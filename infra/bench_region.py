@@ -9,6 +9,8 @@ primary is away (p99 against the same reads with both regions up). Rounds are in
     infra/bench --region-only                                                    # its own release stack
 """
 import argparse
+import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -62,23 +64,52 @@ def set_region(regions, name, mode):
                                                       data=mode.encode(), method="PUT"), timeout=10).read()
 
 
+SECOND_REGION = "/api/second-region"
+
+
+def post(site, path, body=None, headers=None, attempts=3):
+    """POST to the primary region's API and, on a 5xx, a 404 or no answer, to the second
+    region's, as the page and the CLI do. A round that neither region took (a 5xx, no answer, or
+    a 404 from both for a record not replicated yet) is tried again after 0.5 s, then 1 s.
+    Returns the answer's JSON."""
+    data = json.dumps(body).encode() if body is not None else b""
+    last = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(0.5 * 2 ** (attempt - 1))
+        for prefix in ("", SECOND_REGION):
+            sent = urllib.request.Request(f"{site}{prefix}{path}", data=data, method="POST",
+                                          headers={"content-type": "application/json", **(headers or {})})
+            try:
+                with urllib.request.urlopen(sent, timeout=60) as answer:
+                    return json.loads(answer.read() or b"null")
+            except urllib.error.HTTPError as answer:
+                # A 404 from the primary may be a file announced in the second region that
+                # has not replicated yet: the second region is asked too (as the page does).
+                if answer.code < 500 and answer.code != 404:
+                    raise SystemExit(f"POST {prefix}{path}: {answer.code} {answer.read()[:300]!r}")
+                last = f"{prefix or 'primary'}: {answer.code} {answer.read()[:300]!r}"
+            except OSError as err:
+                last = f"{prefix or 'primary'}: {err}"
+    raise SystemExit(f"POST {path}: neither region took it in {attempts} tries ({last})")
+
+
 def share(site, upload_code, name, data):
-    import hashlib
-    import base64
+    """Announce, send and complete one file: (id, its home region, seconds, ms when its bytes
+    were stored: replication starts from the bucket's event, not from the completion)."""
+    started = time.perf_counter()
     sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    headers = {"content-type": "application/json", **({"x-upload-code": upload_code} if upload_code else {})}
-    body = json.dumps({"name": name, "size": len(data), "content_type": "text/plain", "sha256": sha,
-                       "visibility": "listed"}).encode()
-    created = json.loads(urllib.request.urlopen(urllib.request.Request(
-        f"{site}/api/uploads", data=body, method="POST", headers=headers), timeout=60).read())
+    code = {"x-upload-code": upload_code} if upload_code else {}
+    created = post(site, "/api/uploads", {"name": name, "size": len(data), "content_type": "text/plain",
+                                          "sha256": sha, "visibility": "listed"}, code)
     upload = created["upload"]
     signed = {k: v for k, v in upload["headers"].items() if k not in ("host", "content-length")}
     urllib.request.urlopen(urllib.request.Request(upload["url"], data=data, method="PUT", headers=signed),
                            timeout=60).read()
-    urllib.request.urlopen(urllib.request.Request(
-        f"{site}/api/uploads/{created['file']['id']}/complete", data=b"", method="POST",
-        headers={"authorization": f"Bearer {created['manage_token']}"}), timeout=60).read()
-    return created["file"]["id"]
+    stored_ms = time.time() * 1000
+    file = created["file"]
+    post(site, f"/api/uploads/{file['id']}/complete", headers={"authorization": f"Bearer {created['manage_token']}"})
+    return file["id"], file["home_region"], time.perf_counter() - started, stored_ms
 
 
 def wait_redundant_in(api, file_id, timeout=120):
@@ -123,7 +154,7 @@ def round_of(site, file_id, word, replica_storage):
 def region_loss_rows(site, regions, upload_code=None, rounds=3):
     primary, second = list(regions)
     word = f"farside{os.getpid()}"
-    file_id = share(site, upload_code, f"{word}.txt", b"kept in two regions\n" * 100)
+    file_id, *_ = share(site, upload_code, f"{word}.txt", b"kept in two regions\n" * 100)
     wait_redundant_in(regions[second]["api"], file_id)
     results = {"up": [], "down": [], "hang": []}
     try:
