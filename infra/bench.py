@@ -238,7 +238,7 @@ def start_stack():
     log = open(STATE / "stack.log", "w")
     # Probes only when the benchmark asks, so "before the probe notices" is under its control.
     # Reads give up as deployed (300 ms a table attempt): the region-loss figures depend on it.
-    stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release",
+    stack = subprocess.Popen([sys.executable, str(ROOT / "infra/local/stack.py"), "--release", "--no-reload",
                               "--probe-every", "100000", "--metadata-read-timeout-ms", "300"], env=env,
                              stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 1800

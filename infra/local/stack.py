@@ -151,6 +151,9 @@ def main():
                              "search page takes it hundreds of ms where DynamoDB takes a few "
                              "(env TWINSHARE_METADATA_READ_TIMEOUT_MS)")
     parser.add_argument("--release", action="store_true", help="build functions and site optimised")
+    parser.add_argument("--no-reload", action="store_true",
+                        help="do not rebuild the functions when a file in the repository changes (the tests "
+                             "and benchmarks: a reload restarts every function and drops the requests in flight)")
     parser.add_argument("--upload-mode", choices=["open", "code", "closed"],
                         default=os.environ.get("TWINSHARE_UPLOAD_MODE", "open"),
                         help="who may upload, as the template's UploadMode (env TWINSHARE_UPLOAD_MODE)")
@@ -257,7 +260,7 @@ def main():
         def watch(port, env):
             command = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(port),
                        "--env-file", str(env)]
-            return command + (["--release"] if args.release else [])
+            return command + (["--release"] if args.release else []) + (["--ignore-changes"] if args.no_reload else [])
 
         stack.start("functions", watch(args.api_port, env_file(REGION, metadata_url)), drop=CALLER_CREDENTIALS)
         print("building and starting the functions (the first build takes several minutes)…", flush=True)

@@ -67,7 +67,8 @@ pub fn list_query(params: ListParams<'_>) -> Result<ListQuery, ApiError> {
         Some(_) => return Err(ApiError::invalid("order", "order is asc or desc")),
     };
     let limit = match params.limit {
-        None | Some("") => limits::DEFAULT_PAGE_SIZE,
+        None => limits::DEFAULT_PAGE_SIZE,
+        // An empty `limit=` is refused like any other non-number: the contract says integer.
         Some(text) => match text.parse::<u32>() {
             Ok(n) if (1..=limits::MAX_PAGE_SIZE).contains(&n) => n,
             _ => {
@@ -130,7 +131,7 @@ mod tests {
         assert_eq!(q.uploader.as_deref(), Some("alice"));
         assert_eq!(q.limit, limits::DEFAULT_PAGE_SIZE);
         assert_eq!((q.sort, q.descending), (SortBy::Age, true), "newest first");
-        for bad in ["0", "101", "-1", "ten"] {
+        for bad in ["", "0", "101", "-1", "ten"] {
             assert_eq!(
                 field_of(list_query(params(None, Some(bad), None)).unwrap_err()),
                 "limit"
