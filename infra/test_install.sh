@@ -18,7 +18,7 @@ bare_install() {
     bash "$ROOT/infra/install.sh"
 }
 
-echo "first install, from nothing, python3 = $(env PATH=/usr/bin:/bin command -v python3)"
+echo "first install, from nothing, python3 = $(PATH=/usr/bin:/bin; command -v python3)"
 bare_install | tee "$scratch/first.log"
 grep -q "venv: .*requirements.txt" "$scratch/first.log" || { echo "FAIL: the empty venv was not filled"; exit 1; }
 for tool in cargo-lambda sam cfn-lint moto_server; do

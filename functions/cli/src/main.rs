@@ -5,6 +5,7 @@ mod api;
 mod download;
 mod error;
 mod files;
+mod spool;
 mod store;
 mod transfer;
 mod upload;
@@ -66,6 +67,7 @@ enum Command {
 
 #[derive(Args)]
 struct UploadArgs {
+    /// The files to share; `-` shares standard input (alone, named with --name-as).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The name to share a single file under (default: its own).
@@ -206,6 +208,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     "--name-as names one file; give one file with it".into(),
                 ));
             }
+            if args.files.iter().any(|p| spool::is_stdin(p)) && (args.files.len() > 1 || args.name_as.is_none()) {
+                return Err(CliError::Usage(
+                    "`-` (standard input) is shared alone, named with --name-as".into(),
+                ));
+            }
             upload::check_paths(&args.files)?;
             let api = api_for(cli.api.as_deref(), None, args.upload_code.clone())?;
             let store = Store::open()?;
@@ -233,7 +240,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     quiet,
                     restart: args.restart,
                 };
-                let done = upload::upload(&api, &store, path, options).await?;
+                let spooled = match spool::is_stdin(path) {
+                    true => Some(spool::spool_stdin(&store).await?),
+                    false => None,
+                };
+                let done = upload::upload(&api, &store, spooled.as_deref().unwrap_or(path), options).await?;
+                // Kept when the upload fails (above): the same input piped again resumes it.
+                if let Some(spooled) = spooled {
+                    let _ = std::fs::remove_file(spooled);
+                }
                 print(json, &done, || files::describe_upload(&done));
             }
             Ok(())

@@ -7,6 +7,8 @@
 //!   site, the file's absolute path, size and modification time: running the same upload again
 //!   resumes it.
 //!
+//! - `stdin/<sha256>`: standard input being shared (see [`crate::spool`]), until it is.
+//!
 //! One small file per entry, each written whole (a temporary file, then a rename), so that two
 //! runs at once cannot corrupt each other's entries.
 
@@ -82,6 +84,13 @@ impl Store {
 
     pub fn forget_unfinished(&self, key: &str) {
         let _ = fs::remove_file(self.unfinished_path(key));
+    }
+
+    /// Where standard input is kept while it is shared (created if need be).
+    pub fn spool_dir(&self) -> Result<PathBuf, CliError> {
+        let dir = self.root.join("stdin");
+        fs::create_dir_all(&dir).map_err(local(format!("cannot create {}", dir.display())))?;
+        Ok(dir)
     }
 
     fn unfinished_path(&self, key: &str) -> PathBuf {

@@ -376,9 +376,10 @@ mod bytes_stream {
     }
 }
 
-/// The files to upload: each path as given, refused early when it cannot be read.
+/// The files to upload: each path as given (`-`: standard input), refused early when it cannot
+/// be read.
 pub fn check_paths(paths: &[PathBuf]) -> Result<(), CliError> {
-    for path in paths {
+    for path in paths.iter().filter(|p| !crate::spool::is_stdin(p)) {
         std::fs::metadata(path).map_err(local(format!("cannot read {}", path.display())))?;
     }
     Ok(())

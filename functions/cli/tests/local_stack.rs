@@ -261,6 +261,45 @@ fn a_protected_file_needs_its_password_and_stops_at_its_download_limit() {
 
 #[test]
 #[ignore = "needs the local stack: see this file's header"]
+fn standard_input_is_shared_under_the_name_given() {
+    let dir = scratch("stdin");
+    let source = file_of(&dir, "piped.bin", 300_000, 11);
+    let mut child = command(&dir, &["--json", "upload", "-", "--name-as", "cli piped report.bin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut input, &std::fs::read(&source).unwrap()).unwrap();
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shared: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(shared["file"]["name"], "cli piped report.bin");
+    assert_eq!(shared["file"]["size"], 300_000);
+    let id = shared["file"]["id"].as_str().unwrap().to_owned();
+    ok(&dir, &["download", &id, "-o", "fetched.bin"]);
+    assert!(same_bytes(&source, &dir.join("fetched.bin")));
+    let kept = std::fs::read_dir(dir.join("home/stdin")).unwrap().count();
+    assert_eq!(kept, 0, "the input is no longer kept once shared");
+
+    // Without a name, or with nothing piped in: refused before anything is announced.
+    let (code, refused) = run(&dir, &["upload", "-"]);
+    assert_eq!(code, 2, "{refused}");
+    let (code, refused) = run(&dir, &["upload", "-", "--name-as", "nothing.txt"]);
+    assert_eq!(code, 2, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("empty"), "{refused}");
+    ok(&dir, &["delete", &id]);
+}
+
+#[test]
+#[ignore = "needs the local stack: see this file's header"]
 fn an_interrupted_upload_sends_only_the_missing_parts_when_run_again() {
     let dir = scratch("resume-upload");
     let file = file_of(&dir, "cli resumed.bin", 72 * MIB, 3); // 9 parts
