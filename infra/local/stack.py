@@ -9,10 +9,11 @@
 - provisioning from template.yaml (provision.py), and each function's resolved policy (iam.py);
 - each function signs as itself: credentials.py is its credential_process;
 - `cargo lambda watch` serving the functions, the HTTP ones on the API's real paths; a second
-  one serving the second region's (infra/replica.yaml: the APIs, replicate and probe,
+  one serving the second region's (infra/replica.yaml: the APIs, replicate, probe and sweep,
   configured for us-west-2, its own bucket and its replica of the tables);
 - triggers.py playing AWS for the others, one per region: the region's replication queue →
-  its `replicate`, its probe, and in the primary a timer → `sweep`;
+  its `replicate`, and timers → its probe and its `sweep` (each region's sweep writes the
+  records homed in it);
 - site_server.py as CloudFront's origin group in front of both regions' APIs (the read paths fail
   over to the second region), and `trunk serve` serving the site, proxying /api/ to it (with
   --release: a release build served as CloudFront serves it, compressed, by site_server.py);
@@ -276,16 +277,18 @@ def main():
                     watch(args.second_api_port, env_file(REPLICA_REGION, second_metadata_url)),
                     drop=CALLER_CREDENTIALS)
         wait_for(stack, "second region's files-api", second_api_url + "/api/files")
-        event = (ROOT / "functions/probe/events/scheduled.json").read_bytes()
-        wait_for(stack, "second region's probe", f"{second_api_url}/2015-03-31/functions/probe/invocations",
-                 method="POST", body=event)
+        for function in ("probe", "sweep"):
+            event = (ROOT / "functions" / function / "events/scheduled.json").read_bytes()
+            wait_for(stack, f"second region's {function}",
+                     f"{second_api_url}/2015-03-31/functions/{function}/invocations", method="POST", body=event)
         stack.start("triggers", [sys.executable, str(ROOT / "infra/local/triggers.py"), "--api", api_url,
                                  "--sqs-endpoint", primary_moto_url, "--queue", QUEUE, "--region", REGION,
                                  "--sweep-every", str(args.sweep_every), "--probe-every", str(args.probe_every)])
         stack.start("triggers-second-region", [sys.executable, str(ROOT / "infra/local/triggers.py"),
                                                 "--api", second_api_url, "--region", REPLICA_REGION,
                                                 "--sqs-endpoint", replica_moto_url, "--queue", QUEUE,
-                                                "--sweep-every", "0", "--probe-every", str(args.probe_every)])
+                                                "--sweep-every", str(args.sweep_every),
+                                                "--probe-every", str(args.probe_every)])
         # CloudFront's origin groups: what the site's /api/ calls reach.
         stack.start("front", [sys.executable, str(ROOT / "infra/local/site_server.py"), "--port",
                               str(args.front_port), "--api", api_url, "--fallback-api", second_api_url])

@@ -24,7 +24,7 @@ class ResolvedPolicies(unittest.TestCase):
     def test_every_function_has_its_policies_with_local_names(self):
         self.assertEqual(set(self.policies), {"upload-api", "files-api", "replicate", "sweep", "probe",
                                               "files-api@us-west-2", "probe@us-west-2", "upload-api@us-west-2",
-                                              "replicate@us-west-2"})
+                                              "replicate@us-west-2", "sweep@us-west-2"})
         text = repr(self.policies)
         self.assertNotIn("${", text)
         self.assertNotIn("123456789012-eu-west-1-primary", text)  # renamed to the local bucket
@@ -34,6 +34,10 @@ class ResolvedPolicies(unittest.TestCase):
         self.assertTrue(iam.allows(second_uploads, "s3:PutObject", "arn:aws:s3:::replica/files/abc"))
         self.assertFalse(iam.allows(second_uploads, "s3:PutObject", "arn:aws:s3:::primary/files/abc"))
         self.assertTrue(iam.allows(self.policies["replicate@us-west-2"], "s3:PutObject", "arn:aws:s3:::primary/files/abc"))
+        # The second region's sweep scans its own replica of the table, never the primary's.
+        second_sweep = self.policies["sweep@us-west-2"]
+        self.assertTrue(iam.allows(second_sweep, "dynamodb:Scan", "arn:aws:dynamodb:us-west-2:123456789012:table/files"))
+        self.assertFalse(iam.allows(second_sweep, "dynamodb:Scan", FILES_TABLE))
 
     def test_index_and_prefix_are_exact(self):
         files = self.policies["files-api"]

@@ -9,7 +9,7 @@
 - EventBridge Scheduler: invokes `sweep` every --sweep-every seconds and `probe` every
   --probe-every seconds (each with its committed scheduled-event fixture).
 
-One runs per region, each with its own queue and functions (the second region has no sweep).
+One runs per region, each with its own queue and functions.
 """
 import argparse
 import json
@@ -95,7 +95,7 @@ def main():
     parser.add_argument("--sqs-endpoint")
     parser.add_argument("--queue", required=True, help="the region's replication queue")
     parser.add_argument("--region", required=True)
-    parser.add_argument("--sweep-every", type=float, default=10.0, help="0: no sweep (the second region)")
+    parser.add_argument("--sweep-every", type=float, default=10.0, help="0: no sweep")
     parser.add_argument("--probe-every", type=float, default=3.0)
     args = parser.parse_args()
     sqs = boto3.client("sqs", region_name=args.region, endpoint_url=args.sqs_endpoint,

@@ -327,11 +327,16 @@ pub trait MetadataStore: Send + Sync {
         &self,
         summary: &ReplicationSummary,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// The sweep's pass in progress: where the next run continues, and what it counted so far.
-    fn sweep_pass(&self) -> impl Future<Output = Result<Option<SweepPass>, PortError>> + Send;
-    /// Saves the pass, only if no other run saved it since it was read (`pass.saves` is one
-    /// more than what was read; 1 for the first save). False when another run did.
-    fn save_sweep_pass(&self, pass: &SweepPass) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// The pass in progress of the sweep of `region` (each region's sweep keeps its own):
+    /// where its next run continues, and what it counted so far.
+    fn sweep_pass(&self, region: CopyRole) -> impl Future<Output = Result<Option<SweepPass>, PortError>> + Send;
+    /// Saves `region`'s pass, only if no other run saved it since it was read (`pass.saves` is
+    /// one more than what was read; 1 for the first save). False when another run did.
+    fn save_sweep_pass(
+        &self,
+        region: CopyRole,
+        pass: &SweepPass,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// A page of the public files not expired at `now_ms` that match the query, in its order,
     /// after `query.after`; and where the next page starts. Every match is found, however many
     /// files there are (see [`crate::search`]).

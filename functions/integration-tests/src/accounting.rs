@@ -9,6 +9,7 @@ use futures::{stream, StreamExt};
 use twinshare_api::CopyRole;
 use twinshare_aws::{DynamoMetadata, S3Copier, S3ObjectStore};
 use twinshare_core::{fakes::FixedClock, ports::MetadataStore, replication::Replication, FileId};
+use twinshare_lambda::LiveReplication;
 
 use crate::{Stack, BUCKET, REPLICA_BUCKET, TABLE};
 
@@ -18,18 +19,29 @@ const SEEDING: usize = 4;
 /// The sweep function's adapters with a clock that says `now_ms`.
 pub type SweepAt = Replication<S3ObjectStore, DynamoMetadata, S3Copier, FixedClock>;
 
+/// `sweep`'s adapters with a clock that says `now_ms`.
+fn at(sweep: &LiveReplication, now_ms: i64) -> SweepAt {
+    Replication {
+        region: sweep.region,
+        primary: sweep.primary.clone(),
+        replica: sweep.replica.clone(),
+        metadata: sweep.metadata.clone(),
+        copier: sweep.copier.clone(),
+        clock: FixedClock(now_ms),
+        grace: sweep.grace,
+        upload_url_ttl: sweep.upload_url_ttl,
+    }
+}
+
 impl Stack {
     /// The sweep, signing as the sweep function, at `now_ms`.
     pub fn sweep_at(&self, now_ms: i64) -> SweepAt {
-        Replication {
-            primary: self.sweep.primary.clone(),
-            replica: self.sweep.replica.clone(),
-            metadata: self.sweep.metadata.clone(),
-            copier: self.sweep.copier.clone(),
-            clock: FixedClock(now_ms),
-            grace: self.sweep.grace,
-            upload_url_ttl: self.sweep.upload_url_ttl,
-        }
+        at(&self.sweep, now_ms)
+    }
+
+    /// The second region's sweep (`sweep@us-west-2`), at `now_ms`.
+    pub fn second_region_sweep_at(&self, now_ms: i64) -> SweepAt {
+        at(&self.second().sweep, now_ms)
     }
 
     /// Every key under `files/` in a bucket, listed with the SDK.

@@ -35,12 +35,10 @@ impl Stack {
     /// did not report as failed (the failed ones stay invisible for the visibility timeout).
     /// Returns (messages handled, messages failed).
     pub async fn deliver_events_in(&self, region: ApiRegion) -> (usize, usize) {
-        let (sqs, queue_url, replicate) = match region {
-            ApiRegion::Primary => (&self.sqs, &self.queue_url, &self.replicate),
-            ApiRegion::Second => {
-                let second = self.second();
-                (&second.sqs, &second.queue_url, &second.replicate)
-            }
+        let (sqs, queue_url) = self.queue_of(region);
+        let replicate = match region {
+            ApiRegion::Primary => &self.replicate,
+            ApiRegion::Second => &self.second().replicate,
         };
         let (mut handled, mut failed) = (0, 0);
         loop {
@@ -71,6 +69,43 @@ impl Stack {
                 }
                 handled += 1;
             }
+        }
+    }
+}
+
+impl Stack {
+    /// Deletes every visible message of a region's queue unhandled, as if they had been lost
+    /// (gone to the dead-letter queue after their retries); how many.
+    pub async fn lose_events_in(&self, region: ApiRegion) -> usize {
+        let (sqs, queue_url) = self.queue_of(region);
+        let mut lost = 0;
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            if received.messages().is_empty() {
+                return lost;
+            }
+            for message in received.messages() {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .unwrap();
+                lost += 1;
+            }
+        }
+    }
+
+    fn queue_of(&self, region: ApiRegion) -> (&aws_sdk_sqs::Client, &String) {
+        match region {
+            ApiRegion::Primary => (&self.sqs, &self.queue_url),
+            ApiRegion::Second => (&self.second().sqs, &self.second().queue_url),
         }
     }
 }

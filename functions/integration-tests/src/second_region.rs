@@ -1,8 +1,8 @@
 //! The second region of a two-region stack: its replica of the tables, which
 //! `infra/local/global_tables.py` keeps in step with the primary's as DynamoDB global tables do,
 //! and infra/replica.yaml's functions (the binaries configured for that region, each signing as
-//! its own role, `files-api@us-west-2`): its API, and replication of its own uploads, fed by
-//! its bucket's notifications to its own queue.
+//! its own role, `files-api@us-west-2`): its API, replication of its own uploads, fed by its
+//! bucket's notifications to its own queue, and its sweep.
 
 use std::{
     collections::HashMap,
@@ -26,6 +26,8 @@ pub struct SecondRegion {
     pub files_api: LiveService,
     pub upload_api: LiveService,
     pub replicate: LiveReplication,
+    /// This region's sweep: it writes only the records homed here.
+    pub sweep: LiveReplication,
     /// This region's replication queue, in the moto behind the replica bucket's gateway.
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) queue_url: String,
@@ -66,6 +68,7 @@ impl SecondRegion {
         let files_api = second.read_service(&function_sdk(&format!("files-api@{REPLICA_REGION}")).await);
         let upload_api = second.service(&function_sdk(&format!("upload-api@{REPLICA_REGION}")).await);
         let replicate = second.replication(&function_sdk(&format!("replicate@{REPLICA_REGION}")).await);
+        let sweep = second.replication(&function_sdk(&format!("sweep@{REPLICA_REGION}")).await);
         let sdk = twinshare_aws::clients::sdk_config(REPLICA_REGION).await;
         let dynamodb = twinshare_aws::clients::dynamodb_client(&sdk, Some(&metadata.url));
         let (sqs, queue_url) = queue_client(REPLICA_REGION, storage, QUEUE).await;
@@ -75,6 +78,7 @@ impl SecondRegion {
             files_api,
             upload_api,
             replicate,
+            sweep,
             sqs,
             queue_url,
             config: second,
@@ -118,7 +122,7 @@ async fn items(client: &aws_sdk_dynamodb::Client, table: &str) -> HashMap<String
 }
 
 impl Stack {
-    pub(crate) fn second(&self) -> &SecondRegion {
+    pub fn second(&self) -> &SecondRegion {
         self.second_region
             .as_ref()
             .expect("a stack made by stack_in_two_regions")

@@ -272,9 +272,14 @@ async fn a_file_homed_in_the_second_region_expires_from_both_buckets_and_both_ta
     deliver_until_quiet(&stack).await;
     redundant_in(&stack, ApiRegion::Primary, &file.id).await;
 
-    // The sweep (the primary region's) removes it once its expiry has passed, from both buckets.
+    // Its home region's sweep removes it once its expiry has passed, from both buckets; the
+    // primary region's leaves it alone (one writer region per record).
+    stack.wait_until_tables_agree().await;
     let after_expiry = file.expires_at_ms.expect("files expire by default") + 1;
     let report = stack.sweep_at(after_expiry).sweep(1_000).await.unwrap();
+    assert_eq!(report.expired, 0, "{report:?}");
+    assert!(stack.object(CopyRole::Primary, &file.id).await.is_some());
+    let report = stack.second_region_sweep_at(after_expiry).sweep(1_000).await.unwrap();
     assert_eq!(report.expired, 1, "{report:?}");
     assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
     assert_eq!(stack.object(CopyRole::Replica, &file.id).await, None);
@@ -286,4 +291,36 @@ async fn a_file_homed_in_the_second_region_expires_from_both_buckets_and_both_ta
         assert_eq!(response.status(), 410, "{region:?}");
         assert_eq!(json::<ErrorBody>(&response).error, "file_expired", "{region:?}");
     }
+}
+
+#[tokio::test]
+async fn an_outage_upload_whose_copy_messages_were_lost_is_repaired_by_the_second_regions_sweep() {
+    let stack = stack_in_two_regions(ServiceSettings::default()).await;
+    stack.set_primary_region("down").await;
+    let bytes = pseudo_random_bytes(70_000, 5);
+    let file = stack.share("lost message.bin", &bytes, None, "listed").await;
+    assert_eq!(file.home_region, REPLICA_REGION);
+    // Its copy to the primary cannot be made while the region is down, and the message is
+    // lost (as after its retries, to the dead-letter queue).
+    assert!(stack.lose_events_in(ApiRegion::Second).await >= 1);
+    stack.set_primary_region("ok").await;
+    stack.wait_until_tables_agree().await;
+
+    // The primary region's sweep counts it, but leaves it to its home region's.
+    let primary = stack.sweep.sweep(1_000).await.unwrap();
+    assert_eq!((primary.checked, primary.not_redundant), (1, 1), "{primary:?}");
+    assert_eq!(primary.replicas_copied + primary.primaries_restored, 0, "{primary:?}");
+    assert_eq!(stack.object(CopyRole::Primary, &file.id).await, None);
+
+    // The second region's sweep copies it to the primary bucket, verified.
+    let second = stack.second().sweep.sweep(1_000).await.unwrap();
+    assert_eq!(second.primaries_restored, 1, "{second:?}");
+    let copy = stack.object(CopyRole::Primary, &file.id).await;
+    assert!(copy.as_deref() == Some(bytes.as_slice()), "its copy in {BUCKET}");
+    redundant_in(&stack, ApiRegion::Second, &file.id).await;
+    redundant_in(&stack, ApiRegion::Primary, &file.id).await;
+    // The copy's own notification, in the primary region: recognised as a copy, nothing sent back.
+    deliver_until_quiet(&stack).await;
+    assert_eq!(both_buckets(&stack).await.len(), 2);
+    stack.wait_until_tables_agree().await;
 }

@@ -5,6 +5,7 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::{anyhow, Context};
+use twinshare_api::CopyRole;
 use twinshare_aws::{clients, clients::RegionsSdk, AwsEndpoints, CopyMode, DynamoMetadata, S3Copier, S3ObjectStore};
 use twinshare_core::{
     access::UploadAccess, ports::SystemClock, probe::Probe, rate::RateLimits, replication::Replication,
@@ -135,6 +136,16 @@ impl Config {
         self.settings.serving_region.as_deref().unwrap_or(&self.primary_region)
     }
 
+    /// The copy this region keeps (as [`Service::home`]): the second region's when this
+    /// function runs there.
+    pub fn home(&self) -> CopyRole {
+        if self.serving_region() == self.replica_region && self.replica_region != self.primary_region {
+            CopyRole::Replica
+        } else {
+            CopyRole::Primary
+        }
+    }
+
     /// The SDK clients: each bucket through its own region, the table through this function's
     /// own region (its replica of the table; `DYNAMODB_ENDPOINT` is that replica's, locally).
     fn adapters(&self, sdk: &RegionsSdk) -> (S3ObjectStore, S3ObjectStore, DynamoMetadata) {
@@ -199,6 +210,7 @@ impl Config {
         let (primary, replica, metadata) = self.adapters(sdk);
         let copier = S3Copier::new(primary.clone(), replica.clone(), self.copy_mode);
         Replication {
+            region: self.home(),
             primary,
             replica,
             metadata,

@@ -16,6 +16,7 @@ use super::Item;
 /// The health table's row of the last complete sweep pass, and of the pass in progress.
 pub(super) const SUMMARY: &str = "replication-summary";
 pub(super) const SWEEP_PASS: &str = "sweep-pass";
+pub(super) const SECOND_REGION_SWEEP_PASS: &str = "sweep-pass#second-region";
 
 /// The row of what `observer`'s probe saw of `region` (see [`RegionHealth`]).
 pub(super) fn health_name(observer: &str, region: &str) -> String {

@@ -394,12 +394,12 @@ impl MetadataStore for DynamoMetadata {
         self.read_replication_summary().await
     }
 
-    async fn sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
-        self.read_sweep_pass().await
+    async fn sweep_pass(&self, region: CopyRole) -> Result<Option<SweepPass>, PortError> {
+        self.read_sweep_pass(region).await
     }
 
-    async fn save_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
-        self.write_sweep_pass(pass).await
+    async fn save_sweep_pass(&self, region: CopyRole, pass: &SweepPass) -> Result<bool, PortError> {
+        self.write_sweep_pass(region, pass).await
     }
 
     async fn record_replication_summary(&self, summary: &ReplicationSummary) -> Result<(), PortError> {

@@ -1,8 +1,10 @@
 //! What the sweep reads and keeps: many records at once (the orphan audit), and in the health
-//! table the pass in progress and the summary of the last complete one (as JSON: they are read
+//! table each region's pass in progress and the summary of the last complete one (as JSON: they are read
 //! whole, never queried by field).
 
 use std::collections::HashMap;
+
+use twinshare_api::CopyRole;
 
 use twinshare_core::{
     health::{ReplicationSummary, SweepPass},
@@ -14,10 +16,19 @@ use twinshare_core::{
 
 use super::{
     is_condition_failure,
-    items::{from_item, get_n, n, s, SUMMARY, SWEEP_PASS},
+    items::{from_item, get_n, n, s, SECOND_REGION_SWEEP_PASS, SUMMARY, SWEEP_PASS},
     DynamoMetadata, Item,
 };
 use crate::errors::port_error;
+
+/// The health table's row of `region`'s sweep pass. Each region's sweep writes only its own
+/// (one writer region per item): the rows replicate, the passes never collide.
+fn pass_row(region: CopyRole) -> &'static str {
+    match region {
+        CopyRole::Primary => SWEEP_PASS,
+        CopyRole::Replica => SECOND_REGION_SWEEP_PASS,
+    }
+}
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, PortError> {
     serde_json::to_string(value).map_err(|e| PortError::Other(format!("encoding the sweep's row: {e}")))
@@ -52,12 +63,12 @@ impl DynamoMetadata {
         self.put_health_item(item).await
     }
 
-    pub(super) async fn read_sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
+    pub(super) async fn read_sweep_pass(&self, region: CopyRole) -> Result<Option<SweepPass>, PortError> {
         let answer = self
             .client
             .get_item()
             .table_name(&self.health_table)
-            .key("name", s(SWEEP_PASS))
+            .key("name", s(pass_row(region)))
             .consistent_read(true)
             .send()
             .await
@@ -86,9 +97,9 @@ impl DynamoMetadata {
     }
 
     /// A conditional put: only over the save this one follows (none, for the first).
-    pub(super) async fn write_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
+    pub(super) async fn write_sweep_pass(&self, region: CopyRole, pass: &SweepPass) -> Result<bool, PortError> {
         let mut item = HashMap::from([
-            ("name".to_owned(), s(SWEEP_PASS)),
+            ("name".to_owned(), s(pass_row(region))),
             ("saves".to_owned(), n(pass.saves)),
             ("tally".to_owned(), s(json(&pass.tally)?)),
             ("charged_bytes".to_owned(), n(pass.charged.bytes)),

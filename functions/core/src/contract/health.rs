@@ -107,8 +107,10 @@ pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store
             changes: 0,
         },
     };
-    assert!(store.save_sweep_pass(&first).await.unwrap());
-    assert_eq!(store.sweep_pass().await.unwrap(), Some(first.clone()));
+    assert!(store.save_sweep_pass(CopyRole::Primary, &first).await.unwrap());
+    assert_eq!(store.sweep_pass(CopyRole::Primary).await.unwrap(), Some(first.clone()));
+    // The second region's sweep keeps its own pass, saved from its own first save.
+    assert_eq!(store.sweep_pass(CopyRole::Replica).await.unwrap(), None);
     let second = SweepPass {
         saves: 2,
         cursor: None,
@@ -118,11 +120,26 @@ pub(super) async fn region_health_and_summary_round_trip<M: MetadataStore>(store
         tally: Default::default(),
         ..second.clone()
     };
-    assert!(store.save_sweep_pass(&second).await.unwrap());
+    assert!(store.save_sweep_pass(CopyRole::Primary, &second).await.unwrap());
     assert!(
-        !store.save_sweep_pass(&overlapping).await.unwrap(),
+        !store.save_sweep_pass(CopyRole::Primary, &overlapping).await.unwrap(),
         "a second save of the same read"
     );
-    assert!(!store.save_sweep_pass(&first).await.unwrap(), "a stale one");
-    assert_eq!(store.sweep_pass().await.unwrap(), Some(second));
+    assert!(
+        !store.save_sweep_pass(CopyRole::Primary, &first).await.unwrap(),
+        "a stale one"
+    );
+    assert_eq!(store.sweep_pass(CopyRole::Primary).await.unwrap(), Some(second));
+    let its_own = SweepPass {
+        saves: 1,
+        cursor: Some("the second region's position".into()),
+        ..SweepPass::default()
+    };
+    assert!(store.save_sweep_pass(CopyRole::Replica, &its_own).await.unwrap());
+    assert_eq!(store.sweep_pass(CopyRole::Replica).await.unwrap(), Some(its_own));
+    assert_eq!(
+        store.sweep_pass(CopyRole::Primary).await.unwrap().map(|p| p.saves),
+        Some(2),
+        "the primary's pass is untouched"
+    );
 }

@@ -26,7 +26,8 @@ pub struct MemoryMetadata {
     records: Arc<Mutex<BTreeMap<FileId, FileRecord>>>,
     health: Arc<Mutex<Vec<RegionHealth>>>,
     summary: Arc<Mutex<Option<ReplicationSummary>>>,
-    pass: Arc<Mutex<Option<SweepPass>>>,
+    /// Each region's sweep pass: the primary's, then the second region's.
+    passes: Arc<Mutex<[Option<SweepPass>; 2]>>,
     fail_next_write: Arc<Mutex<Option<String>>>,
     attempts: Arc<Mutex<BTreeMap<(FileId, String), PasswordAttempts>>>,
     blocked: Arc<Mutex<std::collections::BTreeSet<String>>>,
@@ -387,12 +388,13 @@ impl MetadataStore for MemoryMetadata {
         Ok(())
     }
 
-    async fn sweep_pass(&self) -> Result<Option<SweepPass>, PortError> {
-        Ok(self.pass.lock().unwrap().clone())
+    async fn sweep_pass(&self, region: CopyRole) -> Result<Option<SweepPass>, PortError> {
+        Ok(self.passes.lock().unwrap()[region as usize].clone())
     }
 
-    async fn save_sweep_pass(&self, pass: &SweepPass) -> Result<bool, PortError> {
-        let mut stored = self.pass.lock().unwrap();
+    async fn save_sweep_pass(&self, region: CopyRole, pass: &SweepPass) -> Result<bool, PortError> {
+        let mut passes = self.passes.lock().unwrap();
+        let stored = &mut passes[region as usize];
         let seen = stored.as_ref().map_or(0, |p| p.saves);
         if pass.saves != seen + 1 {
             return Ok(false);

@@ -9,6 +9,8 @@ pub use store::{MemoryCopier, MemoryStore};
 
 use std::time::Duration;
 
+use twinshare_api::CopyRole;
+
 use crate::ports::{Clock, ObjectStore};
 
 /// A clock that always says the same time.
@@ -53,7 +55,13 @@ pub fn in_second_region(service: &FakeService) -> FakeService {
 pub type FakeReplication = crate::replication::Replication<MemoryStore, MemoryMetadata, MemoryCopier, FixedClock>;
 
 pub fn replication(service: &FakeService, now_ms: i64) -> FakeReplication {
+    replication_in(CopyRole::Primary, service, now_ms)
+}
+
+/// Replication as `region`'s functions run it, on the same buckets and table as `service`.
+pub fn replication_in(region: CopyRole, service: &FakeService, now_ms: i64) -> FakeReplication {
     crate::replication::Replication {
+        region,
         primary: service.primary.clone(),
         replica: service.replica.clone(),
         metadata: service.metadata.clone(),

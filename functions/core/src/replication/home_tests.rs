@@ -4,8 +4,9 @@ use twinshare_api::{CopyRole, CopyState, FileStatus, UploadPlan, Visibility};
 
 use super::Replicated;
 use crate::{
-    fakes::{in_second_region, replication, service, FakeService},
-    service::test_support::{announce, announce_in_parts},
+    fakes::{in_second_region, replication, replication_in, service, FakeService},
+    ports::MetadataStore,
+    service::test_support::{announce, announce_in_parts, available},
     ApiError, FileId, ObjectKey,
 };
 
@@ -159,4 +160,85 @@ async fn either_region_deletes_and_both_copies_go() {
         .unwrap();
     svc.delete_file(&key.file_id().to_string(), Some(&token)).await.unwrap();
     assert!(!svc.primary.holds(&key) && !svc.replica.holds(&key));
+}
+
+/// Past the sweep's grace (60 s in the fakes): an unverified copy is overdue.
+const PAST_GRACE_MS: i64 = 1_000 + 120_000;
+
+#[tokio::test]
+async fn each_regions_sweep_repairs_only_the_files_homed_in_it() {
+    let svc = service();
+    // Homed in the second region, its copy to the primary lost (its message never delivered).
+    let (outage_upload, _) = shared_in_second_region(&svc).await;
+    // Homed in the primary, its replica never copied.
+    let (id, _) = available(&svc, announce("b.txt", Visibility::Listed)).await;
+    let primary_upload = id.object_key();
+
+    let second = replication_in(CopyRole::Replica, &svc, PAST_GRACE_MS)
+        .sweep(1_000)
+        .await
+        .unwrap();
+    assert_eq!(second.replicas_copied + second.primaries_restored, 1, "{second:?}");
+    assert_eq!(
+        second.not_redundant, 1,
+        "the primary's file, counted, not written: {second:?}"
+    );
+    assert_eq!(svc.primary.get(&outage_upload).unwrap(), b"abc");
+    assert!(!svc.replica.holds(&primary_upload), "the primary region's to repair");
+    let outage_file = svc.get_file(&outage_upload.file_id().to_string()).await.unwrap();
+    assert_eq!(outage_file.status, FileStatus::Redundant);
+
+    let primary = replication_in(CopyRole::Primary, &svc, PAST_GRACE_MS)
+        .sweep(1_000)
+        .await
+        .unwrap();
+    assert_eq!((primary.replicas_copied, primary.not_redundant), (1, 0), "{primary:?}");
+    assert_eq!(svc.replica.get(&primary_upload).unwrap(), b"abc");
+
+    // Each keeps its own pass; only the primary's is the status page's summary.
+    for region in [CopyRole::Primary, CopyRole::Replica] {
+        let pass = svc.metadata.sweep_pass(region).await.unwrap().unwrap();
+        assert_eq!((pass.saves, pass.cursor), (1, None), "{region:?}");
+    }
+    let summary = svc.metadata.replication_summary().await.unwrap().unwrap();
+    assert_eq!((summary.files, summary.not_redundant), (2, 0));
+}
+
+#[tokio::test]
+async fn a_file_homed_in_the_second_region_is_expired_by_its_sweep_alone() {
+    let svc = service();
+    let (key, _) = shared_in_second_region(&svc).await;
+    replication(&svc, 10)
+        .on_object_created("replica", key.as_str())
+        .await
+        .unwrap();
+    let record = svc.metadata.get(key.file_id()).await.unwrap().unwrap();
+    let after_expiry = record.expiry_ms.expect("files expire by default") + 1;
+
+    let primary = replication_in(CopyRole::Primary, &svc, after_expiry)
+        .sweep(1_000)
+        .await
+        .unwrap();
+    assert_eq!((primary.expired, primary.orphans_deleted), (0, 0), "{primary:?}");
+    assert!(
+        svc.primary.holds(&key) && svc.replica.holds(&key),
+        "left to its home region"
+    );
+    let untouched = svc.metadata.get(key.file_id()).await.unwrap().unwrap();
+    assert!(untouched.removal.is_none());
+
+    let second = replication_in(CopyRole::Replica, &svc, after_expiry)
+        .sweep(1_000)
+        .await
+        .unwrap();
+    assert_eq!(second.expired, 1, "{second:?}");
+    assert!(!svc.primary.holds(&key) && !svc.replica.holds(&key));
+    assert!(svc
+        .metadata
+        .get(key.file_id())
+        .await
+        .unwrap()
+        .unwrap()
+        .removal
+        .is_some());
 }

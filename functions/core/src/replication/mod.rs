@@ -46,8 +46,12 @@ pub enum Replicated {
 }
 
 pub struct Replication<S, M, X, C> {
+    /// The region this runs in, by the copy it keeps. Each region's sweep writes only the
+    /// records homed in it (one writer region per item, DESIGN.md §9).
+    pub region: CopyRole,
     pub primary: S,
     pub replica: S,
+    /// This region's replica of the tables.
     pub metadata: M,
     pub copier: X,
     pub clock: C,

@@ -5,6 +5,14 @@
 //! Then it removes what must go (expired files, abandoned uploads) through the one removal
 //! path, repairs copies, and finally audits the listing for objects no live record accounts
 //! for ([`super::audit`]).
+//!
+//! A sweep runs in each region. Both read every record, but each writes only the records homed
+//! in its region (DESIGN.md §9: one writer region per item): it repairs, expires and removes
+//! those, and only counts the others. So a file uploaded in the second region while the primary
+//! was down is repaired by the second region's sweep once the primary answers, and no record is
+//! written from two regions at once. What belongs to the whole service — the storage usage
+//! counter, the pass summary on the status page, the orphan audit of both buckets — is the
+//! primary region's sweep's alone.
 
 use std::collections::HashSet;
 
@@ -79,10 +87,13 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
     /// replication summary and starts the next one.
     pub async fn sweep(&self, max_records: usize) -> Result<SweepReport, PortError> {
         let now = self.clock.now_ms();
-        let mut pass = self.metadata.sweep_pass().await?.unwrap_or_default();
+        let keeps_the_whole = self.region == CopyRole::Primary;
+        let mut pass = self.metadata.sweep_pass(self.region).await?.unwrap_or_default();
         if pass.tally.runs == 0 {
             pass.tally.started_at_ms = now;
-            pass.usage_at_start = self.usage().await;
+            if keeps_the_whole {
+                pass.usage_at_start = self.usage().await;
+            }
         }
         let mut inventory = Inventory::list([&self.primary, &self.replica]).await;
         let mut report = SweepReport::default();
@@ -105,9 +116,11 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
                 next => break next,
             }
         };
-        self.audit(&mut inventory, &live, &mut report).await;
+        if keeps_the_whole {
+            self.audit(&mut inventory, &live, &mut report).await;
+        }
         report.pass_finished = next.is_none();
-        if report.pass_finished {
+        if report.pass_finished && keeps_the_whole {
             report.usage_repaired = self.reconcile_usage(&pass).await;
             pass.usage_at_start = None;
             pass.charged = StorageUsage::default();
@@ -121,15 +134,17 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             done.storage.buckets = inventory.usage();
             done
         });
-        if !self.metadata.save_sweep_pass(&pass).await? {
+        if !self.metadata.save_sweep_pass(self.region, &pass).await? {
             // Another run overlapped this one and moved the pass: its count stands, this run's
             // repairs and removals are done all the same.
             tracing::warn!("another sweep saved the pass meanwhile; this run's counts are not kept");
             return Ok(report);
         }
         if let Some(summary) = summary {
-            self.metadata.record_replication_summary(&summary).await?;
-            tracing::info!(?summary, "sweep pass finished");
+            if keeps_the_whole {
+                self.metadata.record_replication_summary(&summary).await?;
+            }
+            tracing::info!(?summary, region = ?self.region, "sweep pass finished");
         }
         tracing::info!(?report, "sweep run done");
         Ok(report)
@@ -143,6 +158,9 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
         live: &mut HashSet<ObjectKey>,
     ) {
         let now = self.clock.now_ms();
+        if record.home != self.region {
+            return self.count_another_regions(record, inventory, report, live);
+        }
         if record.needs_index() {
             match self.metadata.reindex(record).await {
                 Ok(Written::Done(_)) => report.reindexed += 1,
@@ -176,27 +194,35 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             }
             return;
         }
-        live.insert(record.object_key.clone());
-        if record.state == RecordState::Uploading {
-            report.uploading_bytes += record.size;
-            return;
-        }
-        report.checked += 1;
-        report.accounted_bytes += record.size;
-        let listed_and_verified = [CopyRole::Primary, CopyRole::Replica].into_iter().all(|role| {
-            inventory.holds(role, &record.object_key) && record.copy_state(role) == Some(CopyState::Verified)
-        });
-        if listed_and_verified {
+        if !count_live(record, inventory, report, live) {
             return;
         }
         if self.repair(record, report).await {
             inventory.note_repaired(&record.object_key, record.size, now);
         } else {
-            report.not_redundant += 1;
-            let since = report
-                .oldest_pending_since_ms
-                .map_or(record.created_at_ms, |t| t.min(record.created_at_ms));
-            report.oldest_pending_since_ms = Some(since);
+            not_redundant(record, report);
+        }
+    }
+
+    /// A record homed in the other region: its sweep writes it. This one only counts it, and
+    /// keeps its bytes from the audit until its home region has removed it.
+    fn count_another_regions(
+        &self,
+        record: &FileRecord,
+        inventory: &Inventory,
+        report: &mut SweepReport,
+        live: &mut HashSet<ObjectKey>,
+    ) {
+        if record.removal.is_some() {
+            return;
+        }
+        if record.is_expired(self.clock.now_ms()) {
+            // Its home region's sweep removes it, bytes and all.
+            live.insert(record.object_key.clone());
+            return;
+        }
+        if count_live(record, inventory, report, live) {
+            not_redundant(record, report);
         }
     }
 
@@ -314,6 +340,36 @@ impl<S: ObjectStore, M: MetadataStore, X: Copier, C: Clock> Replication<S, M, X,
             Ok(Written::Done(_))
         )
     }
+}
+
+/// Counts a record that is neither removed nor due for removal, and keeps its object from the
+/// audit. True when it is available without two listed and verified copies (to repair).
+fn count_live(
+    record: &FileRecord,
+    inventory: &Inventory,
+    report: &mut SweepReport,
+    live: &mut HashSet<ObjectKey>,
+) -> bool {
+    live.insert(record.object_key.clone());
+    if record.state == RecordState::Uploading {
+        report.uploading_bytes += record.size;
+        return false;
+    }
+    report.checked += 1;
+    report.accounted_bytes += record.size;
+    let listed_and_verified = [CopyRole::Primary, CopyRole::Replica]
+        .into_iter()
+        .all(|role| inventory.holds(role, &record.object_key) && record.copy_state(role) == Some(CopyState::Verified));
+    !listed_and_verified
+}
+
+/// Counts an available file left without two verified copies by this run.
+fn not_redundant(record: &FileRecord, report: &mut SweepReport) {
+    report.not_redundant += 1;
+    let since = report
+        .oldest_pending_since_ms
+        .map_or(record.created_at_ms, |t| t.min(record.created_at_ms));
+    report.oldest_pending_since_ms = Some(since);
 }
 
 /// Adds one run's counts to the pass's.

@@ -158,7 +158,13 @@ async fn a_pass_covers_the_whole_table_over_several_runs_and_then_starts_again()
     let report = sweep_at(&svc, 40_000).sweep(10).await.unwrap();
     assert!(!report.pass_finished);
     assert_eq!(
-        svc.metadata.sweep_pass().await.unwrap().unwrap().tally.started_at_ms,
+        svc.metadata
+            .sweep_pass(CopyRole::Primary)
+            .await
+            .unwrap()
+            .unwrap()
+            .tally
+            .started_at_ms,
         1_000 + 40_000
     );
 }
