@@ -42,30 +42,17 @@ impl Stack {
         };
         let (mut handled, mut failed) = (0, 0);
         loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = received.messages();
+            let messages = receive(sqs, queue_url).await;
             if messages.is_empty() {
                 return (handled, failed);
             }
-            let response = replicate::handle(replicate, sqs_event(messages)).await;
-            for message in messages {
+            let response = replicate::handle(replicate, sqs_event(&messages)).await;
+            for message in &messages {
                 let id = message.message_id().unwrap_or_default();
                 if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
                     failed += 1;
                 } else {
-                    let receipt = message.receipt_handle().unwrap_or_default();
-                    sqs.delete_message()
-                        .queue_url(queue_url)
-                        .receipt_handle(receipt)
-                        .send()
-                        .await
-                        .unwrap();
+                    delete(sqs, queue_url, message).await;
                 }
                 handled += 1;
             }
@@ -80,23 +67,12 @@ impl Stack {
         let (sqs, queue_url) = self.queue_of(region);
         let mut lost = 0;
         loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            if received.messages().is_empty() {
+            let messages = receive(sqs, queue_url).await;
+            if messages.is_empty() {
                 return lost;
             }
-            for message in received.messages() {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .unwrap();
+            for message in &messages {
+                delete(sqs, queue_url, message).await;
                 lost += 1;
             }
         }
@@ -108,6 +84,27 @@ impl Stack {
             ApiRegion::Second => (&self.second().sqs, &self.second().queue_url),
         }
     }
+}
+
+/// Up to 10 visible messages of a queue (none: it shows nothing).
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    received.messages().to_vec()
+}
+
+async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, message: &aws_sdk_sqs::types::Message) {
+    sqs.delete_message()
+        .queue_url(queue_url)
+        .receipt_handle(message.receipt_handle().unwrap_or_default())
+        .send()
+        .await
+        .unwrap();
 }
 
 /// SQS messages as Lambda hands them to a function.
