@@ -1,7 +1,8 @@
 //! `sweep`: on a schedule, checks every record in passes that continue across runs: repairs
 //! copies (re-copies replicas not verified after the grace, restores a copy that disappeared
 //! from the other), removes expired files and abandoned uploads, and deletes objects no live
-//! record accounts for.
+//! record accounts for. It runs in both regions (template.yaml, infra/replica.yaml): each writes
+//! only the records homed in its own region, and only the primary's audits the buckets.
 //! Permissions: list both buckets and read/write/delete their `files/*`; scan, read and update
 //! the table; read and write its own rows of the health table.
 
