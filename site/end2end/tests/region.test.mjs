@@ -167,7 +167,11 @@ test('an upload in parts stranded in the primary region says so, and starts agai
 });
 
 test('when the primary region is back, the file shared meanwhile gets its copy there', async () => {
+  // Its page, open while the primary is still down, shows one copy, and then two without a reload.
+  await page.goto(`${BASE_URL}/f/${outageId}`);
+  await page.getByText(/Stored in 1 region/).waitFor({ timeout: 30_000 });
   await region(PRIMARY, 'ok');
+  await page.getByText('Stored in 2 regions').waitFor({ timeout: 90_000 });
   const deadline = Date.now() + 90_000;
   for (;;) {
     const answer = await fetch(`${REGIONS[PRIMARY].api}/api/files/${outageId}`).catch(() => null);
