@@ -40,3 +40,14 @@ pub use error::ApiError;
 pub use id::{FileId, ObjectKey};
 pub use record::FileRecord;
 pub use service::{Service, ServiceSettings, Uploader};
+
+/// The copy a region keeps: the second region's when `serving` is it (and it is not also the
+/// primary), else the primary's. Uploads announced in a region land in its bucket, records homed
+/// there are written there, and its sweep writes only those (one writer region per item).
+pub fn home_of(serving: &str, primary: &str, replica: &str) -> twinshare_api::CopyRole {
+    if serving == replica && replica != primary {
+        twinshare_api::CopyRole::Replica
+    } else {
+        twinshare_api::CopyRole::Primary
+    }
+}

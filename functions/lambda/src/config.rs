@@ -139,11 +139,7 @@ impl Config {
     /// The copy this region keeps (as [`Service::home`]): the second region's when this
     /// function runs there.
     pub fn home(&self) -> CopyRole {
-        if self.serving_region() == self.replica_region && self.replica_region != self.primary_region {
-            CopyRole::Replica
-        } else {
-            CopyRole::Primary
-        }
+        twinshare_core::home_of(self.serving_region(), &self.primary_region, &self.replica_region)
     }
 
     /// The SDK clients: each bucket through its own region, the table through this function's

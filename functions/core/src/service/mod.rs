@@ -126,11 +126,7 @@ impl<S: ObjectStore, M: MetadataStore, C: Clock> Service<S, M, C> {
     /// The copy this region keeps: uploads announced here land in its bucket, and records
     /// homed here are written here (one writer per item).
     pub fn home(&self) -> CopyRole {
-        if self.serving_region() == self.replica.region() && self.replica.region() != self.primary.region() {
-            CopyRole::Replica
-        } else {
-            CopyRole::Primary
-        }
+        crate::home_of(self.serving_region(), self.primary.region(), self.replica.region())
     }
 
     pub(super) fn is_home_of(&self, record: &FileRecord) -> bool {
