@@ -1,6 +1,6 @@
 //! Numbers and states as people read them.
 
-use twinshare_api::{CopyRole, CopyState, FileStatus, FileView};
+use twinshare_api::{CopyState, FileStatus, FileView};
 
 pub use twinshare_api::display::size;
 
@@ -65,28 +65,30 @@ pub fn age(created_at_ms: i64, now_ms: f64) -> String {
     }
 }
 
-fn replica_state(file: &FileView) -> Option<CopyState> {
+/// The state of the copy made from the home region's: the primary's for a file shared while the
+/// primary was down (its home is the second region), else the second region's.
+fn second_copy_state(file: &FileView) -> Option<CopyState> {
     file.copies
         .iter()
-        .find(|c| c.role == CopyRole::Replica)
+        .find(|c| c.region != file.home_region)
         .map(|c| c.state)
 }
 
-/// The copy state in a person's words: uploading, 1 copy, copying, 2 copies, replica failed.
+/// The copy state in a person's words: uploading, 1 copy, copying, 2 copies, copy failed.
 pub fn copies(file: &FileView) -> &'static str {
-    match (file.status, replica_state(file)) {
+    match (file.status, second_copy_state(file)) {
         (FileStatus::Uploading, _) => "uploading",
         (FileStatus::Redundant, _) => "2 copies",
         (FileStatus::Available, Some(CopyState::Copying)) => "copying",
-        (FileStatus::Available, Some(CopyState::Failed)) => "replica failed",
-        (FileStatus::Available, Some(CopyState::Missing)) => "replica missing",
+        (FileStatus::Available, Some(CopyState::Failed)) => "second copy failed",
+        (FileStatus::Available, Some(CopyState::Missing)) => "second copy missing",
         (FileStatus::Available, _) => "1 copy",
     }
 }
 
 /// Where the file is kept, in a person's words (the regions' names are shown on demand).
 pub fn stored_in(file: &FileView) -> &'static str {
-    match (file.status, replica_state(file)) {
+    match (file.status, second_copy_state(file)) {
         (FileStatus::Uploading, _) => "Still uploading",
         (FileStatus::Redundant, _) => "Stored in 2 regions",
         (FileStatus::Available, Some(CopyState::Copying)) => "Stored in 1 region; copying to a second",
@@ -106,7 +108,8 @@ pub fn sha256_hex(base64_digest: &str) -> Option<String> {
 
 /// A copy failed or vanished: shown as a warning.
 pub fn copies_at_risk(file: &FileView) -> bool {
-    file.status == FileStatus::Available && matches!(replica_state(file), Some(CopyState::Failed | CopyState::Missing))
+    file.status == FileStatus::Available
+        && matches!(second_copy_state(file), Some(CopyState::Failed | CopyState::Missing))
 }
 
 /// Whether a file's copy state may still change by itself (worth refreshing).
