@@ -195,18 +195,15 @@ pub async fn find_file(id: &str) -> Result<FileView, Refusal> {
     read(response).await
 }
 
-/// The download address of a protected file, asked with its password (in a header, never in the
-/// address) and answered as JSON; the page then follows it.
-pub async fn protected_download(id: &str, password: &str) -> ApiResult<String> {
-    let response = Request::get(&format!("/api/files/{id}/download"))
-        .header(twinshare_api::PASSWORD_HEADER, password)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .map_err(network)?;
-    decode::<twinshare_api::DownloadLink>(response)
-        .await
-        .map(|link| link.url)
+/// A file's download address, answered as JSON (the page then follows it), with the file's
+/// password when it has one (in a header, never in the address).
+pub async fn download_link(id: &str, password: Option<&str>) -> Result<String, Refusal> {
+    let mut request = Request::get(&format!("/api/files/{id}/download")).header("Accept", "application/json");
+    if let Some(password) = password {
+        request = request.header(twinshare_api::PASSWORD_HEADER, password);
+    }
+    let response = request.send().await.map_err(|e| local_refusal(network(e)))?;
+    read::<twinshare_api::DownloadLink>(response).await.map(|link| link.url)
 }
 
 /// A page of the public table: files whose name contains `search`, in the order `sort`

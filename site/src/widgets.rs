@@ -1,11 +1,11 @@
 //! Pieces that several pages show: each page's heading and title, copying a link or a hash, a
-//! link's QR code, the outage banner.
+//! link's QR code, a file's download button, the outage banner.
 
 use std::cell::RefCell;
 
 use leptos::{html, prelude::*, task::spawn_local};
 use qrcode::{render::svg, EcLevel, QrCode as Code};
-use twinshare_api::{CopyRole, RegionStatus, RegionView, StatusView};
+use twinshare_api::{CopyRole, FileView, RegionStatus, RegionView, StatusView};
 
 use crate::{api, live};
 
@@ -109,6 +109,53 @@ pub fn qr_svg(link: &str) -> String {
 
 /// Shown on every page while the probe reports a region down, or while the API answering is the
 /// second region's (the front failed over: the primary region is not answering at all).
+/// A file's download button. It stays a plain link (copyable, and it works before the page's code
+/// has loaded), but a click asks for the address as JSON first: a refusal (a limit reached, a file
+/// taken down) is said beside the button instead of replacing the page, and an answer that may
+/// pass (a region failing over, a 5xx) is asked again, twice at most, a second apart. Only for
+/// files without a download limit: a limited download whose answer was lost may have been
+/// counted, and asking again would spend a second one.
+#[component]
+pub fn DownloadButton(file: FileView, #[prop(optional, into)] on_started: Option<Callback<()>>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let tries = if file.max_downloads.is_some() { 1 } else { 3 };
+    let id = StoredValue::new(file.id.clone());
+    let click = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        error.set(None);
+        if let Some(started) = on_started {
+            started.run(());
+        }
+        spawn_local(async move {
+            let mut answer = api::download_link(&id.get_value(), None).await;
+            for _ in 1..tries {
+                match &answer {
+                    Err(refused) if refused.is_transient() => {
+                        live::sleep_ms(1_000).await;
+                        answer = api::download_link(&id.get_value(), None).await;
+                    }
+                    _ => break,
+                }
+            }
+            match answer {
+                Ok(url) => follow(&url),
+                Err(refused) => error.set(Some(refused.message)),
+            }
+        });
+    };
+    view! {
+        <a class="button download" href=file.download_path.clone() download=file.name.clone() on:click=click>"Download"</a>
+        {move || error.get().map(|message| view! { <span class="error" role="alert">{message}</span> })}
+    }
+}
+
+/// Opens a download address: S3 answers it as an attachment, so the page stays.
+pub fn follow(url: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(url);
+    }
+}
+
 #[component]
 pub fn OutageBanner() -> impl IntoView {
     let status = live::live(api::get_status, |_: &StatusView| true, 5_000);

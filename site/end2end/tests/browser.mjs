@@ -70,7 +70,7 @@ export async function shareViaApi(name, bytes) {
     headers: { authorization: `Bearer ${created.manage_token}` },
   });
   assert.equal(complete.status, 200, await complete.text());
-  return { id: created.file.id, name, size: bytes.length };
+  return { id: created.file.id, name, size: bytes.length, token: created.manage_token };
 }
 
 /** Clicks a download link and returns what the browser saved: { bytes, name }. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { launch, BASE_URL } from './browser.mjs';
+import { launch, shareViaApi, BASE_URL } from './browser.mjs';
 
 const run = randomBytes(4).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'twinshare-e2e-manage-'));
@@ -122,6 +122,23 @@ test('an owner edits, limits and deletes a file, and its links say so', async ()
   assert.deepEqual(await downloadAnswer(id), { status: 410, code: 'file_deleted' });
   await page.goto(BASE_URL + '/mine');
   await page.locator('ul.mine li.upload.gone', { hasText: 'This file was deleted' }).waitFor();
+});
+
+test("a file deleted while its page is open: Download says why beside the button, and the page stays", async () => {
+  const shared = await shareViaApi(`deleted meanwhile ${run}.txt`, randomBytes(1000));
+  await page.goto(`${BASE_URL}/f/${shared.id}`);
+  // Once it is redundant the page stops refreshing it, so the delete is seen only on Download.
+  await page.getByText('Stored in 2 regions').waitFor({ timeout: 30_000 });
+  const deleted = await fetch(`${BASE_URL}/api/manage/${shared.id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${shared.token}` },
+  });
+  assert.ok(deleted.ok, `delete answered ${deleted.status}`);
+  await page.locator('a.download').click();
+  const alert = page.locator('.file-page .actions [role=alert]');
+  await alert.waitFor({ timeout: 10_000 });
+  assert.match(await alert.innerText(), /was deleted by its owner/);
+  assert.equal(new URL(page.url()).pathname, `/f/${shared.id}`, 'the page stays');
 });
 
 // The operator's command against the same local stack (infra/test exports its state dir).

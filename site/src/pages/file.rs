@@ -7,7 +7,7 @@ use twinshare_api::Visibility;
 
 use crate::{
     api, format, live,
-    widgets::{CopyButton, CopyLink, PageHeading, QrCode, RefusedFile},
+    widgets::{self, CopyButton, CopyLink, DownloadButton, PageHeading, QrCode, RefusedFile},
 };
 
 #[component]
@@ -22,7 +22,7 @@ pub fn FilePage() -> impl IntoView {
         2_000,
     );
     // After a download of a limited file, its count is read again: the next may be the last.
-    let downloaded = move |_| {
+    let downloaded = move || {
         let id = params.read_untracked().get("id").unwrap_or_default();
         leptos::task::spawn_local(async move {
             crate::live::sleep_ms(1_500).await;
@@ -82,10 +82,7 @@ pub fn FilePage() -> impl IntoView {
                         } else if file.protected {
                             view! { <PasswordDownload id=file.id.clone() /> }.into_any()
                         } else {
-                            view! {
-                                <a class="button download" href=file.download_path.clone() download=file.name.clone()
-                                    on:click=downloaded>"Download"</a>
-                            }.into_any()
+                            view! { <DownloadButton file=file.clone() on_started=downloaded /> }.into_any()
                         }}
                         <CopyLink link=link.clone() />
                     </p>
@@ -109,13 +106,9 @@ fn PasswordDownload(id: String) -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::protected_download(&id.get_value(), &password.get_untracked()).await {
-                Ok(url) => {
-                    if let Some(window) = web_sys::window() {
-                        let _ = window.location().assign(&url);
-                    }
-                }
-                Err(message) => error.set(Some(message)),
+            match api::download_link(&id.get_value(), Some(&password.get_untracked())).await {
+                Ok(url) => widgets::follow(&url),
+                Err(refused) => error.set(Some(refused.message)),
             }
             busy.set(false);
         });

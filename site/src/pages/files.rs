@@ -10,7 +10,7 @@ use twinshare_api::FileView;
 
 use crate::{
     api, format, live,
-    widgets::{CopyLink, PageHeading},
+    widgets::{CopyLink, DownloadButton, PageHeading},
 };
 
 const PAGE_SIZE: u32 = 20;
@@ -207,7 +207,7 @@ fn FileRow(file: FileView, now: f64) -> impl IntoView {
             <td data-label="Age">{format::age(file.created_at_ms, now)}</td>
             <td data-label="Copies"><span class="badge" class:bad=format::copies_at_risk(&file)>{format::copies(&file)}</span></td>
             <td class="actions">
-                <a class="button download" href=file.download_path.clone() download=file.name.clone()>"Download"</a>
+                <DownloadButton file=file.clone() />
                 <CopyLink link />
             </td>
         </tr>
