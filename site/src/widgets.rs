@@ -107,8 +107,6 @@ pub fn qr_svg(link: &str) -> String {
     }
 }
 
-/// Shown on every page while the probe reports a region down, or while the API answering is the
-/// second region's (the front failed over: the primary region is not answering at all).
 /// A file's download button. It stays a plain link (copyable, and it works before the page's code
 /// has loaded), but a click asks for the address as JSON first: a refusal (a limit reached, a file
 /// taken down) is said beside the button instead of replacing the page, and an answer that may
@@ -156,6 +154,8 @@ pub fn follow(url: &str) {
     }
 }
 
+/// Shown on every page while the probe reports a region down, or while the API answering is the
+/// second region's (the front failed over: the primary region is not answering at all).
 #[component]
 pub fn OutageBanner() -> impl IntoView {
     let status = live::live(api::get_status, |_: &StatusView| true, 5_000);
